@@ -1,0 +1,81 @@
+//! What every command shares: the clock, the seed, the roster, the agents.
+//! Built once from the global flags and the environment.
+
+use anyhow::{Context as _, Result};
+use archon_core::agent_port::Agents;
+use archon_core::clock::Clock;
+use archon_core::roster::Roster;
+use archon_core::seed::Seed;
+
+use crate::cli::{GlobalArgs, Mode};
+
+/// The bundled roster of 72 archons.
+const BUNDLED_ROSTER: &str = include_str!("../../../data/roster.json");
+
+pub struct Context {
+    pub global: GlobalArgs,
+    pub clock: Clock,
+    pub seed: Seed,
+}
+
+impl Context {
+    pub fn from_args(global: &GlobalArgs) -> Result<Context> {
+        let clock = match std::env::var("ARCHON_NOW") {
+            Ok(v) if !v.is_empty() => Clock::fixed_from_rfc3339(&v)
+                .map_err(anyhow::Error::msg)
+                .context("ARCHON_NOW")?,
+            _ => Clock::System,
+        };
+        Ok(Context {
+            global: global.clone(),
+            clock,
+            seed: Seed(global.seed),
+        })
+    }
+
+    /// The roster from `--roster`, or the bundled one.
+    pub fn roster(&self) -> Result<Roster> {
+        match &self.global.roster {
+            Some(path) => {
+                let text = archon_store::read_text(path)?;
+                Ok(Roster::from_json(&path.display().to_string(), &text)?)
+            }
+            None => Ok(Roster::from_json(
+                "bundled roster (data/roster.json)",
+                BUNDLED_ROSTER,
+            )?),
+        }
+    }
+
+    /// The agents for `--mode`: simulation, or an LLM backend when one is configured.
+    pub fn agents(&self) -> Result<Agents> {
+        match self.global.mode {
+            Mode::Simulation | Mode::Auto => Ok(Agents::simulated(self.seed)),
+            Mode::Llm => anyhow::bail!(
+                "--mode llm needs a model endpoint, and none is configured (set --base-url or archon.toml)"
+            ),
+        }
+    }
+
+    /// Whether progress and summaries go to the console.
+    pub fn loud(&self) -> bool {
+        !self.global.quiet
+    }
+}
+
+/// Logs (tracing) go to stderr; `-v` shows info, `-vv` debug; `RUST_LOG` overrides.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,30 @@
+//! The `archon` binary: parse flags, run one command, map the result to an exit code.
+//! Exit codes: 0 complete, 1 blocked or escalated, 2 bad input or usage.
+
+mod cli;
+mod commands;
+mod context;
+mod outcome;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    context::init_logging(&cli.global);
+    match commands::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

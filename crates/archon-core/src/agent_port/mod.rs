@@ -1,0 +1,357 @@
+//! The agent port: how stages ask archons typed questions.
+//!
+//! A stage builds [`Ask`]s of one [`Question`] type and calls [`Agents::ask_all`],
+//! which returns one `Result` per ask, in the order asked (fan-out returns values;
+//! the stage writes them). The port renders prompts, validates every answer against
+//! the JSON Schema of its type, re-asks invalid answers a bounded number of times
+//! and records each call for accounting. How an answer is obtained is the
+//! [`Backend`]'s business: the simulated backend (here), or the LLM and replay
+//! backends of the `archon-agents` crate. Stages never see which one runs.
+
+mod answer;
+mod prompts;
+mod simulated;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::roster::{Archon, LlmConfig};
+use crate::seed::Seed;
+
+pub use answer::extract_json;
+pub use prompts::{check_template, render_prompt, SYSTEM_TEMPLATE};
+pub use simulated::SimulatedBackend;
+
+/// A typed question a stage asks one archon.
+pub trait Question: Serialize + Send + Sync {
+    /// The answer type; its JSON Schema is what the model must return.
+    type Answer: Serialize + DeserializeOwned + JsonSchema + Send;
+    /// Stable name of the question (events, accounting, cassettes).
+    const KIND: &'static str;
+    /// The minijinja template of the user message; it sees `q` (this question),
+    /// `archon` and `answer_schema`. Keep it as a file: `include_str!("…/x.j2")`.
+    const TEMPLATE: &'static str;
+    /// The deterministic answer of the simulated backend.
+    fn simulate(&self, ctx: &SimContext<'_>) -> Self::Answer;
+}
+
+/// What the simulated backend knows when it answers.
+pub struct SimContext<'a> {
+    pub seed: Seed,
+    pub archon: &'a Archon,
+    /// 0 for the first ask, 1.. for re-asks after an invalid answer.
+    pub attempt: u32,
+}
+
+/// One question to one archon.
+pub struct Ask<'a, Q> {
+    pub archon: &'a Archon,
+    pub question: Q,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What a backend is asked to answer: one model call.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub archon_id: String,
+    pub archon_name: String,
+    pub kind: &'static str,
+    pub binding: LlmConfig,
+    /// The conversation; empty when the backend does not use prompts.
+    pub messages: Vec<Message>,
+    /// JSON Schema of the expected answer.
+    pub schema: Arc<serde_json::Value>,
+    /// The simulated answer, present only when the backend is simulated.
+    pub simulated: Option<String>,
+    pub attempt: u32,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerSource {
+    Simulated,
+    Live,
+    Replayed,
+}
+
+/// A backend's answer to one exchange.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub latency_ms: u64,
+    pub source: AnswerSource,
+}
+
+/// A call that did not produce text (after the backend's own retries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportFailure {
+    pub message: String,
+}
+
+/// Something that answers exchanges: simulation, an LLM server, a cassette.
+pub trait Backend: Send + Sync {
+    /// `simulation`, `llm` or `replay`; recorded in events.
+    fn name(&self) -> &'static str;
+    /// Whether the port must compute simulated answers for this backend.
+    fn is_simulated(&self) -> bool;
+    /// Answers a batch; the result has one entry per exchange, in order.
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>>;
+}
+
+/// The accounting record of one model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub kind: String,
+    pub archon_id: String,
+    pub archon_name: String,
+    pub model: String,
+    pub attempt: u32,
+    /// `ok`, `invalid` (answer failed validation) or `failed` (no answer).
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub latency_ms: u64,
+    pub source: AnswerSource,
+}
+
+/// An archon that gave no valid answer; the stage applies its own rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{archon_name} gave no valid {kind} answer after {attempts} attempt(s): {reason}")]
+pub struct AgentFailure {
+    pub archon_id: String,
+    pub archon_name: String,
+    pub kind: String,
+    pub attempts: u32,
+    pub reason: String,
+}
+
+/// The port itself: a backend plus validation, re-asks and accounting.
+pub struct Agents {
+    backend: Arc<dyn Backend>,
+    seed: Seed,
+    max_reasks: u32,
+    schemas: Mutex<HashMap<&'static str, Arc<answer::Schema>>>,
+    calls: Mutex<Vec<CallRecord>>,
+}
+
+/// How many times an invalid answer is re-asked by default.
+pub const DEFAULT_MAX_REASKS: u32 = 2;
+
+impl Agents {
+    pub fn new(backend: Arc<dyn Backend>, seed: Seed) -> Agents {
+        Agents {
+            backend,
+            seed,
+            max_reasks: DEFAULT_MAX_REASKS,
+            schemas: Mutex::new(HashMap::new()),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The simulated backend with `seed`.
+    pub fn simulated(seed: Seed) -> Agents {
+        Agents::new(Arc::new(SimulatedBackend), seed)
+    }
+
+    pub fn with_max_reasks(mut self, n: u32) -> Agents {
+        self.max_reasks = n;
+        self
+    }
+
+    pub fn seed(&self) -> Seed {
+        self.seed
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Takes the call records made since the last call (for a stage's events).
+    pub fn take_calls(&self) -> Vec<CallRecord> {
+        std::mem::take(&mut *lock(&self.calls))
+    }
+
+    fn schema_of<Q: Question>(&self) -> Arc<answer::Schema> {
+        lock(&self.schemas)
+            .entry(Q::KIND)
+            .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>()))
+            .clone()
+    }
+
+    /// Asks every archon its question; one result per ask, in order.
+    pub fn ask_all<Q: Question>(
+        &self,
+        asks: &[Ask<'_, Q>],
+    ) -> Vec<Result<Q::Answer, AgentFailure>> {
+        let schema = self.schema_of::<Q>();
+        let mut results: Vec<Option<Result<Q::Answer, AgentFailure>>> =
+            asks.iter().map(|_| None).collect();
+        // (index into asks, conversation so far)
+        let mut pending: Vec<(usize, Vec<Message>)> = Vec::with_capacity(asks.len());
+        for (i, ask) in asks.iter().enumerate() {
+            let messages = if self.backend.is_simulated() {
+                Vec::new()
+            } else {
+                match render_prompt(
+                    Q::KIND,
+                    Q::TEMPLATE,
+                    ask.archon,
+                    &ask.question,
+                    &schema.json,
+                ) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        results[i] = Some(Err(failure::<Q>(ask.archon, 0, e)));
+                        continue;
+                    }
+                }
+            };
+            pending.push((i, messages));
+        }
+        let mut records = Vec::new();
+        for attempt in 0..=self.max_reasks {
+            if pending.is_empty() {
+                break;
+            }
+            let batch: Vec<Exchange> = pending
+                .iter()
+                .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), &schema, attempt))
+                .collect();
+            let completions = self.backend.complete(batch);
+            let mut next = Vec::new();
+            for ((i, messages), completion) in pending.into_iter().zip(completions) {
+                let archon = asks[i].archon;
+                let mut record = CallRecord {
+                    kind: Q::KIND.to_string(),
+                    archon_id: archon.id.clone(),
+                    archon_name: archon.name.clone(),
+                    model: archon.llm_config.model.clone(),
+                    attempt,
+                    outcome: "ok".into(),
+                    error: None,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                    latency_ms: 0,
+                    source: AnswerSource::Live,
+                };
+                match completion {
+                    Err(e) => {
+                        record.outcome = "failed".into();
+                        record.error = Some(e.message.clone());
+                        results[i] = Some(Err(failure::<Q>(archon, attempt + 1, e.message)));
+                    }
+                    Ok(c) => {
+                        record.model = c.model.clone();
+                        record.prompt_tokens = c.prompt_tokens;
+                        record.completion_tokens = c.completion_tokens;
+                        record.latency_ms = c.latency_ms;
+                        record.source = c.source;
+                        match schema.decode::<Q::Answer>(&c.text) {
+                            Ok(answer) => results[i] = Some(Ok(answer)),
+                            Err(errors) => {
+                                let joined = errors.join("; ");
+                                record.outcome = "invalid".into();
+                                record.error = Some(joined.clone());
+                                if attempt < self.max_reasks {
+                                    let mut messages = messages;
+                                    messages.push(Message {
+                                        role: Role::Assistant,
+                                        content: c.text,
+                                    });
+                                    messages.push(Message {
+                                        role: Role::User,
+                                        content: answer::reask_message(&errors),
+                                    });
+                                    next.push((i, messages));
+                                } else {
+                                    results[i] =
+                                        Some(Err(failure::<Q>(archon, attempt + 1, joined)));
+                                }
+                            }
+                        }
+                    }
+                }
+                records.push(record);
+            }
+            pending = next;
+        }
+        lock(&self.calls).extend(records);
+        results
+            .into_iter()
+            .zip(asks)
+            .map(|(r, ask)| {
+                r.unwrap_or_else(|| Err(failure::<Q>(ask.archon, 0, "not answered".into())))
+            })
+            .collect()
+    }
+
+    fn exchange<Q: Question>(
+        &self,
+        ask: &Ask<'_, Q>,
+        messages: Vec<Message>,
+        schema: &answer::Schema,
+        attempt: u32,
+    ) -> Exchange {
+        let simulated = self.backend.is_simulated().then(|| {
+            let ctx = SimContext {
+                seed: self.seed,
+                archon: ask.archon,
+                attempt,
+            };
+            serde_json::to_string(&ask.question.simulate(&ctx))
+                .unwrap_or_else(|e| format!("<unserializable simulated answer: {e}>"))
+        });
+        Exchange {
+            archon_id: ask.archon.id.clone(),
+            archon_name: ask.archon.name.clone(),
+            kind: Q::KIND,
+            binding: ask.archon.llm_config.clone(),
+            messages,
+            schema: schema.json.clone(),
+            simulated,
+            attempt,
+        }
+    }
+}
+
+fn failure<Q: Question>(archon: &Archon, attempts: u32, reason: String) -> AgentFailure {
+    AgentFailure {
+        archon_id: archon.id.clone(),
+        archon_name: archon.name.clone(),
+        kind: Q::KIND.to_string(),
+        attempts,
+        reason,
+    }
+}
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+//! Artifact directories. Every file is written atomically (temp file, fsync,
+//! rename), and a stage's directory is complete only when its
+//! `stage_manifest.json` (sha256 of every file, hash of the inputs) is written,
+//! last. A directory without a manifest is an interrupted run, never a result.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::StoreError;
+use archon_core::seed::sha256_hex;
+
+/// Name of the manifest that marks a stage directory complete.
+pub const MANIFEST_FILE: &str = "stage_manifest.json";
+
+/// The record of one completed stage run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageManifest {
+    pub schema_version: String,
+    pub stage: String,
+    /// `complete`, `blocked` or `escalated`.
+    pub outcome: String,
+    /// sha256 over the stage's inputs (files, seed, options), for resume.
+    pub input_hash: String,
+    /// Input name → sha256 of its bytes (provenance).
+    pub inputs: BTreeMap<String, String>,
+    /// Relative path → sha256 of every file the stage wrote.
+    pub files: BTreeMap<String, String>,
+    pub completed_at: String,
+}
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("artifact");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline: the one serialisation of every artifact.
+pub fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Serialising our own artifact types cannot fail (string keys, finite data).
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A stage's output directory being written.
+pub struct ArtifactDir {
+    root: PathBuf,
+    files: BTreeMap<String, String>,
+    previous: Option<StageManifest>,
+}
+
+impl ArtifactDir {
+    /// Opens `root` for a new run: the old manifest (if any) is removed first, so
+    /// that the directory does not look complete while it is being rewritten.
+    pub fn begin(root: &Path) -> Result<ArtifactDir, StoreError> {
+        fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
+        let manifest = root.join(MANIFEST_FILE);
+        let previous = read_manifest(root).ok().flatten();
+        if manifest.exists() {
+            fs::remove_file(&manifest).map_err(|e| StoreError::io(&manifest, e))?;
+        }
+        Ok(ArtifactDir {
+            root: root.to_path_buf(),
+            files: BTreeMap::new(),
+            previous,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes bytes at `rel` (a relative path of safe components).
+    pub fn write_bytes(&mut self, rel: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.root.join(rel);
+        write_atomic(&path, bytes).map_err(|e| StoreError::io(&path, e))?;
+        self.files.insert(rel.to_string(), sha256_hex(bytes));
+        Ok(())
+    }
+
+    pub fn write_json<T: Serialize + ?Sized>(
+        &mut self,
+        rel: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        self.write_bytes(rel, &to_json_bytes(value))
+    }
+
+    pub fn write_text(&mut self, rel: &str, text: &str) -> Result<(), StoreError> {
+        self.write_bytes(rel, text.as_bytes())
+    }
+
+    /// Writes a whole JSONL trail at once.
+    pub fn write_jsonl<T: Serialize>(&mut self, rel: &str, items: &[T]) -> Result<(), StoreError> {
+        let mut bytes = Vec::new();
+        for item in items {
+            // Our own event types always serialise.
+            bytes.extend(serde_json::to_vec(item).unwrap_or_default());
+            bytes.push(b'\n');
+        }
+        self.write_bytes(rel, &bytes)
+    }
+
+    /// Records a file written elsewhere (e.g. an appended event trail) in the manifest.
+    pub fn adopt(&mut self, rel: &str) -> Result<(), StoreError> {
+        let path = self.root.join(rel);
+        let bytes = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
+        self.files.insert(rel.to_string(), sha256_hex(&bytes));
+        Ok(())
+    }
+
+    /// Removes files of the previous run that this run did not write, then writes
+    /// the manifest: from here on the directory is complete.
+    pub fn finish(
+        self,
+        stage: &str,
+        outcome: &str,
+        input_hash: String,
+        inputs: BTreeMap<String, String>,
+        completed_at: String,
+    ) -> Result<StageManifest, StoreError> {
+        if let Some(prev) = &self.previous {
+            for rel in prev.files.keys().filter(|r| !self.files.contains_key(*r)) {
+                let _ = fs::remove_file(self.root.join(rel));
+            }
+        }
+        let manifest = StageManifest {
+            schema_version: archon_core::SCHEMA_VERSION.to_string(),
+            stage: stage.to_string(),
+            outcome: outcome.to_string(),
+            input_hash,
+            inputs,
+            files: self.files,
+            completed_at,
+        };
+        let path = self.root.join(MANIFEST_FILE);
+        write_atomic(&path, &to_json_bytes(&manifest)).map_err(|e| StoreError::io(&path, e))?;
+        Ok(manifest)
+    }
+}
+
+/// Reads the manifest of a stage directory; `None` when the stage never completed.
+pub fn read_manifest(root: &Path) -> Result<Option<StageManifest>, StoreError> {
+    let path = root.join(MANIFEST_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::input::read_json(&path).map(Some)
+}
+
+/// Checks every file listed in a manifest against its recorded sha256; returns
+/// the problems found (missing or changed files), in path order.
+pub fn verify_manifest(root: &Path, manifest: &StageManifest) -> Vec<String> {
+    manifest
+        .files
+        .iter()
+        .filter_map(|(rel, want)| match fs::read(root.join(rel)) {
+            Err(e) => Some(format!("{}: {e}", root.join(rel).display())),
+            Ok(bytes) if &sha256_hex(&bytes) != want => Some(format!(
+                "{}: sha256 differs from the manifest",
+                root.join(rel).display()
+            )),
+            Ok(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_is_written_last_and_verifies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        let mut dir = ArtifactDir::begin(&root).unwrap();
+        dir.write_json("a.json", &serde_json::json!({"x": 1}))
+            .unwrap();
+        dir.write_text("sub/b.md", "# b\n").unwrap();
+        assert!(read_manifest(&root).unwrap().is_none());
+        let m = dir
+            .finish("test", "complete", "h".into(), BTreeMap::new(), "t".into())
+            .unwrap();
+        assert_eq!(m.files.len(), 2);
+        assert_eq!(read_manifest(&root).unwrap().unwrap(), m);
+        assert!(verify_manifest(&root, &m).is_empty());
+        fs::write(root.join("a.json"), "{}").unwrap();
+        assert_eq!(verify_manifest(&root, &m).len(), 1);
+    }
+
+    #[test]
+    fn rerun_removes_stale_files_and_hides_manifest_while_running() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        let mut dir = ArtifactDir::begin(&root).unwrap();
+        dir.write_text("old.txt", "x").unwrap();
+        dir.finish("t", "complete", "h".into(), BTreeMap::new(), "t".into())
+            .unwrap();
+        let mut dir = ArtifactDir::begin(&root).unwrap();
+        assert!(!root.join(MANIFEST_FILE).exists());
+        dir.write_text("new.txt", "y").unwrap();
+        dir.finish("t", "complete", "h".into(), BTreeMap::new(), "t".into())
+            .unwrap();
+        assert!(!root.join("old.txt").exists());
+        assert!(root.join("new.txt").exists());
+    }
+}

@@ -1,0 +1,10 @@
+//! The I/O edge of archon: reading inputs, writing artifact directories
+//! atomically with sha256 manifests, and JSONL event trails.
+
+pub mod artifact_dir;
+pub mod event_log;
+pub mod input;
+
+pub use artifact_dir::{write_atomic, ArtifactDir, StageManifest, MANIFEST_FILE};
+pub use event_log::EventLog;
+pub use input::{read_json, read_text, StoreError};
