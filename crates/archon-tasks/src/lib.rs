@@ -1,0 +1,36 @@
+//! archon-tasks: where tasks stop being plans and start involving other
+//! people's clusters.
+//!
+//! - [`state`]: the eleven task states and the allowed transitions.
+//! - [`coercion`]: the coercion filter (patterns in `data/coercion_patterns.toml`).
+//! - [`cluster`]: cluster definitions and eligibility.
+//! - [`result`]: result artifacts and settlement.
+//! - [`lifecycle`]: what each operation does, as facts (pure).
+//! - [`event`], [`projection`]: the hash-chained log and the fold that gives
+//!   each task's current state.
+//! - [`ledger`]: the SQLite governance ledger (two-phase, multi-process safe).
+//! - [`verify`]: chain, two-phase and projection checks.
+//! - [`io`]: reading cluster directories and result files.
+
+pub mod cluster;
+pub mod coercion;
+pub mod event;
+pub mod io;
+pub mod ledger;
+pub mod lifecycle;
+pub mod projection;
+pub mod result;
+pub mod state;
+pub mod verify;
+
+pub use cluster::{AuthLevel, Cluster, ClusterRegistry, Sensitivity};
+pub use coercion::{CoercionFilter, FilterOutcome, TaskContent};
+pub use event::{EventBody, LedgerEvent};
+pub use ledger::{ActivationResult, Ledger, LedgerError, TransitionReport};
+pub use lifecycle::{
+    ActivationRequest, Refusal, Transition, DEFAULT_TTL_HOURS, INACTIVITY_TIMEOUT_HOURS,
+};
+pub use projection::{replay, TaskRecord};
+pub use result::{RejectionCode, Settlement, TaskResult};
+pub use state::TaskState;
+pub use verify::{verify_ledger, VerifyReport};
