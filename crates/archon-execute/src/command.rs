@@ -1,0 +1,283 @@
+//! The command delegate: any external program (a coding agent's CLI, a script)
+//! run in the workspace once per phase.
+//!
+//! The template (`--delegate-cmd`) is split into words once, shell-style
+//! (whitespace separates; `'...'` is literal; `"..."` and `\` escape), and each
+//! placeholder is replaced inside its word. The program is executed directly,
+//! never through a shell, so a substituted value is always exactly one argument
+//! whatever it contains. A shell runs only when the template itself names one
+//! (`sh -c '...'`); then pass values as positional arguments
+//! (`sh -c 'make "$1"' sh {phase}`) rather than inside the script text.
+//!
+//! Placeholders: `{phase}` (test_implementation, implementation, validation),
+//! `{step}` (1-3), `{workspace}`, `{task_ref}`, `{task_json}` (the handoff as
+//! compact JSON) and `{task_file}` (the same JSON as a file in the workspace
+//! records). Exit status 0: the phase passed; 1: it ran and did not pass (for
+//! validation: expected outcomes not met, the escalation path); anything else,
+//! a signal or a program that cannot start: the delegate failed (blocked).
+
+use std::process::{Command, Stdio};
+
+use crate::delegate::{
+    Delegate, DelegateFailure, OutcomeCheck, Phase, PhaseRequest, PhaseWork, Verification,
+};
+
+pub const PLACEHOLDERS: [&str; 6] = [
+    "phase",
+    "step",
+    "workspace",
+    "task_ref",
+    "task_json",
+    "task_file",
+];
+
+/// Lines of stdout and stderr kept as evidence.
+const TAIL_LINES: usize = 20;
+const TAIL_LINE_CHARS: usize = 300;
+
+/// A parsed `--delegate-cmd` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandDelegate {
+    words: Vec<String>,
+}
+
+impl CommandDelegate {
+    pub fn parse(template: &str) -> Result<CommandDelegate, String> {
+        let words = split_words(template)?;
+        if words.is_empty() {
+            return Err("the delegate command template is empty".into());
+        }
+        for word in &words {
+            for name in placeholder_names(word) {
+                if !PLACEHOLDERS.contains(&name) {
+                    return Err(format!(
+                        "unknown placeholder {{{name}}} in the delegate command (known: {})",
+                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
+                    ));
+                }
+            }
+        }
+        Ok(CommandDelegate { words })
+    }
+
+    /// The argument vector for one phase.
+    pub fn argv(&self, values: &[(&str, String)]) -> Vec<String> {
+        self.words
+            .iter()
+            .map(|word| {
+                values.iter().fold(word.clone(), |w, (name, value)| {
+                    w.replace(&format!("{{{name}}}"), value)
+                })
+            })
+            .collect()
+    }
+}
+
+/// `{name}` occurrences whose name is lower-case letters and `_` (so `${1}` is left alone).
+fn placeholder_names(word: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    names.push(name);
+                }
+                rest = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+/// Shell-style word splitting without expansion.
+fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = current.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let word = current.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err("unterminated ' in the delegate command".into()),
+                    }
+                }
+            }
+            '"' => {
+                let word = current.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err("unterminated \" in the delegate command".into()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err("unterminated \" in the delegate command".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some(c) => current.get_or_insert_with(String::new).push(c),
+                None => return Err("trailing \\ in the delegate command".into()),
+            },
+            c => current.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = current {
+        words.push(w);
+    }
+    Ok(words)
+}
+
+/// The last lines of a stream, each cut to a readable length.
+fn tail(label: &str, bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    let mut out = vec![format!(
+        "{label} (last {} of {} line(s)):",
+        lines.len() - start,
+        lines.len()
+    )];
+    out.extend(lines[start..].iter().map(|l| {
+        let cut: String = l.chars().take(TAIL_LINE_CHARS).collect();
+        format!("  {cut}")
+    }));
+    out
+}
+
+/// An argument as it would be typed, for the evidence line.
+fn display_arg(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+impl Delegate for CommandDelegate {
+    fn kind(&self) -> &'static str {
+        "command"
+    }
+
+    fn perform(&self, request: &PhaseRequest<'_>) -> Result<PhaseWork, DelegateFailure> {
+        let task_json = serde_json::to_string(request.handoff).unwrap_or_default();
+        let values = [
+            ("phase", request.phase.as_str().to_string()),
+            ("step", request.phase.step().to_string()),
+            ("workspace", request.workspace.display().to_string()),
+            ("task_ref", request.handoff.task_ref.clone()),
+            ("task_json", task_json),
+            ("task_file", request.task_file.display().to_string()),
+        ];
+        let argv = self.argv(&values);
+        let shown: Vec<String> = argv.iter().map(|a| display_arg(a)).collect();
+        let mut evidence = vec![format!("command: {}", shown.join(" "))];
+        let (program, args) = argv.split_first().ok_or_else(|| DelegateFailure {
+            message: "the delegate command is empty".into(),
+            evidence: evidence.clone(),
+        })?;
+        let output = Command::new(program)
+            .args(args)
+            .current_dir(request.workspace)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| DelegateFailure {
+                message: format!("could not start {program}: {e}"),
+                evidence: evidence.clone(),
+            })?;
+        let status = match output.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "terminated by a signal".to_string(),
+        };
+        evidence.push(status.clone());
+        evidence.extend(tail("stdout", &output.stdout));
+        evidence.extend(tail("stderr", &output.stderr));
+        let passed = match output.status.code() {
+            Some(0) => true,
+            Some(1) => false,
+            _ => {
+                return Err(DelegateFailure {
+                    message: format!("{program} ended with {status}"),
+                    evidence,
+                })
+            }
+        };
+        let outcome_checks = match request.phase {
+            Phase::Validation => request
+                .handoff
+                .expected_outcomes
+                .iter()
+                .map(|o| OutcomeCheck {
+                    expected_outcome: o.clone(),
+                    passed,
+                    notes: format!("validator command: {status}"),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(PhaseWork {
+            writes: Vec::new(),
+            evidence,
+            verification: Verification {
+                passed,
+                notes: format!("{} {status}", display_arg(program)),
+            },
+            outcome_checks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_a_shell_without_expanding() {
+        assert_eq!(
+            split_words(r#"run  'a b' "c \"d\"" e\ f {phase}"#).unwrap(),
+            ["run", "a b", "c \"d\"", "e f", "{phase}"]
+        );
+        assert!(split_words("x 'y").is_err());
+        assert!(split_words("x \"y").is_err());
+    }
+
+    #[test]
+    fn substitutes_inside_words_and_keeps_values_whole() {
+        let d = CommandDelegate::parse("tool --phase={phase} {workspace}").unwrap();
+        let argv = d.argv(&[
+            ("phase", "validation".into()),
+            ("workspace", "/tmp/a b; rm -rf x".into()),
+        ]);
+        assert_eq!(argv, ["tool", "--phase=validation", "/tmp/a b; rm -rf x"]);
+    }
+
+    #[test]
+    fn unknown_placeholders_are_refused_but_shell_braces_pass() {
+        let err = CommandDelegate::parse("tool {phsae}").unwrap_err();
+        assert!(err.contains("{phsae}"), "{err}");
+        assert!(CommandDelegate::parse("sh -c 'echo ${1}' sh {phase}").is_ok());
+        assert!(CommandDelegate::parse("   ").is_err());
+    }
+}

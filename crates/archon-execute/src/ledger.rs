@@ -1,0 +1,230 @@
+//! What the execution stage needs from the governance ledger, as a port: load a
+//! task, start it, report a result, record a blocked or escalated outcome.
+//! The CLI implements it over the `archon-tasks` ledger; [`MemoryLedger`]
+//! implements it in memory with the lifecycle's rules, for tests.
+
+use std::collections::BTreeMap;
+
+use archon_core::clock::Clock;
+use serde::{Deserialize, Serialize};
+
+use crate::report::Blocker;
+use crate::task_result::TaskResult;
+
+/// The task lifecycle's states (the governance ledger's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Authorized,
+    Activated,
+    Routed,
+    Accepted,
+    InProgress,
+    Reported,
+    Aggregated,
+    Completed,
+    Declined,
+    Quarantined,
+    Nullified,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Authorized => "authorized",
+            TaskState::Activated => "activated",
+            TaskState::Routed => "routed",
+            TaskState::Accepted => "accepted",
+            TaskState::InProgress => "in_progress",
+            TaskState::Reported => "reported",
+            TaskState::Aggregated => "aggregated",
+            TaskState::Completed => "completed",
+            TaskState::Declined => "declined",
+            TaskState::Quarantined => "quarantined",
+            TaskState::Nullified => "nullified",
+        }
+    }
+
+    /// Accepted or in progress: the cluster has consented and the work is its own.
+    pub fn is_executable(self) -> bool {
+        matches!(self, TaskState::Accepted | TaskState::InProgress)
+    }
+}
+
+/// A task as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerTask {
+    pub task_ref: String,
+    pub state: TaskState,
+    pub activation_id: Option<String>,
+    pub cluster_id: Option<String>,
+    pub description: Option<String>,
+    pub requirements: Vec<String>,
+    pub expected_outcomes: Vec<String>,
+}
+
+/// One event the ledger recorded for this execution (for the report's Event Ledger).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub event: String,
+    pub at: String,
+    pub detail: String,
+}
+
+/// A blocked or escalated outcome as recorded in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    Blocked,
+    Escalated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("governance ledger: {0}")]
+pub struct LedgerError(pub String);
+
+/// The governance ledger operations of the execution stage.
+pub trait TaskLedger {
+    fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError>;
+    /// accepted → in_progress.
+    fn mark_in_progress(
+        &mut self,
+        task_ref: &str,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError>;
+    /// in_progress → reported, with the result artifact.
+    fn report_result(
+        &mut self,
+        task_ref: &str,
+        result: &TaskResult,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError>;
+    /// Records a blocked or escalated outcome with its ownership; the state is unchanged
+    /// (the lifecycle has no blocked state: the task stays in progress for the caller's retry).
+    fn record_stop(
+        &mut self,
+        task_ref: &str,
+        stop: Stop,
+        blockers: &[Blocker],
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError>;
+}
+
+/// An in-memory ledger that enforces the transitions execution uses.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryLedger {
+    pub tasks: BTreeMap<String, LedgerTask>,
+    /// (task_ref, entry) in the order recorded.
+    pub events: Vec<(String, LedgerEntry)>,
+    pub results: Vec<TaskResult>,
+}
+
+impl MemoryLedger {
+    pub fn with_task(task: LedgerTask) -> MemoryLedger {
+        let mut ledger = MemoryLedger::default();
+        ledger.tasks.insert(task.task_ref.clone(), task);
+        ledger
+    }
+
+    fn move_task(
+        &mut self,
+        task_ref: &str,
+        from: TaskState,
+        to: TaskState,
+    ) -> Result<(), LedgerError> {
+        let task = self
+            .tasks
+            .get_mut(task_ref)
+            .ok_or_else(|| LedgerError(format!("unknown task {task_ref}")))?;
+        if task.state != from {
+            return Err(LedgerError(format!(
+                "task {task_ref} is {}, not {} (allowed: {} -> {})",
+                task.state.as_str(),
+                from.as_str(),
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        task.state = to;
+        Ok(())
+    }
+
+    fn push(&mut self, task_ref: &str, event: &str, clock: &Clock, detail: String) -> LedgerEntry {
+        let entry = LedgerEntry {
+            event: event.to_string(),
+            at: clock.stamp(),
+            detail,
+        };
+        self.events.push((task_ref.to_string(), entry.clone()));
+        entry
+    }
+}
+
+impl TaskLedger for MemoryLedger {
+    fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError> {
+        Ok(self.tasks.get(task_ref).cloned())
+    }
+
+    fn mark_in_progress(
+        &mut self,
+        task_ref: &str,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        self.move_task(task_ref, TaskState::Accepted, TaskState::InProgress)?;
+        Ok(self.push(
+            task_ref,
+            "task.started",
+            clock,
+            format!("accepted -> in_progress by {actor}"),
+        ))
+    }
+
+    fn report_result(
+        &mut self,
+        task_ref: &str,
+        result: &TaskResult,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        self.move_task(task_ref, TaskState::InProgress, TaskState::Reported)?;
+        self.results.push(result.clone());
+        Ok(self.push(
+            task_ref,
+            "task.reported",
+            clock,
+            format!("in_progress -> reported, result {}", result.result_id),
+        ))
+    }
+
+    fn record_stop(
+        &mut self,
+        task_ref: &str,
+        stop: Stop,
+        blockers: &[Blocker],
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let state = self
+            .tasks
+            .get(task_ref)
+            .map(|t| t.state)
+            .ok_or_else(|| LedgerError(format!("unknown task {task_ref}")))?;
+        let owners: Vec<&str> = blockers.iter().map(|b| b.owner.as_str()).collect();
+        let event = match stop {
+            Stop::Blocked => "task.execution_blocked",
+            Stop::Escalated => "task.execution_escalated",
+        };
+        Ok(self.push(
+            task_ref,
+            event,
+            clock,
+            format!(
+                "state {} unchanged; owner {}; by {actor}",
+                state.as_str(),
+                owners.join(", ")
+            ),
+        ))
+    }
+}
