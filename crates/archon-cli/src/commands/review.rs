@@ -1,0 +1,179 @@
+//! `archon review SESSION_DIR`: the Motion Review Pipeline.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use archon_core::seed::sha256_hex;
+use archon_review::pipeline::TriageResults;
+use archon_review::{Env, Facts, LoadOptions, MotionDigest};
+use clap::Args;
+
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// Consolidator session directory (mega-motions.json, optional novel-proposals.json).
+    pub session_dir: PathBuf,
+    /// Output directory; default: archon-out/review/<session_id>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the triage and write nothing.
+    #[arg(long)]
+    pub triage_only: bool,
+    /// Turn each novel proposal into a motion (always HIGH risk).
+    #[arg(long)]
+    pub include_novel: bool,
+    /// Read review responses (review_responses/archon-<id>.json) instead of asking agents.
+    #[arg(long, value_name = "DIR")]
+    pub responses: Option<PathBuf>,
+    /// Supporters missing from the roster become warnings instead of errors.
+    #[arg(long)]
+    pub allow_unknown_supporters: bool,
+}
+
+pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
+    let roster = ctx.roster()?;
+    let dir = &args.session_dir;
+    let texts = archon_review::read_session(dir)
+        .with_context(|| format!("reading session {}", dir.display()))?;
+    let options = LoadOptions {
+        include_novel: args.include_novel,
+        allow_unknown_supporters: args.allow_unknown_supporters,
+    };
+    let session = archon_review::load_session(&texts, &roster, options)
+        .with_context(|| format!("invalid session {}", dir.display()))?;
+    for w in &session.warnings {
+        eprintln!("warning: {w}");
+    }
+    let facts = Facts::derive(&roster, &session.motions);
+    if args.triage_only {
+        let triage = archon_review::triage_session(&session, &roster, &facts, &ctx.clock.stamp());
+        print_triage(ctx, &triage)?;
+        return Ok(Outcome::Complete);
+    }
+    let responses = match &args.responses {
+        Some(d) => Some(
+            archon_review::read_responses(d)
+                .with_context(|| format!("reading responses {}", d.display()))?,
+        ),
+        None => None,
+    };
+    let agents = ctx.agents()?;
+    let digests: Vec<MotionDigest> = session.motions.iter().map(MotionDigest::of).collect();
+    let env = Env {
+        agents: &agents,
+        clock: ctx.clock,
+        seed: ctx.seed,
+    };
+    let run = archon_review::run(
+        &session,
+        &roster,
+        &facts,
+        &digests,
+        responses.as_ref(),
+        &env,
+    )
+    .context("invalid review responses")?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("archon-out/review").join(&session.session_id));
+    let mut inputs: BTreeMap<String, String> = session
+        .source_files
+        .iter()
+        .map(|f| (f.name.clone(), f.sha256.clone()))
+        .collect();
+    inputs.insert(
+        "roster".into(),
+        sha256_hex(serde_json::to_vec(&roster.archons)?),
+    );
+    let input_hash = sha256_hex(format!(
+        "{inputs:?}|seed={}|novel={}|responses={}|mode={}",
+        ctx.seed.0,
+        args.include_novel,
+        args.responses.is_some(),
+        agents.backend_name()
+    ));
+    archon_review::write_run(&out, &run, input_hash, inputs)?;
+    if ctx.global.verbose > 0 {
+        for e in &run.events {
+            eprintln!(
+                "event {} {} {}",
+                e.event_type,
+                e.attributed_to.join(","),
+                e.payload
+            );
+        }
+    }
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(&run.result)?);
+    } else if ctx.loud() {
+        let r = &run.result;
+        println!(
+            "archon review {} ({} mode, seed {})",
+            r.session_id, r.mode, r.seed
+        );
+        println!(
+            "  triage: {} motions: {} low, {} medium, {} high ({} novel proposals in input)",
+            run.triage.summary.total_motions,
+            r.low_risk_count,
+            r.medium_risk_count,
+            r.high_risk_count,
+            r.novel_proposals_input
+        );
+        println!(
+            "  reviews: {} assignments, {} valid, {} invalid, {} no response ({:.0}% response rate)",
+            r.total_assignments, r.review_responses, r.invalid_submissions, r.no_responses, r.response_rate * 100.0
+        );
+        println!(
+            "  aggregation: {} amendment syntheses; panels convened: {}",
+            r.amendment_syntheses, r.panels_convened
+        );
+        for v in &run.ratification.votes {
+            println!(
+                "  vote {:<40} {:>2} yea {:>2} nay {:>2} abstain  (needs {}) → {:?}",
+                v.mega_motion_id, v.yeas, v.nays, v.abstentions, v.threshold_required, v.outcome
+            );
+        }
+        println!(
+            "  outcome: {} ratified, {} rejected, {} deferred → {}",
+            r.motions_ratified,
+            r.motions_rejected,
+            r.motions_deferred,
+            out.display()
+        );
+    }
+    Ok(Outcome::Complete)
+}
+
+fn print_triage(ctx: &Context, t: &TriageResults) -> Result<()> {
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(t)?);
+        return Ok(());
+    }
+    let s = &t.summary;
+    println!(
+        "triage of {}: {} motions: {} low, {} medium, {} high ({} novel proposals flagged)",
+        t.session_id,
+        s.total_motions,
+        s.low_risk,
+        s.medium_risk,
+        s.high_risk,
+        s.novel_proposals_flagged
+    );
+    for m in &t.motions {
+        println!(
+            "  {:<6} {:<40} support {:>2}/72 ({:.2})  conflicts {:>2}  gap {:>2}  {}",
+            m.risk_tier.as_str(),
+            m.mega_motion_id,
+            m.contributing_archons.len(),
+            m.implicit_support_ratio,
+            m.potential_conflicts.len(),
+            m.gap_archons.len(),
+            m.title
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,1242 @@
+//! The whole pipeline as one pure function: a loaded session, the roster and
+//! injected agents, clock and seed in; every artifact and event out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use archon_core::agent_port::{Agents, Ask, CallRecord};
+use archon_core::clock::Clock;
+use archon_core::input::InputErrors;
+use archon_core::roster::{Branch, Rank, Roster, ARCHON_COUNT};
+use archon_core::seed::Seed;
+use archon_core::SCHEMA_VERSION;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::aggregate::{aggregate, append_section, AggregationRecord, Route};
+use crate::events::{Event, Trail};
+use crate::facts::Facts;
+use crate::packets::{assignments, build_packets, Assignment, MotionDigest, ReviewPacket};
+use crate::panel::{
+    self, DeliberationPanel, DissentingOpinion, PanelStatementQuestion, PanelVote,
+    PanelVoteQuestion, PanelistVote, TranscriptEntry,
+};
+use crate::ratify::{
+    self, Ballot, BallotItem, BallotQuestion, CommitQuestion, RatificationVote, RejectedReveal,
+    RevealQuestion, ReviewPath, VoteOutcome,
+};
+use crate::responses::ResponseSet;
+use crate::review::{
+    validate, ReviewOutcome, ReviewQuestion, ReviewResponse, ReviewStance, ReviewSubmission,
+};
+use crate::session::{Session, SourceFile};
+use crate::triage::{triage, ImplicitSupport, RiskTier};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TriageSummary {
+    pub total_motions: usize,
+    pub low_risk: usize,
+    pub medium_risk: usize,
+    pub high_risk: usize,
+    pub novel_proposals_flagged: usize,
+}
+
+/// `triage_results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TriageResults {
+    pub schema_version: &'static str,
+    pub session_id: String,
+    pub triaged_at: String,
+    pub summary: TriageSummary,
+    pub warnings: Vec<String>,
+    pub motions: Vec<ImplicitSupport>,
+}
+
+/// Phase 1 alone (`--triage-only`), and the start of every run.
+pub fn triage_session(
+    session: &Session,
+    roster: &Roster,
+    facts: &Facts,
+    now: &str,
+) -> TriageResults {
+    let motions = triage(roster, &session.motions, facts, now);
+    let count = |t: RiskTier| motions.iter().filter(|m| m.risk_tier == t).count();
+    TriageResults {
+        schema_version: SCHEMA_VERSION,
+        session_id: session.session_id.clone(),
+        triaged_at: now.to_string(),
+        summary: TriageSummary {
+            total_motions: motions.len(),
+            low_risk: count(RiskTier::Low),
+            medium_risk: count(RiskTier::Medium),
+            high_risk: count(RiskTier::High),
+            novel_proposals_flagged: session.novel_proposals_input,
+        },
+        warnings: session.warnings.iter().map(|w| w.to_string()).collect(),
+        motions,
+    }
+}
+
+/// `review_responses/archon-<id>.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseFile {
+    pub schema_version: &'static str,
+    pub session_id: String,
+    pub archon_id: String,
+    pub archon_name: String,
+    pub submissions: Vec<ReviewSubmission>,
+    pub responses: Vec<ReviewResponse>,
+    pub invalid_submissions: Vec<InvalidSubmission>,
+    pub no_response: Vec<NoResponse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidSubmission {
+    pub mega_motion_id: String,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoResponse {
+    pub mega_motion_id: String,
+    pub reason: String,
+}
+
+/// The vote of an outcome record: `RatificationVote` without `votes_by_archon`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoteSummary {
+    pub vote_id: String,
+    pub mega_motion_id: String,
+    pub mega_motion_title: String,
+    pub yeas: usize,
+    pub nays: usize,
+    pub abstentions: usize,
+    pub threshold_type: &'static str,
+    pub threshold_required: usize,
+    pub threshold_met: bool,
+    pub outcome: VoteOutcome,
+    pub ratified_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    pub session_id: String,
+    pub source_files: Vec<SourceFile>,
+    pub aggregation_ref: Option<String>,
+    pub panel_id: Option<String>,
+    pub ratification_vote_id: Option<String>,
+}
+
+/// One motion of `ratified_motions.json`, `rejected_motions.json` or `deferred_motions.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MotionOutcome {
+    pub mega_motion_id: String,
+    pub title: String,
+    pub theme: String,
+    pub final_text: String,
+    pub original_text: String,
+    pub revised_text: Option<String>,
+    /// `amendment_synthesis` or `panel`.
+    pub revision_source: Option<&'static str>,
+    pub is_constitutional_amendment: bool,
+    pub is_novel_proposal: bool,
+    pub source_motion_ids: Vec<String>,
+    pub supporting_archons: Vec<String>,
+    pub risk_tier: RiskTier,
+    pub review_path: Option<ReviewPath>,
+    /// `aggregation`, `panel` or `ratification`.
+    pub decided_at: &'static str,
+    pub vote: Option<VoteSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeFile {
+    pub schema_version: &'static str,
+    pub session_id: String,
+    pub generated_at: String,
+    pub motions: Vec<MotionOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RatificationSummary {
+    pub total_motions: usize,
+    pub ratified: usize,
+    pub rejected: usize,
+    pub deferred: usize,
+}
+
+/// `ratification_results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RatificationResults {
+    pub schema_version: &'static str,
+    pub session_id: String,
+    pub ratification_completed_at: String,
+    pub summary: RatificationSummary,
+    pub votes: Vec<RatificationVote>,
+}
+
+/// `pipeline_result.json`: the spec's `MotionReviewPipelineResult` counts; the
+/// lists live in their own files.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineResult {
+    pub schema_version: &'static str,
+    pub session_id: String,
+    pub session_name: String,
+    pub started_at: String,
+    pub completed_at: String,
+    pub mode: &'static str,
+    pub seed: u64,
+    pub mega_motions_input: usize,
+    pub novel_proposals_input: usize,
+    pub low_risk_count: usize,
+    pub medium_risk_count: usize,
+    pub high_risk_count: usize,
+    pub total_assignments: usize,
+    pub average_assignments_per_archon: f64,
+    pub review_responses: usize,
+    pub invalid_submissions: usize,
+    pub no_responses: usize,
+    pub response_rate: f64,
+    pub amendment_syntheses: usize,
+    pub panels_convened: usize,
+    pub ratification_votes: usize,
+    pub motions_ratified: usize,
+    pub motions_rejected: usize,
+    pub motions_deferred: usize,
+    pub agent_calls: usize,
+}
+
+/// Everything a run produces, ready to be written.
+pub struct ReviewRun<'a> {
+    pub triage: TriageResults,
+    pub packets: Vec<ReviewPacket<'a>>,
+    pub response_files: Vec<ResponseFile>,
+    pub aggregations: Vec<AggregationRecord>,
+    pub panels: Vec<DeliberationPanel>,
+    pub ratification: RatificationResults,
+    pub ratified: OutcomeFile,
+    pub rejected: OutcomeFile,
+    pub deferred: OutcomeFile,
+    pub result: PipelineResult,
+    pub events: Vec<Event>,
+    pub calls: Vec<CallRecord>,
+}
+
+/// What the run needs besides the session and roster.
+pub struct Env<'a> {
+    pub agents: &'a Agents,
+    pub clock: Clock,
+    pub seed: Seed,
+}
+
+/// Per-motion state after aggregation and panels.
+struct Decision {
+    path: Option<ReviewPath>,
+    text: String,
+    revised: Option<(String, &'static str)>,
+    aggregation_ref: Option<String>,
+    panel_id: Option<String>,
+    settled: Option<(VoteOutcome, &'static str, String)>,
+}
+
+/// Runs every phase. Fails only on bad `--responses` input (before anything is written).
+pub fn run<'a>(
+    session: &'a Session,
+    roster: &'a Roster,
+    facts: &'a Facts,
+    digests: &'a [MotionDigest],
+    responses: Option<&ResponseSet>,
+    env: &Env<'_>,
+) -> Result<ReviewRun<'a>, InputErrors> {
+    let now = env.clock.stamp();
+    let seed = env.seed;
+    let sid = session.session_id.as_str();
+    let mut trail = Trail::new(seed, sid, &now);
+    let mut calls = Vec::new();
+    trail.push(
+        "pipeline_started",
+        vec![],
+        json!({
+            "mega_motions_input": session.mega_motions_input,
+            "novel_proposals_input": session.novel_proposals_input,
+            "motions": session.motions.len(), "mode": env.agents.backend_name(), "seed": seed.0,
+        }),
+    );
+
+    // Phase 1.
+    let triage = triage_session(session, roster, facts, &now);
+    trail.push(
+        "triage_completed",
+        vec![],
+        json!({ "summary": triage.summary, "warnings": triage.warnings }),
+    );
+
+    // Phase 2.
+    let assigned = assignments(&triage.motions, facts);
+    let packets = build_packets(
+        sid,
+        roster,
+        &session.motions,
+        digests,
+        &triage.motions,
+        facts,
+        &assigned,
+        &now,
+    );
+    trail.push("packets_generated", vec![], json!({
+        "packets": packets.len(), "total_assignments": assigned.len(),
+        "archons_with_assignments": packets.iter().filter(|p| !p.requires_review.is_empty()).count(),
+    }));
+
+    // Phase 3.
+    let outcomes = match responses {
+        Some(set) => set.outcomes(session, roster, &assigned, seed, &now)?,
+        None => ask_reviews(
+            session,
+            roster,
+            facts,
+            &triage.motions,
+            &assigned,
+            env,
+            &now,
+        ),
+    };
+    calls.extend(env.agents.take_calls());
+    let response_files = response_files(session, roster, &assigned, &outcomes);
+    for f in response_files
+        .iter()
+        .filter(|f| !f.submissions.is_empty() || !f.no_response.is_empty())
+    {
+        trail.push("review_submitted", vec![f.archon_id.clone()], json!({
+            "valid": f.responses.len(), "invalid": f.invalid_submissions.len(), "no_response": f.no_response.len(),
+        }));
+    }
+    let valid = outcomes
+        .iter()
+        .filter(|o| matches!(o, ReviewOutcome::Valid { .. }))
+        .count();
+    let invalid = outcomes
+        .iter()
+        .filter(|o| matches!(o, ReviewOutcome::Invalid { .. }))
+        .count();
+    let response_rate = if assigned.is_empty() {
+        1.0
+    } else {
+        valid as f64 / assigned.len() as f64
+    };
+    trail.push(
+        "review_window_closed",
+        vec![],
+        json!({
+            "assignments": assigned.len(), "valid": valid, "invalid": invalid,
+            "no_response": assigned.len() - valid, "response_rate": response_rate,
+            "source": if responses.is_some() { "responses_dir" } else { "agents" },
+        }),
+    );
+
+    // Phase 4.
+    let mut by_motion: Vec<Vec<&ReviewResponse>> = vec![Vec::new(); session.motions.len()];
+    let mut assigned_count = vec![0usize; session.motions.len()];
+    let mut assigned_contributors = vec![0usize; session.motions.len()];
+    let mut records = vec![Record::NotAssigned; session.motions.len() * ARCHON_COUNT];
+    for (a, o) in assigned.iter().zip(&outcomes) {
+        assigned_count[a.motion] += 1;
+        if facts.motions[a.motion]
+            .supporters
+            .binary_search(&a.archon)
+            .is_ok()
+        {
+            assigned_contributors[a.motion] += 1;
+        }
+        let slot = a.motion * ARCHON_COUNT + a.archon;
+        if let ReviewOutcome::Valid { response } = o {
+            by_motion[a.motion].push(response);
+            if let Some(r) = records.get_mut(slot) {
+                *r = Record::Stance(response.stance);
+            }
+        } else if let Some(r) = records.get_mut(slot) {
+            *r = Record::NoResponse;
+        }
+    }
+    for (mi, mf) in facts.motions.iter().enumerate() {
+        for &ai in &mf.supporters {
+            if let Some(r) = records.get_mut(mi * ARCHON_COUNT + ai) {
+                if *r == Record::NotAssigned {
+                    *r = Record::Contributor;
+                }
+            }
+        }
+    }
+    let mut decisions: Vec<Decision> = session
+        .motions
+        .iter()
+        .map(|m| Decision {
+            path: None,
+            text: m.text.clone(),
+            revised: None,
+            aggregation_ref: None,
+            panel_id: None,
+            settled: None,
+        })
+        .collect();
+    let mut aggregations = Vec::new();
+    let mut panel_motions = Vec::new();
+    for (mi, (m, t)) in session.motions.iter().zip(&triage.motions).enumerate() {
+        if t.risk_tier == RiskTier::Low {
+            decisions[mi].path = Some(ReviewPath::FastTrack);
+            continue;
+        }
+        let implicit = t.contributing_archons.len() - assigned_contributors[mi];
+        let no_response = assigned_count[mi] - by_motion[mi].len();
+        let rec = aggregate(
+            &m.id,
+            &m.title,
+            &m.text,
+            implicit,
+            no_response,
+            &by_motion[mi],
+            &now,
+        );
+        let d = &mut decisions[mi];
+        d.aggregation_ref = Some(format!("aggregations.json#{}", m.id));
+        if let Some(s) = &rec.amendment_synthesis {
+            d.text = s.revised_text.clone();
+            d.revised = Some((s.revised_text.clone(), "amendment_synthesis"));
+        }
+        match rec.route {
+            Route::Ratification => d.path = Some(ReviewPath::Consensus),
+            Route::Panel => panel_motions.push(mi),
+            Route::Deferred => {
+                d.settled = Some((VoteOutcome::Deferred, "aggregation", format!(
+                    "Neither consensus (endorsement ratio {:.2} < 0.75) nor contested (opposition ratio {:.2} < 0.25): deferred for extended review",
+                    rec.aggregation.endorsement_ratio, rec.aggregation.opposition_ratio
+                )));
+            }
+        }
+        aggregations.push(rec);
+    }
+    trail.push("aggregation_completed", vec![], json!({
+        "aggregated": aggregations.len(),
+        "consensus": aggregations.iter().filter(|a| a.route == Route::Ratification).count(),
+        "contested": panel_motions.len(),
+        "deferred": aggregations.iter().filter(|a| a.route == Route::Deferred).count(),
+        "amendment_syntheses": aggregations.iter().filter(|a| a.amendment_synthesis.is_some()).count(),
+    }));
+
+    // Phase 5.
+    let panels = run_panels(
+        session,
+        roster,
+        facts,
+        &panel_motions,
+        &by_motion,
+        &aggregations,
+        &mut decisions,
+        env,
+        &now,
+        &mut trail,
+    );
+    calls.extend(env.agents.take_calls());
+
+    // Phase 6.
+    let mut queue: Vec<usize> = (0..session.motions.len())
+        .filter(|&i| decisions[i].path.is_some() && decisions[i].settled.is_none())
+        .collect();
+    queue.sort_by_key(|&i| (decisions[i].path, i));
+    let votes = ratify_queue(
+        session, roster, facts, &queue, &decisions, &records, env, &now, &mut trail,
+    );
+    calls.extend(env.agents.take_calls());
+    for (v, &mi) in votes.iter().zip(&queue) {
+        if v.outcome != VoteOutcome::Ratified {
+            let reason = match v.outcome {
+                VoteOutcome::Deferred => format!(
+                    "Procedural deferral: {} abstentions outnumber {} yeas and {} nays together",
+                    v.abstentions, v.yeas, v.nays
+                ),
+                _ => format!(
+                    "Failed to reach the {} ({} yeas of {} required; {} nays, {} abstentions)",
+                    v.threshold_type.replace('_', " "),
+                    v.yeas,
+                    v.threshold_required,
+                    v.nays,
+                    v.abstentions
+                ),
+            };
+            decisions[mi].settled = Some((v.outcome, "ratification", reason));
+        }
+    }
+    let vote_of: HashMap<usize, &RatificationVote> = queue.iter().copied().zip(&votes).collect();
+    let mut files: BTreeMap<u8, Vec<MotionOutcome>> = BTreeMap::new();
+    for (mi, ((m, t), d)) in session
+        .motions
+        .iter()
+        .zip(&triage.motions)
+        .zip(&decisions)
+        .enumerate()
+    {
+        let vote = vote_of.get(&mi);
+        let (outcome, phase, reason) = match &d.settled {
+            Some((o, p, r)) => (*o, *p, Some(r.clone())),
+            None => (VoteOutcome::Ratified, "ratification", None),
+        };
+        let key = match outcome {
+            VoteOutcome::Ratified => 0,
+            VoteOutcome::Rejected => 1,
+            VoteOutcome::Deferred => 2,
+        };
+        files.entry(key).or_default().push(MotionOutcome {
+            mega_motion_id: m.id.clone(),
+            title: m.title.clone(),
+            theme: m.theme.clone(),
+            final_text: d.text.clone(),
+            original_text: m.text.clone(),
+            revised_text: d.revised.as_ref().map(|r| r.0.clone()),
+            revision_source: d.revised.as_ref().map(|r| r.1),
+            is_constitutional_amendment: m.is_constitutional_amendment,
+            is_novel_proposal: m.is_novel_proposal,
+            source_motion_ids: m.source_motion_ids.clone(),
+            supporting_archons: t.contributing_archons.clone(),
+            risk_tier: t.risk_tier,
+            review_path: d.path,
+            decided_at: phase,
+            vote: vote.map(|v| summary(v)),
+            reason,
+            provenance: Provenance {
+                session_id: sid.to_string(),
+                source_files: session.source_files.clone(),
+                aggregation_ref: d.aggregation_ref.clone(),
+                panel_id: d.panel_id.clone(),
+                ratification_vote_id: vote.map(|v| v.vote_id.clone()),
+            },
+        });
+    }
+    let mut take = |k: u8| OutcomeFile {
+        schema_version: SCHEMA_VERSION,
+        session_id: sid.to_string(),
+        generated_at: now.clone(),
+        motions: files.remove(&k).unwrap_or_default(),
+    };
+    let (ratified, rejected, deferred) = (take(0), take(1), take(2));
+    let ratification = RatificationResults {
+        schema_version: SCHEMA_VERSION,
+        session_id: sid.to_string(),
+        ratification_completed_at: now.clone(),
+        summary: RatificationSummary {
+            total_motions: session.motions.len(),
+            ratified: ratified.motions.len(),
+            rejected: rejected.motions.len(),
+            deferred: deferred.motions.len(),
+        },
+        votes,
+    };
+    trail.push(
+        "ratification_completed",
+        vec![],
+        json!(ratification.summary),
+    );
+    let result = PipelineResult {
+        schema_version: SCHEMA_VERSION,
+        session_id: sid.to_string(),
+        session_name: sid.to_string(),
+        started_at: now.clone(),
+        completed_at: now.clone(),
+        mode: env.agents.backend_name(),
+        seed: seed.0,
+        mega_motions_input: session.mega_motions_input,
+        novel_proposals_input: session.novel_proposals_input,
+        low_risk_count: triage.summary.low_risk,
+        medium_risk_count: triage.summary.medium_risk,
+        high_risk_count: triage.summary.high_risk,
+        total_assignments: assigned.len(),
+        average_assignments_per_archon: assigned.len() as f64 / roster.archons.len().max(1) as f64,
+        review_responses: valid,
+        invalid_submissions: invalid,
+        no_responses: assigned.len() - valid,
+        response_rate,
+        amendment_syntheses: aggregations
+            .iter()
+            .filter(|a| a.amendment_synthesis.is_some())
+            .count(),
+        panels_convened: panels.len(),
+        ratification_votes: ratification.votes.len(),
+        motions_ratified: ratification.summary.ratified,
+        motions_rejected: ratification.summary.rejected,
+        motions_deferred: ratification.summary.deferred,
+        agent_calls: calls.len(),
+    };
+    trail.push("pipeline_completed", vec![], json!({
+        "ratified": result.motions_ratified, "rejected": result.motions_rejected,
+        "deferred": result.motions_deferred, "panels": result.panels_convened, "agent_calls": calls.len(),
+    }));
+    Ok(ReviewRun {
+        triage,
+        packets,
+        response_files,
+        aggregations,
+        panels,
+        ratification,
+        ratified,
+        rejected,
+        deferred,
+        result,
+        events: trail.events,
+        calls,
+    })
+}
+
+/// An archon's own record on a motion, shown on its ballot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    NotAssigned,
+    Contributor,
+    NoResponse,
+    Stance(ReviewStance),
+}
+
+impl Record {
+    fn as_str(self) -> &'static str {
+        match self {
+            Record::NotAssigned => "not_assigned",
+            Record::Contributor => "contributor",
+            Record::NoResponse => "no_response",
+            Record::Stance(ReviewStance::Endorse) => "endorse",
+            Record::Stance(ReviewStance::Oppose) => "oppose",
+            Record::Stance(ReviewStance::Amend) => "amend",
+            Record::Stance(ReviewStance::Abstain) => "abstain",
+        }
+    }
+}
+
+fn summary(v: &RatificationVote) -> VoteSummary {
+    VoteSummary {
+        vote_id: v.vote_id.clone(),
+        mega_motion_id: v.mega_motion_id.clone(),
+        mega_motion_title: v.mega_motion_title.clone(),
+        yeas: v.yeas,
+        nays: v.nays,
+        abstentions: v.abstentions,
+        threshold_type: v.threshold_type,
+        threshold_required: v.threshold_required,
+        threshold_met: v.threshold_met,
+        outcome: v.outcome,
+        ratified_at: v.ratified_at.clone(),
+    }
+}
+
+/// Turns an answer into an outcome with the spec's validation rules.
+pub(crate) fn judge(
+    submission: ReviewSubmission,
+    archon: &archon_core::roster::Archon,
+    seed: Seed,
+    now: &str,
+) -> ReviewOutcome {
+    let errors = validate(&submission.answer);
+    if errors.is_empty() {
+        let id = seed
+            .uuid(&["review-response", &archon.id, &submission.mega_motion_id])
+            .to_string();
+        ReviewOutcome::Valid {
+            response: ReviewResponse::from_answer(
+                id,
+                archon,
+                &submission.mega_motion_id,
+                &submission.answer,
+                now,
+            ),
+        }
+    } else {
+        ReviewOutcome::Invalid { submission, errors }
+    }
+}
+
+fn ask_reviews(
+    session: &Session,
+    roster: &Roster,
+    facts: &Facts,
+    triage: &[ImplicitSupport],
+    assigned: &[Assignment],
+    env: &Env<'_>,
+    now: &str,
+) -> Vec<ReviewOutcome> {
+    let asks: Vec<Ask<'_, ReviewQuestion<'_>>> = assigned
+        .iter()
+        .map(|a| {
+            let (m, t, archon) = (
+                &session.motions[a.motion],
+                &triage[a.motion],
+                &roster.archons[a.archon],
+            );
+            Ask {
+                archon,
+                question: ReviewQuestion {
+                    mega_motion_id: &m.id,
+                    title: &m.title,
+                    theme: &m.theme,
+                    text: &m.text,
+                    risk_tier: t.risk_tier,
+                    review_reason: a.reason,
+                    conflict_flag: t.conflict_reasons.get(&archon.id).map(String::as_str),
+                    supporting_archons: t.contributing_archons.len(),
+                    is_novel_proposal: m.is_novel_proposal,
+                    sections: facts.motions[a.motion].sections,
+                    touched_red_lines: facts.touched(a.archon, a.motion),
+                },
+            }
+        })
+        .collect();
+    let answers = env.agents.ask_all(&asks);
+    assigned
+        .iter()
+        .zip(answers)
+        .map(|(a, answer)| {
+            let archon = &roster.archons[a.archon];
+            match answer {
+                Ok(answer) => judge(
+                    ReviewSubmission {
+                        archon_id: archon.id.clone(),
+                        mega_motion_id: session.motions[a.motion].id.clone(),
+                        answer,
+                        submitted_at: Some(now.to_string()),
+                    },
+                    archon,
+                    env.seed,
+                    now,
+                ),
+                Err(f) => ReviewOutcome::NoResponse {
+                    reason: f.to_string(),
+                },
+            }
+        })
+        .collect()
+}
+
+fn response_files(
+    session: &Session,
+    roster: &Roster,
+    assigned: &[Assignment],
+    outcomes: &[ReviewOutcome],
+) -> Vec<ResponseFile> {
+    let mut files: Vec<ResponseFile> = roster
+        .archons
+        .iter()
+        .map(|a| ResponseFile {
+            schema_version: SCHEMA_VERSION,
+            session_id: session.session_id.clone(),
+            archon_id: a.id.clone(),
+            archon_name: a.name.clone(),
+            submissions: Vec::new(),
+            responses: Vec::new(),
+            invalid_submissions: Vec::new(),
+            no_response: Vec::new(),
+        })
+        .collect();
+    for (a, o) in assigned.iter().zip(outcomes) {
+        let Some(f) = files.get_mut(a.archon) else {
+            continue;
+        };
+        let motion_id = session.motions[a.motion].id.clone();
+        match o {
+            ReviewOutcome::Valid { response } => {
+                f.responses.push(response.clone());
+            }
+            ReviewOutcome::Invalid { submission, errors } => {
+                f.submissions.push(submission.clone());
+                f.invalid_submissions.push(InvalidSubmission {
+                    mega_motion_id: motion_id,
+                    errors: errors.clone(),
+                });
+            }
+            ReviewOutcome::NoResponse { reason } => {
+                f.no_response.push(NoResponse {
+                    mega_motion_id: motion_id,
+                    reason: reason.clone(),
+                });
+            }
+        }
+    }
+    // Valid submissions are recorded from their responses, in assignment order.
+    for f in &mut files {
+        let valid: Vec<ReviewSubmission> = f.responses.iter().map(submission_of).collect();
+        let mut all = valid;
+        all.extend(std::mem::take(&mut f.submissions));
+        f.submissions = all;
+    }
+    files
+}
+
+fn submission_of(r: &ReviewResponse) -> ReviewSubmission {
+    use crate::review::ReviewAnswer;
+    let (opp, rationale, notes) = match r.stance {
+        ReviewStance::Oppose => (Some(r.reasoning.clone()), None, None),
+        ReviewStance::Amend => (None, Some(r.reasoning.clone()), None),
+        _ => (
+            None,
+            None,
+            Some(r.reasoning.clone()).filter(|s| !s.is_empty()),
+        ),
+    };
+    ReviewSubmission {
+        archon_id: r.archon_id.clone(),
+        mega_motion_id: r.mega_motion_id.clone(),
+        answer: ReviewAnswer {
+            stance: r.stance,
+            opposition_reason: opp,
+            amendment_type: r.amendment_type.clone(),
+            amendment_text: r.amendment_text.clone(),
+            amendment_rationale: rationale,
+            confidence: r.confidence,
+            additional_notes: notes,
+        },
+        submitted_at: Some(r.reviewed_at.clone()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_panels(
+    session: &Session,
+    roster: &Roster,
+    facts: &Facts,
+    panel_motions: &[usize],
+    by_motion: &[Vec<&ReviewResponse>],
+    aggregations: &[AggregationRecord],
+    decisions: &mut [Decision],
+    env: &Env<'_>,
+    now: &str,
+    trail: &mut Trail,
+) -> Vec<DeliberationPanel> {
+    let branches: Vec<Branch> = roster.archons.iter().map(|a| a.branch).collect();
+    let index: HashMap<&str, usize> = roster
+        .archons
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let agg_of: HashMap<&str, &AggregationRecord> = aggregations
+        .iter()
+        .map(|a| (a.aggregation.mega_motion_id.as_str(), a))
+        .collect();
+    let tyler = roster
+        .of_rank(Rank::Knight)
+        .next()
+        .or(roster.archons.first());
+    struct Setup {
+        mi: usize,
+        id: String,
+        comp: panel::Composition,
+        endorsement: f64,
+        opposition: f64,
+    }
+    let setups: Vec<Setup> = panel_motions
+        .iter()
+        .map(|&mi| {
+            let m = &session.motions[mi];
+            let agg = agg_of.get(m.id.as_str()).map(|a| &a.aggregation);
+            Setup {
+                mi,
+                id: env
+                    .seed
+                    .uuid(&["panel", &session.session_id, &m.id])
+                    .to_string(),
+                comp: panel::compose(mi, &by_motion[mi], facts, &branches, |id| {
+                    index.get(id).copied()
+                }),
+                endorsement: agg.map_or(0.0, |a| a.endorsement_ratio),
+                opposition: agg.map_or(0.0, |a| a.opposition_ratio),
+            }
+        })
+        .collect();
+    for s in &setups {
+        trail.push("panel_convened", s.comp.members().map(|(i, _)| roster.archons[i].id.clone()).collect(), json!({
+            "panel_id": s.id, "mega_motion_id": session.motions[s.mi].id,
+            "supporters": s.comp.supporters.len(), "critics": s.comp.critics.len(), "neutrals": s.comp.neutrals.len(),
+        }));
+    }
+    let review_of = |mi: usize, ai: usize| -> Option<&str> {
+        by_motion[mi]
+            .iter()
+            .find(|r| index.get(r.archon_id.as_str()) == Some(&ai))
+            .map(|r| r.reasoning.as_str())
+    };
+    // Round 1: statements of every panelist of every panel, in one fan-out.
+    let mut statement_asks = Vec::new();
+    let mut statement_of = Vec::new();
+    for (si, s) in setups.iter().enumerate() {
+        let m = &session.motions[s.mi];
+        for (ai, role) in s.comp.members() {
+            let phase = match role {
+                panel::PanelRole::Supporter => "supporter_presentation",
+                panel::PanelRole::Critic => "critic_presentation",
+                panel::PanelRole::Neutral => "neutral_facilitation",
+            };
+            statement_of.push((si, ai, phase));
+            statement_asks.push(Ask {
+                archon: &roster.archons[ai],
+                question: PanelStatementQuestion {
+                    panel_id: &s.id,
+                    mega_motion_id: &m.id,
+                    title: &m.title,
+                    text: &decisions[s.mi].text,
+                    role,
+                    phase,
+                    your_review: review_of(s.mi, ai),
+                    endorsement_ratio: s.endorsement,
+                    opposition_ratio: s.opposition,
+                    touched_red_lines: facts.touched(ai, s.mi),
+                },
+            });
+        }
+    }
+    let statements = env.agents.ask_all(&statement_asks);
+    drop(statement_asks);
+    let mut transcripts: Vec<Vec<TranscriptEntry>> = setups
+        .iter()
+        .map(|s| {
+            vec![TranscriptEntry {
+                phase: "opening".into(),
+                speaker_id: tyler.map(|t| t.id.clone()).unwrap_or_default(),
+                speaker_name: "Tyler".into(),
+                text: format!(
+                    "Panel convened for Motion {}. Supporters, critics, and domain experts present. Time limit: {} minutes.",
+                    session.motions[s.mi].id, panel::TIME_LIMIT_MINUTES
+                ),
+            }]
+        })
+        .collect();
+    let mut discussion: Vec<Vec<TranscriptEntry>> = vec![Vec::new(); setups.len()];
+    let mut facilitation: Vec<Vec<TranscriptEntry>> = vec![Vec::new(); setups.len()];
+    for ((si, ai, phase), answer) in statement_of.iter().zip(statements) {
+        let a = &roster.archons[*ai];
+        let entry = |phase: &str, text: String| TranscriptEntry {
+            phase: phase.into(),
+            speaker_id: a.id.clone(),
+            speaker_name: a.name.clone(),
+            text,
+        };
+        match answer {
+            Ok(st) => {
+                let e = entry(phase, st.statement);
+                if *phase == "neutral_facilitation" {
+                    facilitation[*si].push(e)
+                } else {
+                    transcripts[*si].push(e)
+                }
+                discussion[*si].push(entry("open_discussion", st.discussion_point));
+            }
+            Err(f) => transcripts[*si].push(entry(phase, format!("(no statement: {})", f.reason))),
+        }
+    }
+    for (si, t) in transcripts.iter_mut().enumerate() {
+        t.append(&mut discussion[si]);
+        t.append(&mut facilitation[si]);
+    }
+    // Round 2: every panelist votes, having the transcript.
+    let mut vote_asks = Vec::new();
+    let mut vote_of = Vec::new();
+    for (si, s) in setups.iter().enumerate() {
+        let m = &session.motions[s.mi];
+        for (ai, role) in s.comp.members() {
+            vote_of.push((si, ai, role));
+            vote_asks.push(Ask {
+                archon: &roster.archons[ai],
+                question: PanelVoteQuestion {
+                    panel_id: &s.id,
+                    mega_motion_id: &m.id,
+                    title: &m.title,
+                    text: &decisions[s.mi].text,
+                    role,
+                    transcript: &transcripts[si],
+                    opposition_ratio: s.opposition,
+                    touched_red_lines: facts.touched(ai, s.mi),
+                },
+            });
+        }
+    }
+    let answers = env.agents.ask_all(&vote_asks);
+    drop(vote_asks);
+    let mut votes: Vec<Vec<(PanelistVote, Option<String>)>> = vec![Vec::new(); setups.len()];
+    for ((si, ai, role), answer) in vote_of.into_iter().zip(answers) {
+        let archon_id = roster.archons[ai].id.clone();
+        votes[si].push(match answer {
+            Ok(v) => (
+                PanelistVote {
+                    archon_id,
+                    role,
+                    vote: Some(v.vote),
+                    rationale: v.rationale,
+                    absent_reason: None,
+                },
+                v.proposed_revision,
+            ),
+            Err(f) => (
+                PanelistVote {
+                    archon_id,
+                    role,
+                    vote: None,
+                    rationale: String::new(),
+                    absent_reason: Some(f.to_string()),
+                },
+                None,
+            ),
+        });
+    }
+    let mut panels = Vec::new();
+    for ((s, transcript), votes) in setups.into_iter().zip(transcripts).zip(votes) {
+        let m = &session.motions[s.mi];
+        let cast: Vec<PanelVote> = votes.iter().filter_map(|(v, _)| v.vote).collect();
+        let count = |k: PanelVote| cast.iter().filter(|v| **v == k).count();
+        let recommendation = panel::recommend(&cast);
+        let d = &mut decisions[s.mi];
+        let mut revised_motion_text = None;
+        let mut revision_rationale = None;
+        match recommendation {
+            PanelVote::Pass => d.path = Some(ReviewPath::PanelPass),
+            PanelVote::Amend => {
+                let mut clauses: Vec<String> = votes
+                    .iter()
+                    .filter(|(v, _)| v.vote == Some(PanelVote::Amend))
+                    .filter_map(|(v, r)| {
+                        r.as_ref()
+                            .map(|r| format!("[proposed by {}] {r}", v.archon_id))
+                    })
+                    .collect();
+                clauses.dedup();
+                let text = append_section(&d.text, "PANEL AMENDMENTS", clauses.into_iter());
+                revision_rationale = Some(format!(
+                    "Amended by panel {} by {} of {} votes",
+                    s.id,
+                    count(PanelVote::Amend),
+                    cast.len()
+                ));
+                d.text = text.clone();
+                d.revised = Some((text.clone(), "panel"));
+                d.path = Some(ReviewPath::PanelAmend);
+                revised_motion_text = Some(text);
+            }
+            PanelVote::Fail => {
+                d.settled = Some((
+                    VoteOutcome::Rejected,
+                    "panel",
+                    format!(
+                        "Panel {} recommended fail ({} of {} votes)",
+                        s.id,
+                        count(PanelVote::Fail),
+                        cast.len()
+                    ),
+                ));
+            }
+            PanelVote::Defer => {
+                d.settled = Some((VoteOutcome::Deferred, "panel", format!(
+                    "Panel {} recommended deferral ({} defer of {} votes) pending further assessment", s.id, count(PanelVote::Defer), cast.len()
+                )));
+            }
+        }
+        d.panel_id = Some(s.id.clone());
+        let dissenting_opinions = votes
+            .iter()
+            .filter(|(v, _)| v.vote.is_some_and(|x| x != recommendation))
+            .map(|(v, _)| DissentingOpinion {
+                archon_id: v.archon_id.clone(),
+                opinion_text: v.rationale.clone(),
+            })
+            .collect();
+        let id_of = |v: &[usize]| {
+            v.iter()
+                .map(|&i| roster.archons[i].id.clone())
+                .collect::<Vec<_>>()
+        };
+        let p = DeliberationPanel {
+            schema_version: SCHEMA_VERSION,
+            panel_id: s.id.clone(),
+            mega_motion_id: m.id.clone(),
+            mega_motion_title: m.title.clone(),
+            supporters: id_of(&s.comp.supporters),
+            critics: id_of(&s.comp.critics),
+            neutrals: id_of(&s.comp.neutrals),
+            time_limit_minutes: panel::TIME_LIMIT_MINUTES,
+            scheduled_at: now.to_string(),
+            transcript,
+            pass_votes: count(PanelVote::Pass),
+            fail_votes: count(PanelVote::Fail),
+            amend_votes: count(PanelVote::Amend),
+            defer_votes: count(PanelVote::Defer),
+            votes: votes.into_iter().map(|(v, _)| v).collect(),
+            panel_recommendation: recommendation,
+            revised_motion_text,
+            revision_rationale,
+            dissenting_opinions,
+            concluded_at: now.to_string(),
+            deliberation_duration_minutes: panel::TIME_LIMIT_MINUTES,
+        };
+        trail.push("panel_concluded", p.votes.iter().map(|v| v.archon_id.clone()).collect(), json!({
+            "panel_id": p.panel_id, "mega_motion_id": p.mega_motion_id, "recommendation": p.panel_recommendation,
+            "pass": p.pass_votes, "fail": p.fail_votes, "amend": p.amend_votes, "defer": p.defer_votes,
+        }));
+        panels.push(p);
+    }
+    panels
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ratify_queue(
+    session: &Session,
+    roster: &Roster,
+    facts: &Facts,
+    queue: &[usize],
+    decisions: &[Decision],
+    records: &[Record],
+    env: &Env<'_>,
+    now: &str,
+    trail: &mut Trail,
+) -> Vec<RatificationVote> {
+    let ballot_ids: Vec<String> = roster
+        .archons
+        .iter()
+        .map(|a| {
+            env.seed
+                .uuid(&["ballot", &session.session_id, &a.id])
+                .to_string()
+        })
+        .collect();
+    let items: Vec<Vec<BallotItem<'_>>> = (0..roster.archons.len())
+        .map(|ai| {
+            queue
+                .iter()
+                .map(|&mi| {
+                    let m = &session.motions[mi];
+                    BallotItem {
+                        mega_motion_id: &m.id,
+                        title: &m.title,
+                        theme: &m.theme,
+                        text: &decisions[mi].text,
+                        review_path: decisions[mi].path.unwrap_or(ReviewPath::Consensus),
+                        threshold_required: if m.is_constitutional_amendment {
+                            ratify::SUPERMAJORITY
+                        } else {
+                            ratify::SIMPLE_MAJORITY
+                        },
+                        your_record: records
+                            .get(mi * ARCHON_COUNT + ai)
+                            .map_or("not_assigned", |r| r.as_str()),
+                        touched_red_lines: facts.touched(ai, mi),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let commit_asks: Vec<Ask<'_, CommitQuestion<'_>>> = roster
+        .archons
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| Ask {
+            archon: a,
+            question: CommitQuestion(BallotQuestion {
+                ballot_id: &ballot_ids[ai],
+                phase: "commit",
+                items: &items[ai],
+                commitments: &[],
+            }),
+        })
+        .collect();
+    let commits: Vec<Vec<ratify::Commitment>> = env
+        .agents
+        .ask_all(&commit_asks)
+        .into_iter()
+        .map(|r| r.map(|c| c.commitments).unwrap_or_default())
+        .collect();
+    let reveal_asks: Vec<Ask<'_, RevealQuestion<'_>>> = roster
+        .archons
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| Ask {
+            archon: a,
+            question: RevealQuestion(BallotQuestion {
+                ballot_id: &ballot_ids[ai],
+                phase: "reveal",
+                items: &items[ai],
+                commitments: &commits[ai],
+            }),
+        })
+        .collect();
+    let reveals: Vec<Vec<ratify::Reveal>> = env
+        .agents
+        .ask_all(&reveal_asks)
+        .into_iter()
+        .map(|r| r.map(|c| c.reveals).unwrap_or_default())
+        .collect();
+    let commit_maps: Vec<HashMap<&str, &str>> = commits
+        .iter()
+        .map(|v| {
+            v.iter()
+                .map(|c| (c.mega_motion_id.as_str(), c.commitment.as_str()))
+                .collect()
+        })
+        .collect();
+    let reveal_maps: Vec<HashMap<&str, &ratify::Reveal>> = reveals
+        .iter()
+        .map(|v| v.iter().map(|r| (r.mega_motion_id.as_str(), r)).collect())
+        .collect();
+    let mut rejected_per_archon = vec![0usize; roster.archons.len()];
+    let votes: Vec<RatificationVote> = queue
+        .iter()
+        .map(|&mi| {
+            let m = &session.motions[mi];
+            let mut by_archon = BTreeMap::new();
+            let mut rejected = Vec::new();
+            let (mut yeas, mut nays, mut abstentions) = (0, 0, 0);
+            for (ai, a) in roster.archons.iter().enumerate() {
+                let ballot = ratify::check_reveal(
+                    commit_maps[ai].get(m.id.as_str()).copied(),
+                    reveal_maps[ai].get(m.id.as_str()).copied(),
+                );
+                let vote = match ballot {
+                    Ballot::Counted(v) => v,
+                    Ballot::Rejected { reason, detail } => {
+                        rejected_per_archon[ai] += 1;
+                        rejected.push(RejectedReveal {
+                            archon_id: a.id.clone(),
+                            reason: reason.to_string(),
+                            detail,
+                        });
+                        ratify::Vote::Abstain
+                    }
+                };
+                match vote {
+                    ratify::Vote::Yea => yeas += 1,
+                    ratify::Vote::Nay => nays += 1,
+                    ratify::Vote::Abstain => abstentions += 1,
+                }
+                by_archon.insert(a.id.clone(), vote.as_str());
+            }
+            let (threshold_type, threshold_required, threshold_met, outcome) =
+                ratify::decide(yeas, nays, abstentions, m.is_constitutional_amendment);
+            RatificationVote {
+                vote_id: env
+                    .seed
+                    .uuid(&["vote", &session.session_id, &m.id])
+                    .to_string(),
+                mega_motion_id: m.id.clone(),
+                mega_motion_title: m.title.clone(),
+                yeas,
+                nays,
+                abstentions,
+                threshold_type,
+                threshold_required,
+                threshold_met,
+                votes_by_archon: by_archon,
+                rejected_reveals: rejected,
+                outcome,
+                ratified_at: (outcome == VoteOutcome::Ratified).then(|| now.to_string()),
+            }
+        })
+        .collect();
+    for (ai, a) in roster.archons.iter().enumerate() {
+        trail.push("ratification_vote_cast", vec![a.id.clone()], json!({
+            "ballot_id": ballot_ids[ai], "motions": queue.len(),
+            "committed": commits[ai].len(), "revealed": reveals[ai].len(), "rejected": rejected_per_archon[ai],
+        }));
+    }
+    votes
+}
