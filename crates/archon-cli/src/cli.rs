@@ -49,6 +49,12 @@ pub enum Mode {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Implementation Dossier: the Presidents turn an Executive plan into rfp.json, one mandate per motion.
+    Rfp(crate::commands::rfp::RfpArgs),
+    /// Administrative pipeline: the Dukes answer a mandate's dossier with proposals.
+    Proposals(crate::commands::proposals::ProposalsArgs),
+    /// Executive Review (E4): the Presidents score, rank and select among the proposals.
+    Select(crate::commands::select::SelectArgs),
     /// Print the roster by rank and branch, and validate it (exit 2 when invalid).
     Roster,
 }

@@ -1,6 +1,9 @@
 //! One module per command; each turns flags into a stage call and prints the result.
 
+pub(crate) mod proposals;
+pub(crate) mod rfp;
 mod roster;
+pub(crate) mod select;
 
 use anyhow::Result;
 
@@ -12,5 +15,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context::from_args(&cli.global)?;
     match cli.command {
         Command::Roster => roster::run(&ctx),
+        Command::Rfp(args) => rfp::run(&ctx, &args),
+        Command::Proposals(args) => proposals::run(&ctx, &args),
+        Command::Select(args) => select::run(&ctx, &args),
     }
 }
