@@ -254,6 +254,10 @@ impl Run<'_> {
             .delegate
             .perform(&request)
             .and_then(|work| self.write_delegate_files(workspace, work));
+        let after = self.s.files.snapshot(workspace)?;
+        let (changed, deleted) = diff(&before, &after);
+        let mut files_changed: Vec<String> = changed.keys().cloned().collect();
+        files_changed.extend(deleted.iter().map(|d| format!("{d} (deleted)")));
         let work = match outcome {
             Ok(work) => work,
             Err(failure) => {
@@ -266,7 +270,7 @@ impl Run<'_> {
                     phase,
                     delegate: Some(kind.into()),
                     status: PhaseStatus::Failed,
-                    files_changed: Vec::new(),
+                    files_changed,
                     commits: Vec::new(),
                     verification: Some(format!("delegate failed: {}", failure.message)),
                     reason: None,
@@ -288,8 +292,6 @@ impl Run<'_> {
                 }])));
             }
         };
-        let after = self.s.files.snapshot(workspace)?;
-        let (changed, deleted) = diff(&before, &after);
         let commits = match (&git_before, self.s.files.git_state(workspace)) {
             (Some(b), Some(a)) => match a.head.as_deref() {
                 Some(head) if a.head != b.head => {
@@ -325,8 +327,6 @@ impl Run<'_> {
             &to_json_bytes(&record),
         )?;
         let passed = record.verification.passed;
-        let mut files_changed: Vec<String> = record.files.keys().cloned().collect();
-        files_changed.extend(record.deleted.iter().map(|d| format!("{d} (deleted)")));
         self.item_event(
             if passed {
                 "execution.phase.delegated"
@@ -842,7 +842,7 @@ fn judge_outcomes(expected: &[String], work: &PhaseWork) -> (Verification, Vec<O
     let met = checks.iter().filter(|c| c.passed).count();
     let passed = work.verification.passed && met == checks.len();
     let notes = format!(
-        "{met}/{} expected outcome(s) met; {}",
+        "{met}/{} expected outcome(s) met; validator: {}",
         checks.len(),
         work.verification.notes
     );
