@@ -1,0 +1,54 @@
+//! Handing routed tasks to the governance layer (spec 4, step E). The bridge
+//! needs one operation, `create_activation`; the ledger of `archon-tasks`
+//! provides it in the CLI, an in-memory sink in tests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Sensitivity;
+
+/// Where an activation came from: every link of the provenance chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub rfp_id: String,
+    pub mandate_id: String,
+    pub proposal_id: String,
+    pub selection_id: String,
+    pub parent_tactic_id: String,
+    pub deliverable_id: String,
+    pub rfp_requirement_ids: Vec<String>,
+    /// The tags a cluster must have (the ledger re-checks them when routing).
+    pub capability_tags: Vec<String>,
+}
+
+/// The arguments of `create_activation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationRequest {
+    /// The draft's ref; `<ref>@<cluster_id>` when the task is routed to several clusters.
+    pub task_ref: String,
+    pub earl_id: String,
+    pub cluster_id: String,
+    pub description: String,
+    pub requirements: Vec<String>,
+    pub expected_outcomes: Vec<String>,
+    pub sensitivity: Sensitivity,
+    pub ttl_hours: u32,
+    pub provenance: Provenance,
+}
+
+/// A created activation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationReceipt {
+    pub activation_id: String,
+    /// The task's lifecycle state after activation (e.g. `ROUTED`).
+    pub state: String,
+}
+
+/// The governance activation API as the bridge sees it.
+pub trait ActivationSink {
+    /// Creates an activation; `Err` carries why none was created (refused by
+    /// the coercion filter, ledger error, …).
+    fn create_activation(
+        &mut self,
+        request: &ActivationRequest,
+    ) -> Result<ActivationReceipt, String>;
+}

@@ -1,0 +1,586 @@
+//! The bridge as one function: tactics → drafts → lint → routing → activation,
+//! with the event trail and the summary. No file I/O here: checkpoints and
+//! activations go through the injected ports.
+
+use std::collections::BTreeMap;
+
+use archon_core::agent_port::Agents;
+use archon_core::clock::Clock;
+use archon_core::roster::Roster;
+use archon_core::seed::{sha256_hex, Seed};
+use serde_json::{json, Value};
+
+use crate::activation::{ActivationReceipt, ActivationRequest, ActivationSink, Provenance};
+use crate::checkpoint::{self, Cached, CheckpointStore};
+use crate::context::{requirement_ids, DecompositionContext};
+use crate::decompose::{Decomposer, DecompositionMode};
+use crate::earls::{earls, resolve_facilitator};
+use crate::inputs::{Rfp, RoutingTable, SelectionResult, Winner};
+use crate::lint::{detect_overlap, has_weak_provenance, lint_task_draft};
+use crate::model::{
+    event, ActivationManifestEntry, ActivationStatus, BridgeEvent, BridgeSummary, Counters,
+    LintRejection, RoutingPlanEntry, TacticStatus, TaskDraft,
+};
+use crate::routing::{capacity_unknown, route, Route};
+use crate::tactics::Tactic;
+use crate::{DecomposeError, Progress};
+
+/// The loaded and validated inputs.
+pub struct BridgeInputs {
+    /// How the selection file is named in events.
+    pub selection_file: String,
+    pub selection: SelectionResult,
+    pub winner: Winner,
+    pub tactics: Vec<Tactic>,
+    pub rfp: Rfp,
+    pub clusters: archon_tasks::ClusterRegistry,
+    pub routing_table: RoutingTable,
+}
+
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    pub mode: DecompositionMode,
+    pub tactic_id: Option<String>,
+    pub max_tasks_per_tactic: usize,
+    pub ttl_hours: u32,
+    pub route_top_k: usize,
+    pub seed: Seed,
+}
+
+/// The injected world.
+pub struct Services<'a> {
+    pub agents: &'a Agents,
+    pub roster: &'a Roster,
+    pub clock: &'a Clock,
+    pub checkpoints: &'a mut dyn CheckpointStore,
+    /// `None` with `--no-activate` or `--dry-run`.
+    pub activation: Option<&'a mut dyn ActivationSink>,
+    pub progress: &'a mut dyn FnMut(Progress<'_>),
+}
+
+/// Everything the bridge produced, ready to be written.
+#[derive(Debug, Clone)]
+pub struct BridgeOutput {
+    pub task_drafts: Vec<TaskDraft>,
+    pub routing_plan: Vec<RoutingPlanEntry>,
+    pub activation_manifest: Vec<ActivationManifestEntry>,
+    pub summary: BridgeSummary,
+    pub events: Vec<BridgeEvent>,
+}
+
+impl BridgeOutput {
+    /// `complete` when every tactic completed and every task found a cluster
+    /// (and, when activating, was activated); `blocked` otherwise.
+    pub fn is_complete(&self) -> bool {
+        self.summary.outcome == "complete"
+    }
+}
+
+struct Trail<'a, 'p> {
+    clock: &'a Clock,
+    events: Vec<BridgeEvent>,
+    progress: &'a mut (dyn FnMut(Progress<'_>) + 'p),
+}
+
+impl Trail<'_, '_> {
+    fn emit(&mut self, event_type: &str, payload: Value) {
+        let payload: BTreeMap<String, Value> = match payload {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        let e = BridgeEvent {
+            event_type: event_type.to_string(),
+            timestamp: self.clock.stamp(),
+            payload,
+        };
+        (self.progress)(Progress::Event(&e));
+        self.events.push(e);
+    }
+
+    fn note(&mut self, text: &str) {
+        (self.progress)(Progress::Note(text));
+    }
+}
+
+/// Runs the bridge.
+pub fn run_bridge(
+    inputs: &BridgeInputs,
+    options: &BridgeOptions,
+    services: Services<'_>,
+) -> Result<BridgeOutput, DecomposeError> {
+    let Services {
+        agents,
+        roster,
+        clock,
+        checkpoints,
+        activation,
+        progress,
+    } = services;
+    let tactics: Vec<&Tactic> = match &options.tactic_id {
+        None => inputs.tactics.iter().collect(),
+        Some(id) => {
+            let t: Vec<&Tactic> = inputs
+                .tactics
+                .iter()
+                .filter(|t| &t.tactic_id == id)
+                .collect();
+            if t.is_empty() {
+                let known: Vec<&str> = inputs
+                    .tactics
+                    .iter()
+                    .map(|t| t.tactic_id.as_str())
+                    .collect();
+                return Err(DecomposeError::Usage(format!(
+                    "--tactic-id {id}: no such tactic in the proposal (tactics: {})",
+                    known.join(", ")
+                )));
+            }
+            t
+        }
+    };
+    let earls = earls(roster);
+    if earls.is_empty() {
+        return Err(DecomposeError::Usage(
+            "the roster has no Earls (branch administrative_strategic) to decompose tactics".into(),
+        ));
+    }
+    let mut trail = Trail {
+        clock,
+        events: Vec::new(),
+        progress,
+    };
+    let winner = &inputs.winner;
+    trail.emit(
+        event::STARTED,
+        json!({
+            "selection_file": inputs.selection_file,
+            "proposal_id": winner.proposal_id,
+            "duke_name": winner.duke_name,
+            "mode": options.mode.as_str(),
+        }),
+    );
+    trail.emit(
+        event::LOADED_SELECTION,
+        json!({ "outcome": inputs.selection.outcome, "winning_proposal_id": winner.proposal_id }),
+    );
+    trail.emit(
+        event::LOADED_PROPOSAL,
+        json!({ "tactic_count": inputs.tactics.len() }),
+    );
+
+    let tactic_ids: Vec<String> = inputs.tactics.iter().map(|t| t.tactic_id.clone()).collect();
+    let mut counters = Counters {
+        total_tactics: tactics.len(),
+        ..Counters::default()
+    };
+    let mut task_drafts: Vec<TaskDraft> = Vec::new();
+    let mut routing_plan: Vec<RoutingPlanEntry> = Vec::new();
+    let mut routable: Vec<TaskDraft> = Vec::new();
+    for tactic in tactics {
+        let ctx = DecompositionContext::new(
+            tactic,
+            &inputs.rfp,
+            &winner.proposal_id,
+            options.max_tasks_per_tactic,
+        );
+        trail.emit(
+            event::DECOMPOSITION_STARTED,
+            json!({ "tactic_id": tactic.tactic_id, "title": tactic.title }),
+        );
+        let facilitator = resolve_facilitator(&inputs.routing_table, &earls, &ctx)
+            .ok_or_else(|| DecomposeError::Usage("no Earl can facilitate".into()))?;
+        let decomposed = {
+            let mut decomposer = Decomposer {
+                mode: options.mode,
+                seed: options.seed,
+                agents,
+                earls: &earls,
+                checkpoints: &mut *checkpoints,
+                progress: &mut *trail.progress,
+                tactic_ids: &tactic_ids,
+            };
+            decomposer.decompose(&ctx, &facilitator)?
+        };
+        let mut entry = RoutingPlanEntry {
+            tactic_id: tactic.tactic_id.clone(),
+            tactic_title: tactic.title.clone(),
+            status: TacticStatus::Completed,
+            task_refs: Vec::new(),
+            failure_reason: String::new(),
+            events: Vec::new(),
+            lint_rejections: Vec::new(),
+            earl_votes: decomposed.votes,
+        };
+        let calls = serde_json::to_value(&decomposed.calls).unwrap_or(Value::Null);
+        let drafts = match decomposed.drafts {
+            Err(reason) => {
+                entry.status = TacticStatus::Failed;
+                entry.failure_reason = reason.clone();
+                entry.events.push(event::DECOMPOSITION_FAILED.into());
+                trail.emit(
+                    event::DECOMPOSITION_FAILED,
+                    json!({ "tactic_id": tactic.tactic_id, "error": reason, "agent_calls": calls }),
+                );
+                routing_plan.push(entry);
+                continue;
+            }
+            Ok(d) => d,
+        };
+        let produced = drafts.len();
+        let mut valid = Vec::new();
+        for d in drafts {
+            let violations = lint_task_draft(&d);
+            if violations.is_empty() {
+                valid.push(d);
+            } else {
+                entry.lint_rejections.push(LintRejection {
+                    task_ref: d.task_ref,
+                    violations,
+                });
+            }
+        }
+        entry.task_refs = valid.iter().map(|d| d.task_ref.clone()).collect();
+        for d in valid.iter().filter(|d| has_weak_provenance(d)) {
+            counters.weak_provenance += 1;
+            push_once(&mut entry.events, event::WEAK_MAPPING);
+            trail.emit(
+                event::WEAK_MAPPING,
+                json!({
+                    "tactic_id": tactic.tactic_id,
+                    "task_ref": d.task_ref,
+                    "deliverable_id": d.deliverable_id,
+                }),
+            );
+        }
+        if valid.is_empty() {
+            entry.status = TacticStatus::Ambiguous;
+            entry.failure_reason = if produced == 0 {
+                decomposed.empty_reason
+            } else {
+                format!("all {produced} task drafts failed lint")
+            };
+            counters.ambiguous_tactics += 1;
+            entry.events.push(event::AMBIGUOUS_TACTIC.into());
+            trail.emit(
+                event::AMBIGUOUS_TACTIC,
+                json!({ "tactic_id": tactic.tactic_id, "reason": entry.failure_reason }),
+            );
+        } else {
+            if valid.len() > options.max_tasks_per_tactic {
+                entry.status = TacticStatus::ReviewRequired;
+                entry.failure_reason = format!(
+                    "{} task drafts exceed --max-tasks-per-tactic {}",
+                    valid.len(),
+                    options.max_tasks_per_tactic
+                );
+                counters.explosion_review += 1;
+                entry.events.push(event::EXCESSIVE_SCOPE.into());
+                trail.emit(
+                    event::EXCESSIVE_SCOPE,
+                    json!({
+                        "tactic_id": tactic.tactic_id,
+                        "task_count": valid.len(),
+                        "max_tasks_per_tactic": options.max_tasks_per_tactic,
+                    }),
+                );
+            }
+            let overlaps = detect_overlap(&valid);
+            if !overlaps.is_empty() {
+                if entry.status == TacticStatus::Completed {
+                    entry.status = TacticStatus::OverlapReview;
+                    entry.failure_reason = format!(
+                        "overlapping task drafts: {}",
+                        overlaps
+                            .iter()
+                            .map(|(a, b)| format!("{a} ~ {b}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                counters.overlap_review += 1;
+                entry.events.push(event::OVERLAP_DETECTED.into());
+                trail.emit(
+                    event::OVERLAP_DETECTED,
+                    json!({ "tactic_id": tactic.tactic_id, "pairs": overlaps }),
+                );
+            }
+            if entry.status == TacticStatus::Completed {
+                trail.emit(
+                    event::DECOMPOSITION_COMPLETED,
+                    json!({
+                        "tactic_id": tactic.tactic_id,
+                        "task_count": valid.len(),
+                        "from_checkpoint": decomposed.from_checkpoint,
+                        "agent_calls": calls,
+                    }),
+                );
+                routable.extend(valid.iter().cloned());
+            }
+        }
+        counters.total_task_drafts += valid.len();
+        task_drafts.extend(valid);
+        routing_plan.push(entry);
+    }
+    trail.note(&format!("Produced {} task drafts", task_drafts.len()));
+    trail.note(&format!(
+        "  [cluster-registry] loaded {} clusters",
+        inputs.clusters.len()
+    ));
+
+    let mut manifest = route_all(&routable, inputs, options, &mut counters, &mut trail);
+    if let Some(sink) = activation {
+        let earl_id = inputs.routing_table.default_earl_id.clone();
+        activate_all(
+            &mut manifest,
+            &routable,
+            inputs,
+            options,
+            &earl_id,
+            sink,
+            checkpoints,
+            &mut counters,
+            &mut trail,
+        )?;
+    }
+
+    let all_tactics_completed = routing_plan
+        .iter()
+        .all(|e| e.status == TacticStatus::Completed);
+    let all_routed = manifest.iter().all(|m| {
+        matches!(
+            m.status,
+            ActivationStatus::PendingActivation
+                | ActivationStatus::Routed
+                | ActivationStatus::RoutedWithCapacityDebt
+        )
+    });
+    let outcome = if all_tactics_completed && all_routed {
+        "complete"
+    } else {
+        "blocked"
+    };
+    trail.emit(
+        event::COMPLETE,
+        json!({
+            "total_drafts": task_drafts.len(),
+            "outcome": outcome,
+            "activations_created": counters.activations_created,
+        }),
+    );
+    let summary = BridgeSummary {
+        schema_version: archon_core::SCHEMA_VERSION.to_string(),
+        artifact_type: "earl_decomposition_summary".into(),
+        rfp_id: inputs.rfp.implementation_dossier_id.clone(),
+        mandate_id: inputs.rfp.mandate_id.clone(),
+        proposal_id: winner.proposal_id.clone(),
+        winning_duke_name: winner.duke_name.clone(),
+        created_at: clock.stamp(),
+        mode: options.mode.as_str().into(),
+        outcome: outcome.into(),
+        counters,
+    };
+    Ok(BridgeOutput {
+        task_drafts,
+        routing_plan,
+        activation_manifest: manifest,
+        summary,
+        events: trail.events,
+    })
+}
+
+fn push_once(events: &mut Vec<String>, e: &str) {
+    if !events.iter().any(|x| x == e) {
+        events.push(e.to_string());
+    }
+}
+
+fn route_all(
+    tasks: &[TaskDraft],
+    inputs: &BridgeInputs,
+    options: &BridgeOptions,
+    counters: &mut Counters,
+    trail: &mut Trail<'_, '_>,
+) -> Vec<ActivationManifestEntry> {
+    let mut manifest = Vec::new();
+    for d in tasks {
+        let row = |cluster_id: &str, status, reason: &str| ActivationManifestEntry {
+            task_ref: d.task_ref.clone(),
+            parent_tactic_id: d.parent_tactic_id.clone(),
+            deliverable_id: d.deliverable_id.clone(),
+            rfp_requirement_ids: requirement_ids(&d.requirements),
+            cluster_id: cluster_id.to_string(),
+            activation_id: String::new(),
+            status,
+            routing_block_reason: reason.to_string(),
+            activation_error: String::new(),
+        };
+        match route(d, &inputs.clusters, options.route_top_k) {
+            Route::To(clusters) => {
+                let ids: Vec<&str> = clusters.iter().map(|c| c.cluster_id.as_str()).collect();
+                trail.emit(
+                    event::ROUTING_COMPLETED,
+                    json!({ "task_ref": d.task_ref, "cluster_ids": ids }),
+                );
+                for c in clusters {
+                    if capacity_unknown(c) {
+                        trail.emit(
+                            event::CAPACITY_UNKNOWN,
+                            json!({ "task_ref": d.task_ref, "cluster_id": c.cluster_id }),
+                        );
+                        manifest.push(row(
+                            &c.cluster_id,
+                            ActivationStatus::RoutedWithCapacityDebt,
+                            "Capacity unknown (availability limited)",
+                        ));
+                    } else {
+                        manifest.push(row(&c.cluster_id, ActivationStatus::PendingActivation, ""));
+                    }
+                }
+            }
+            Route::BlockedByCapability => {
+                counters.no_eligible_cluster += 1;
+                trail.emit(
+                    event::NO_ELIGIBLE_CLUSTER,
+                    json!({
+                        "task_ref": d.task_ref,
+                        "required_tags": d.capability_tags,
+                        "sensitivity": d.sensitivity,
+                    }),
+                );
+                manifest.push(row(
+                    "",
+                    ActivationStatus::BlockedByCapability,
+                    "No eligible cluster",
+                ));
+            }
+            Route::BlockedByCapacity => {
+                counters.capacity_blocked += 1;
+                trail.emit(
+                    event::NO_ELIGIBLE_CLUSTER,
+                    json!({
+                        "task_ref": d.task_ref,
+                        "required_tags": d.capability_tags,
+                        "reason": "every capable cluster is unavailable",
+                    }),
+                );
+                manifest.push(row(
+                    "",
+                    ActivationStatus::BlockedByCapacity,
+                    "No available cluster",
+                ));
+            }
+        }
+    }
+    manifest
+}
+
+#[allow(clippy::too_many_arguments)]
+fn activate_all(
+    manifest: &mut [ActivationManifestEntry],
+    tasks: &[TaskDraft],
+    inputs: &BridgeInputs,
+    options: &BridgeOptions,
+    earl_id: &str,
+    sink: &mut dyn ActivationSink,
+    checkpoints: &mut dyn CheckpointStore,
+    counters: &mut Counters,
+    trail: &mut Trail<'_, '_>,
+) -> Result<(), DecomposeError> {
+    // Activations a previous (interrupted) run already created, by request hash.
+    let mut done: BTreeMap<String, ActivationReceipt> =
+        match checkpoint::read(&*checkpoints, checkpoint::ACTIVATIONS, "activations") {
+            Cached::Hit(m) => m,
+            Cached::Miss | Cached::Ignored(_) => BTreeMap::new(),
+        };
+    let routes_of = |task_ref: &str| manifest.iter().filter(|r| r.task_ref == task_ref).count();
+    let multi: Vec<String> = tasks
+        .iter()
+        .filter(|t| routes_of(&t.task_ref) > 1)
+        .map(|t| t.task_ref.clone())
+        .collect();
+    for row in manifest.iter_mut().filter(|r| {
+        matches!(
+            r.status,
+            ActivationStatus::PendingActivation | ActivationStatus::RoutedWithCapacityDebt
+        )
+    }) {
+        let Some(d) = tasks.iter().find(|t| t.task_ref == row.task_ref) else {
+            continue;
+        };
+        // The ledger knows a task once; a task routed to K clusters is K activations.
+        let ledger_ref = if multi.contains(&d.task_ref) {
+            format!("{}@{}", d.task_ref, row.cluster_id)
+        } else {
+            d.task_ref.clone()
+        };
+        let request = ActivationRequest {
+            task_ref: ledger_ref,
+            earl_id: earl_id.to_string(),
+            cluster_id: row.cluster_id.clone(),
+            description: d.description.clone(),
+            requirements: d.requirements.clone(),
+            expected_outcomes: d.expected_outcomes.clone(),
+            sensitivity: d.sensitivity,
+            ttl_hours: options.ttl_hours,
+            provenance: Provenance {
+                rfp_id: d.rfp_id.clone(),
+                mandate_id: d.mandate_id.clone(),
+                proposal_id: d.proposal_id.clone(),
+                selection_id: inputs.selection.selection_id.clone().unwrap_or_default(),
+                parent_tactic_id: d.parent_tactic_id.clone(),
+                deliverable_id: d.deliverable_id.clone(),
+                rfp_requirement_ids: row.rfp_requirement_ids.clone(),
+                capability_tags: d.capability_tags.clone(),
+            },
+        };
+        let key = sha256_hex(serde_json::to_vec(&request).unwrap_or_default());
+        counters.activations_attempted += 1;
+        let result = match done.get(&key) {
+            Some(receipt) => {
+                trail.note(&format!(
+                    "    [checkpoint] activation of {} on {} already created ({})",
+                    row.task_ref, row.cluster_id, receipt.activation_id
+                ));
+                Ok(receipt.clone())
+            }
+            None => sink.create_activation(&request),
+        };
+        match result {
+            Ok(receipt) => {
+                counters.activations_created += 1;
+                row.activation_id = receipt.activation_id.clone();
+                if row.status == ActivationStatus::PendingActivation {
+                    row.status = ActivationStatus::Routed;
+                }
+                trail.emit(
+                    event::ACTIVATION_CREATED,
+                    json!({
+                        "task_ref": row.task_ref,
+                        "cluster_id": row.cluster_id,
+                        "activation_id": receipt.activation_id,
+                        "state": receipt.state,
+                    }),
+                );
+                if done.insert(key, receipt).is_none() {
+                    let bytes = checkpoint::encode("*", "activations", &done);
+                    checkpoints
+                        .save(checkpoint::ACTIVATIONS, &bytes)
+                        .map_err(|message| DecomposeError::Checkpoint {
+                            name: checkpoint::ACTIVATIONS.into(),
+                            message,
+                        })?;
+                }
+            }
+            Err(message) => {
+                counters.activations_failed += 1;
+                row.status = ActivationStatus::ActivationFailed;
+                row.activation_error = message.clone();
+                trail.emit(
+                    event::ACTIVATION_FAILED,
+                    json!({ "task_ref": row.task_ref, "cluster_id": row.cluster_id, "error": message }),
+                );
+            }
+        }
+    }
+    Ok(())
+}
