@@ -27,3 +27,33 @@ pub mod scoring;
 pub mod select;
 
 pub use error::AdminError;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archon_core::agent_port::{check_template, Question};
+
+    #[test]
+    fn every_prompt_template_compiles() {
+        for (name, text) in [
+            (
+                rfp::RequirementsQuestion::KIND,
+                rfp::RequirementsQuestion::TEMPLATE,
+            ),
+            (
+                proposals::DukeProposalQuestion::KIND,
+                proposals::DukeProposalQuestion::TEMPLATE,
+            ),
+            (
+                select::ScoringQuestion::KIND,
+                select::ScoringQuestion::TEMPLATE,
+            ),
+            (
+                select::DeliberationQuestion::KIND,
+                select::DeliberationQuestion::TEMPLATE,
+            ),
+        ] {
+            assert_eq!(check_template(name, text), Ok(()), "{name}");
+        }
+    }
+}

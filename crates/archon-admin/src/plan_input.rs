@@ -263,6 +263,7 @@ impl ExecutionPlan {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use archon_core::input::parse_json;

@@ -541,7 +541,7 @@ pub fn run(
         let asks: Vec<Ask<ScoringQuestion>> = presidents
             .iter()
             .map(|a| Ask {
-                archon: *a,
+                archon: a,
                 question: question.clone(),
             })
             .collect();
@@ -953,7 +953,7 @@ fn deliberate(
         let asks: Vec<Ask<DeliberationQuestion>> = presidents
             .iter()
             .map(|a| Ask {
-                archon: *a,
+                archon: a,
                 question: DeliberationQuestion {
                     mandate_id: dossier.mandate_id.clone(),
                     round,
