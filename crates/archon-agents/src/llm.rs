@@ -1,0 +1,369 @@
+//! The live backend: model servers over HTTP, with bounded concurrency, the
+//! one retry loop, and optional recording into a cassette.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use archon_core::agent_port::{AnswerSource, Backend, Completion, Exchange, TransportFailure};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::binding::{Binding, Overrides};
+use crate::cassette::{self, Cassette, Entry, RecordedResponse, RequestSummary};
+use crate::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
+use crate::wire::{self, WireAnswer};
+use crate::AgentsError;
+
+/// Transport limits of an [`LlmBackend`].
+#[derive(Debug, Clone)]
+pub struct Transport {
+    pub overrides: Overrides,
+    /// Calls in flight at once, over all endpoints.
+    pub concurrency: usize,
+    /// Calls in flight at once to one base URL.
+    pub per_endpoint_concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Record answered exchanges here, and reuse recorded ones.
+    pub record: Option<Cassette>,
+}
+
+/// Answers exchanges by calling model servers. `complete` is synchronous: the
+/// backend owns a small tokio runtime and blocks on one bounded fan-out per batch.
+pub struct LlmBackend {
+    runtime: tokio::runtime::Runtime,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    overrides: Overrides,
+    retry: RetryPolicy,
+    global: Arc<Semaphore>,
+    per_endpoint_concurrency: usize,
+    endpoints: Mutex<BTreeMap<String, Arc<Semaphore>>>,
+    record: Option<Recorder>,
+}
+
+/// The cassette being recorded, with one lock per key so that two identical
+/// exchanges in flight make one call, not two.
+struct Recorder {
+    cassette: Cassette,
+    keys: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Why one HTTP attempt produced no answer.
+enum AttemptError {
+    /// Worth another attempt (429, 5xx, timeout, connection error).
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Retrying would fail the same way (other 4xx, malformed body).
+    Fatal(String),
+}
+
+impl LlmBackend {
+    pub fn new(transport: Transport) -> Result<LlmBackend, AgentsError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("archon-llm")
+            .enable_all()
+            .build()
+            .map_err(|e| AgentsError::Runtime(e.to_string()))?;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("archon/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| AgentsError::Runtime(e.to_string()))?;
+        Ok(LlmBackend {
+            runtime,
+            inner: Arc::new(Inner {
+                client,
+                overrides: transport.overrides,
+                retry: transport.retry,
+                global: Arc::new(Semaphore::new(transport.concurrency.max(1))),
+                per_endpoint_concurrency: transport.per_endpoint_concurrency.max(1),
+                endpoints: Mutex::new(BTreeMap::new()),
+                record: transport.record.map(|cassette| Recorder {
+                    cassette,
+                    keys: Mutex::new(BTreeMap::new()),
+                }),
+            }),
+        })
+    }
+}
+
+impl Backend for LlmBackend {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+
+    fn is_simulated(&self) -> bool {
+        false
+    }
+
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        let n = batch.len();
+        let handles: Vec<_> = batch
+            .into_iter()
+            .map(|ex| {
+                let inner = self.inner.clone();
+                self.runtime.spawn(async move { inner.answer(ex).await })
+            })
+            .collect();
+        // Awaiting the handles in order commits results in input order,
+        // whatever order the calls finish in.
+        let collect = || {
+            self.runtime.block_on(async {
+                let mut out = Vec::with_capacity(n);
+                for handle in handles {
+                    out.push(handle.await.unwrap_or_else(|e| {
+                        Err(TransportFailure {
+                            message: format!("model call task failed: {e}"),
+                        })
+                    }));
+                }
+                out
+            })
+        };
+        // Blocking inside a runtime would panic; a caller that is itself async
+        // gets the wait on a helper thread instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return collect();
+        }
+        std::thread::scope(|s| s.spawn(collect).join()).unwrap_or_else(|_| {
+            (0..n)
+                .map(|_| {
+                    Err(TransportFailure {
+                        message: "model call batch panicked".into(),
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+impl Inner {
+    async fn answer(&self, ex: Exchange) -> Result<Completion, TransportFailure> {
+        let binding = self
+            .overrides
+            .resolve(&ex.archon_name, &ex.binding)
+            .map_err(|e| TransportFailure {
+                message: e.to_string(),
+            })?;
+        let key = cassette::key(&binding, &ex.messages, &ex.schema);
+        let Some(recorder) = &self.record else {
+            let (answer, latency_ms) = self.call(&ex, &binding, &key).await?;
+            return Ok(completion(answer, latency_ms));
+        };
+        let key_lock = {
+            let mut keys = recorder.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.entry(key.clone()).or_default().clone()
+        };
+        let _held = key_lock.lock().await;
+        let fail = |message: String| TransportFailure {
+            message: format!("{} ({}): {message}", ex.archon_name, ex.kind),
+        };
+        if let Some(entry) = recorder.cassette.load(&key).map_err(fail)? {
+            return Ok(replayed(entry));
+        }
+        let (answer, latency_ms) = self.call(&ex, &binding, &key).await?;
+        let entry = Entry {
+            schema_version: cassette::CASSETTE_SCHEMA_VERSION.into(),
+            key,
+            request: RequestSummary {
+                endpoint: binding.kind,
+                base_url: binding.base_url.clone(),
+                model: binding.model.clone(),
+                archon_id: ex.archon_id.clone(),
+                archon_name: ex.archon_name.clone(),
+                kind: ex.kind.to_string(),
+                attempt: ex.attempt,
+                temperature: binding.temperature,
+                max_tokens: binding.max_tokens,
+                messages: ex.messages.clone(),
+            },
+            response: RecordedResponse::new(answer, latency_ms),
+        };
+        // The answer is good even if it cannot be stored; losing it would pay twice.
+        if let Err(e) = recorder.cassette.store(&entry) {
+            tracing::warn!(archon = %ex.archon_name, kind = ex.kind, "cannot record exchange: {e}");
+        }
+        Ok(live(entry.response))
+    }
+
+    fn endpoint(&self, base_url: &str) -> Arc<Semaphore> {
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        endpoints
+            .entry(base_url.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint_concurrency)))
+            .clone()
+    }
+
+    /// One exchange with its retries, holding an endpoint and a global permit
+    /// throughout (so backoff also slows the pressure on a rate-limited server).
+    /// The latency covers every attempt and wait.
+    async fn call(
+        &self,
+        ex: &Exchange,
+        binding: &Binding,
+        key: &str,
+    ) -> Result<(WireAnswer, u64), TransportFailure> {
+        let api_key = binding
+            .api_key(&ex.archon_name)
+            .map_err(|e| TransportFailure {
+                message: e.to_string(),
+            })?;
+        let url = binding.url();
+        let fail = |message: String| TransportFailure {
+            message: redact(
+                format!(
+                    "{} ({}): model {} at {url}: {message}",
+                    ex.archon_name, ex.kind, binding.model
+                ),
+                api_key.as_deref(),
+            ),
+        };
+        let body = wire::request_body(binding, ex.kind, &ex.messages, &ex.schema);
+        // Closed semaphores are impossible here (never closed); treat as a failure anyway.
+        let _endpoint = self
+            .endpoint(&binding.base_url)
+            .acquire_owned()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let _global = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let started = Instant::now();
+        let mut retries = 0;
+        loop {
+            match self
+                .attempt(&url, &body, api_key.as_deref(), binding, &ex.messages)
+                .await
+            {
+                Ok(answer) => {
+                    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    return Ok((answer, latency));
+                }
+                Err(AttemptError::Fatal(message)) => return Err(fail(message)),
+                Err(AttemptError::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    if retries >= self.retry.max_retries {
+                        return Err(fail(format!(
+                            "{reason} (gave up after {} attempts)",
+                            retries + 1
+                        )));
+                    }
+                    retries += 1;
+                    let wait = self.retry.delay(retries, key, retry_after);
+                    tracing::info!(
+                        archon = %ex.archon_name,
+                        kind = ex.kind,
+                        retry = retries,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying model call: {}",
+                        redact(reason, api_key.as_deref())
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &str,
+        body: &Value,
+        api_key: Option<&str>,
+        binding: &Binding,
+        messages: &[archon_core::agent_port::Message],
+    ) -> Result<WireAnswer, AttemptError> {
+        let mut request = self.client.post(url).json(body).timeout(binding.timeout);
+        if let Some(key) = api_key {
+            request = request.bearer_auth(key);
+        }
+        let transport_error = |e: reqwest::Error| {
+            let reason = if e.is_timeout() {
+                format!("timed out after {} ms", binding.timeout.as_millis())
+            } else if e.is_connect() {
+                format!("cannot connect: {}", error_chain(&e))
+            } else {
+                error_chain(&e)
+            };
+            AttemptError::Transient {
+                reason,
+                retry_after: None,
+            }
+        };
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if status.is_success() {
+            return wire::decode_response(binding, messages, &bytes).map_err(AttemptError::Fatal);
+        }
+        let reason = format!("HTTP {status}: {}", wire::error_message(&bytes));
+        if is_retryable_status(status.as_u16()) {
+            Err(AttemptError::Transient {
+                reason,
+                retry_after,
+            })
+        } else {
+            Err(AttemptError::Fatal(reason))
+        }
+    }
+}
+
+fn completion(answer: WireAnswer, latency_ms: u64) -> Completion {
+    live(RecordedResponse::new(answer, latency_ms))
+}
+
+fn live(r: RecordedResponse) -> Completion {
+    Completion {
+        text: r.text,
+        model: r.model,
+        prompt_tokens: r.prompt_tokens,
+        completion_tokens: r.completion_tokens,
+        latency_ms: r.latency_ms,
+        source: AnswerSource::Live,
+    }
+}
+
+/// The recorded answer, as the port sees it: same text, tokens and latency as
+/// when it was live, so a replayed run accounts exactly like the recorded one.
+pub(crate) fn replayed(entry: Entry) -> Completion {
+    Completion {
+        source: AnswerSource::Replayed,
+        ..live(entry.response)
+    }
+}
+
+/// reqwest's message with its causes ("connection refused" is in a source).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Belt and braces: a server that echoes the key back never gets it into a message.
+fn redact(text: String, api_key: Option<&str>) -> String {
+    match api_key {
+        Some(key) if !key.is_empty() => text.replace(key, "[redacted]"),
+        _ => text,
+    }
+}

@@ -1,0 +1,61 @@
+//! The replay backend: answers only from a cassette, never from a server.
+
+use archon_core::agent_port::{Backend, Completion, Exchange, TransportFailure};
+
+use crate::binding::Overrides;
+use crate::cassette::{self, Cassette};
+use crate::llm::replayed;
+
+pub struct ReplayBackend {
+    overrides: Overrides,
+    cassette: Cassette,
+}
+
+impl ReplayBackend {
+    /// Replays with the same binding overrides as the recording run, so every
+    /// exchange computes the key it was recorded under.
+    pub fn new(overrides: Overrides, cassette: Cassette) -> ReplayBackend {
+        ReplayBackend {
+            overrides,
+            cassette,
+        }
+    }
+
+    fn answer(&self, ex: &Exchange) -> Result<Completion, TransportFailure> {
+        let fail = |message: String| TransportFailure {
+            message: format!("{} ({}): {message}", ex.archon_name, ex.kind),
+        };
+        let binding = self
+            .overrides
+            .resolve(&ex.archon_name, &ex.binding)
+            .map_err(|e| TransportFailure {
+                message: e.to_string(),
+            })?;
+        let key = cassette::key(&binding, &ex.messages, &ex.schema);
+        match self.cassette.load(&key).map_err(fail)? {
+            Some(entry) => Ok(replayed(entry)),
+            None => Err(fail(format!(
+                "no recorded answer (attempt {}, model {}) in cassette {} under key {key}; \
+                 replay uses the model bindings of the recording run (--model, --base-url, \
+                 --provider, archon.toml)",
+                ex.attempt,
+                binding.model,
+                self.cassette.dir().display()
+            ))),
+        }
+    }
+}
+
+impl Backend for ReplayBackend {
+    fn name(&self) -> &'static str {
+        "replay"
+    }
+
+    fn is_simulated(&self) -> bool {
+        false
+    }
+
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        batch.iter().map(|ex| self.answer(ex)).collect()
+    }
+}
