@@ -28,7 +28,8 @@ use crate::packet::RatifiedIntentPacket;
 use crate::text::{find_marker, snippet, stem, stems};
 
 /// Wording that leaves the motion's WHAT open to more than one reading.
-pub const VAGUE_MARKERS: [&str; 14] = [
+pub const VAGUE_MARKERS: [&str; 15] = [
+    "open-ended",
     "appropriate",
     "as needed",
     "where necessary",
@@ -44,21 +45,18 @@ pub const VAGUE_MARKERS: [&str; 14] = [
     "significant",
     "comprehensive",
 ];
-/// Review wording that says the text itself is unclear.
-pub const DISSENT_AMBIGUITY_MARKERS: [&str; 9] = [
-    "unclear",
-    "ambiguous",
-    "vague",
-    "undefined",
-    "scope",
-    "define",
-    "clarif",
-    "overbroad",
-    "too broad",
-];
 /// Wording whose feasibility needs discovery.
-pub const TECHNICAL_MARKERS: [&str; 15] = [
+pub const TECHNICAL_MARKERS: [&str; 24] = [
     "cryptograph",
+    "signs ",
+    "signed",
+    "signature",
+    "append",
+    "rewritten",
+    "restor",
+    "drill",
+    "description format",
+    "breaking change",
     "immutable",
     "real-time",
     "continuous",
@@ -75,7 +73,9 @@ pub const TECHNICAL_MARKERS: [&str; 15] = [
     "trace",
 ];
 /// Wording that commits capacity on a schedule.
-pub const SCHEDULE_MARKERS: [&str; 8] = [
+pub const SCHEDULE_MARKERS: [&str; 10] = [
+    "each cycle",
+    "cycle ahead",
     "within",
     "months",
     " days",
@@ -332,56 +332,106 @@ fn simulate_draft(q: &PortfolioDraftQuestion, seed: Seed, archon: &str) -> Draft
         ),
         extra: Extra::new(),
     };
-    let mut blockers = Vec::new();
-    if owner {
-        blockers.extend(intent_blocker(q, &|p, e| unit(p, e)));
-    }
-    if let Some(c) = chosen
-        .iter()
-        .find(|c| find_marker(&c.text, &TECHNICAL_MARKERS).is_some())
-    {
-        if unit("uncertainty", &c.clause_ref) < 0.6 {
-            let defer = unit("uncertainty-disposition", &c.clause_ref) < 0.6;
-            let marker = find_marker(&c.text, &TECHNICAL_MARKERS).unwrap_or("mechanism");
-            blockers.push(feasibility_blocker(
-                q,
-                c,
-                BlockerClass::ExecutionUncertainty,
-                defer,
-                format!(
-                    "Feasibility of the '{}' mechanism required by clause {} is unknown: {}",
-                    marker.trim(),
-                    c.clause_ref,
-                    snippet(&c.text, 14)
-                ),
-                unit("severity", &c.clause_ref),
-            ));
-        }
-    }
+    let signals = section_signals(q.dissent.iter().chain(&q.concerns));
+    let names_me = |s: &SectionSignal| {
+        let text = s.text.to_lowercase();
+        text.contains(&q.portfolio_label.to_lowercase())
+            || stems(&text)
+                .iter()
+                .any(|w| scope.contains(w) && text.contains("exposed"))
+    };
     let capacity_minded = scope
         .iter()
         .any(|s| CAPACITY_SCOPE_STEMS.contains(&s.as_str()));
-    if let Some(c) = chosen
+    let mut blockers = Vec::new();
+    if owner {
+        blockers.extend(intent_blocker(q, &signals, &|p, e| unit(p, e)));
+    }
+    // Execution uncertainty: a review red line on a section this portfolio works
+    // on (likelier when it names the portfolio), or technical wording.
+    let uncertain = chosen.iter().find_map(|c| {
+        let concern = signals
+            .iter()
+            .find(|s| s.kind == SignalKind::RedLine && s.section == c.section);
+        let technical = find_marker(&c.text, &TECHNICAL_MARKERS);
+        let p = match (concern, technical) {
+            (Some(s), _) if names_me(s) => 0.85,
+            (Some(_), _) => 0.45,
+            (None, Some(_)) => 0.5,
+            (None, None) => 0.0,
+        };
+        (unit("uncertainty", &c.clause_ref) < p).then_some((*c, concern, technical))
+    });
+    if let Some((c, concern, technical)) = uncertain {
+        let description = match concern {
+            Some(s) => format!(
+                "Section {} must not cross the red line raised in review ({}): whether a safeguard for clause {} is feasible is unknown",
+                c.section,
+                s.red_line().unwrap_or("an unbounded risk"),
+                c.clause_ref
+            ),
+            None => format!(
+                "Feasibility of the '{}' mechanism required by clause {} is unknown: {}",
+                technical.unwrap_or("mechanism").trim(),
+                c.clause_ref,
+                snippet(&c.text, 14)
+            ),
+        };
+        let defer = unit("uncertainty-disposition", &c.clause_ref) < 0.6;
+        blockers.push(feasibility_blocker(
+            q,
+            c,
+            BlockerClass::ExecutionUncertainty,
+            defer,
+            description,
+            unit("severity", &c.clause_ref),
+        ));
+    }
+    // Capacity conflict: a review concern that resources are committed without
+    // feasibility or owner, or a schedule the portfolio must staff.
+    let contended = chosen
         .iter()
-        .find(|c| find_marker(&c.text, &SCHEDULE_MARKERS).is_some())
-    {
-        let p = if capacity_minded { 0.75 } else { 0.3 };
-        if unit("capacity", &c.clause_ref) < p {
-            let defer = unit("capacity-disposition", &c.clause_ref) >= 0.55;
-            blockers.push(feasibility_blocker(
-                q,
-                c,
-                BlockerClass::CapacityConflict,
-                defer,
-                format!(
-                    "The schedule of clause {} competes with other commitments of {}: {}",
-                    c.clause_ref,
-                    q.portfolio_label,
-                    snippet(&c.text, 14)
-                ),
-                unit("severity", &c.clause_ref),
-            ));
-        }
+        .filter(|c| uncertain.is_none_or(|(u, _, _)| u.clause_ref != c.clause_ref))
+        .find_map(|c| {
+            let concern = signals
+                .iter()
+                .find(|s| s.kind == SignalKind::Feasibility && s.section == c.section);
+            let schedule = find_marker(&c.text, &SCHEDULE_MARKERS).is_some();
+            let p = match (concern, schedule) {
+                (Some(s), _) if capacity_minded || names_me(s) => 0.85,
+                (Some(_), _) => 0.5,
+                (None, true) if capacity_minded => 0.6,
+                (None, true) => 0.25,
+                (None, false) => 0.0,
+            };
+            (unit("capacity", &c.clause_ref) < p).then_some((*c, concern.is_some()))
+        });
+    if let Some((c, from_review)) = contended {
+        let description = if from_review {
+            format!(
+                "Review found Section {} commits resources without a feasibility assessment; {} cannot staff clause {} alongside its other commitments: {}",
+                c.section,
+                q.portfolio_label,
+                c.clause_ref,
+                snippet(&c.text, 12)
+            )
+        } else {
+            format!(
+                "The schedule of clause {} competes with other commitments of {}: {}",
+                c.clause_ref,
+                q.portfolio_label,
+                snippet(&c.text, 14)
+            )
+        };
+        let defer = unit("capacity-disposition", &c.clause_ref) >= 0.55;
+        blockers.push(feasibility_blocker(
+            q,
+            c,
+            BlockerClass::CapacityConflict,
+            defer,
+            description,
+            unit("severity", &c.clause_ref),
+        ));
     }
     DraftAnswer {
         response: ResponseKind::Contribution,
@@ -392,58 +442,221 @@ fn simulate_draft(q: &PortfolioDraftQuestion, seed: Seed, archon: &str) -> Draft
     }
 }
 
-/// The Plan Owner raises intent ambiguity where the wording is vague, more
-/// readily when the review's dissent already said the text is unclear.
+/// What a review concern about a section says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// The text itself is unclear or open-ended (intent).
+    Ambiguity,
+    /// Resources committed without feasibility or owner (capacity).
+    Feasibility,
+    /// A red line or missing safeguard (execution).
+    RedLine,
+}
+
+/// A review concern or dissent that cites a section of the motion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSignal {
+    pub section: String,
+    pub kind: SignalKind,
+    pub text: String,
+}
+
+impl SectionSignal {
+    /// The red line named in the concern (`… crosses my red line, weak audit trail.`).
+    pub fn red_line(&self) -> Option<&str> {
+        let rest = &self.text[self.text.find("red line")? + "red line".len()..];
+        let rest = rest.trim_start_matches([',', ':', ' ']);
+        rest.split(['.', ';'])
+            .next()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+}
+
+const AMBIGUITY_WORDING: [&str; 10] = [
+    "without success measures",
+    "open terms",
+    "open-ended",
+    "unclear",
+    "ambiguous",
+    "ambiguity",
+    "vague",
+    "undefined",
+    "overbroad",
+    "too broad",
+];
+const FEASIBILITY_WORDING: [&str; 5] = [
+    "feasibility",
+    "commits resources",
+    "named owner",
+    "capacity",
+    "budget",
+];
+const RED_LINE_WORDING: [&str; 3] = ["red line", "safeguard", "exposed"];
+
+/// The section-citing concerns of the review, classified by wording.
+pub fn section_signals<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<SectionSignal> {
+    let mut out = Vec::new();
+    for text in texts {
+        let kind = if find_marker(text, &AMBIGUITY_WORDING).is_some() {
+            SignalKind::Ambiguity
+        } else if find_marker(text, &FEASIBILITY_WORDING).is_some() {
+            SignalKind::Feasibility
+        } else if find_marker(text, &RED_LINE_WORDING).is_some() {
+            SignalKind::RedLine
+        } else {
+            continue;
+        };
+        for section in cited_sections(text) {
+            out.push(SectionSignal {
+                section,
+                kind,
+                text: text.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Section numbers cited as `Section 2` (any case), in order.
+pub fn cited_sections(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find("section ") {
+        rest = &rest[i + "section ".len()..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !digits.is_empty() && !out.contains(&digits) {
+            out.push(digits);
+        }
+    }
+    out
+}
+
+/// An amendment clause that rewords a phrase its target section does not
+/// contain (`In Section 1, replace "shall ensure" with …`): what the amended
+/// text means is then genuinely undetermined.
+pub fn dangling_amendment(clauses: &[Clause]) -> Option<(&Clause, String, String)> {
+    clauses.iter().find_map(|c| {
+        let after = &c.text[c.text.find("replace \"")? + "replace \"".len()..];
+        let phrase = &after[..after.find('"')?];
+        let section = cited_sections(&c.text).into_iter().next()?;
+        let present = clauses
+            .iter()
+            .filter(|x| x.section == section)
+            .any(|x| x.text.to_lowercase().contains(&phrase.to_lowercase()));
+        (!present && !phrase.is_empty()).then(|| (c, phrase.to_string(), section))
+    })
+}
+
+/// The Plan Owner raises intent ambiguity where the WHAT is undetermined: an
+/// amendment that rewords text its section lacks (always), a section the review
+/// found unclear or open-ended (likely), or vague wording (sometimes).
 fn intent_blocker(
     q: &PortfolioDraftQuestion,
+    signals: &[SectionSignal],
     unit: &dyn Fn(&'static str, &str) -> f64,
 ) -> Option<BlockerDraft> {
-    let dissent_says_unclear = q
-        .dissent
+    if let Some((clause, phrase, section)) = dangling_amendment(&q.clauses) {
+        return Some(ambiguity(
+            clause,
+            format!(
+                "Amendment {} rewords \"{phrase}\" in Section {section}, but Section {section} does not contain that phrase: the amended intent of Section {section} is undetermined",
+                clause.clause_ref
+            ),
+            format!("Which text of Section {section} does amendment {} change, and what does Section {section} require once amended?", clause.clause_ref),
+            [
+                format!("The amendment adds its wording to Section {section} as a new requirement"),
+                format!("The amendment has no effect, since Section {section} lacks \"{phrase}\""),
+                format!("The amendment replaces the operative verb of every clause of Section {section}"),
+            ],
+        ));
+    }
+    let unclear: Vec<&SectionSignal> = signals
         .iter()
-        .chain(&q.concerns)
-        .any(|d| find_marker(d, &DISSENT_AMBIGUITY_MARKERS).is_some());
-    let vague = q
+        .filter(|s| s.kind == SignalKind::Ambiguity)
+        .collect();
+    let cited = unclear.iter().find_map(|s| {
+        q.clauses.iter().find(|c| c.section == s.section).map(|c| {
+            (
+                c,
+                unclear.iter().filter(|x| x.section == s.section).count(),
+                *s,
+            )
+        })
+    });
+    if let Some((clause, count, signal)) = cited {
+        let p = if count >= 2 { 0.8 } else { 0.5 };
+        if unit("intent", &clause.clause_ref) < p {
+            let what = if signal.text.contains("success measures") {
+                "what success means"
+            } else {
+                "how far the authority it grants extends"
+            };
+            return Some(ambiguity(
+                clause,
+                format!(
+                    "The review found Section {} unclear ({count} concern(s)): the motion does not say {what}, so the Executive cannot tell which work the Conclave intends",
+                    clause.section
+                ),
+                format!("In Section {} ({}), {what}?", clause.section, clause.section_title),
+                [
+                    format!("Narrow reading: Section {} covers only what its clauses name explicitly", clause.section),
+                    format!("Broad reading: Section {} covers every body and process the motion touches", clause.section),
+                    "Staged reading: the narrow scope now, the broad scope after a Conclave review".to_string(),
+                ],
+            ));
+        }
+    }
+    let (clause, marker) = q
         .clauses
         .iter()
-        .find_map(|c| find_marker(&c.text, &VAGUE_MARKERS).map(|m| (c, m)));
-    let (clause, marker, p) = match (vague, dissent_says_unclear) {
-        (Some((c, m)), true) => (c, m, 0.75),
-        (Some((c, m)), false) => (c, m, 0.35),
-        (None, true) => (q.clauses.first()?, "scope", 0.4),
-        (None, false) => return None,
-    };
-    if unit("intent", &clause.clause_ref) >= p {
+        .find_map(|c| find_marker(&c.text, &VAGUE_MARKERS).map(|m| (c, m)))?;
+    if unit("intent", &clause.clause_ref) >= 0.35 {
         return None;
     }
-    let excerpt = snippet(&clause.text, 18);
-    Some(BlockerDraft {
+    Some(ambiguity(
+        clause,
+        format!(
+            "Clause {} does not say what '{marker}' covers, so the Executive cannot tell which work the Conclave intends: {}",
+            clause.clause_ref,
+            snippet(&clause.text, 18)
+        ),
+        format!("In clause {}, what does '{marker}' include, and what is out of scope?", clause.clause_ref),
+        [
+            format!("Narrow reading: '{marker}' covers only what clause {} names explicitly", clause.clause_ref),
+            format!("Broad reading: '{marker}' covers every system and process the motion touches"),
+            "Staged reading: the narrow scope first, the broad scope after a Conclave review".to_string(),
+        ],
+    ))
+}
+
+fn ambiguity(
+    clause: &Clause,
+    description: String,
+    question: String,
+    readings: [String; 3],
+) -> BlockerDraft {
+    BlockerDraft {
         blocker_class: BlockerClass::IntentAmbiguity,
         severity: Severity::High,
-        description: format!(
-            "Clause {} does not say what '{marker}' covers, so the Executive cannot tell which work the Conclave intends: {excerpt}",
-            clause.clause_ref
-        ),
+        description,
         disposition: Disposition::EscalateNow,
         ttl: "P30D".into(),
         escalation_conditions: vec![
-            format!("Work on Section {} cannot be scoped until the Conclave clarifies '{marker}'", clause.section),
+            format!(
+                "Work on Section {} cannot be scoped until the Conclave clarifies it",
+                clause.section
+            ),
             "Any interpretation chosen by the Executive would redefine intent".into(),
         ],
         verification_tasks: Vec::new(),
         mitigation_notes: None,
         clause_ref: Some(clause.clause_ref.clone()),
-        questions: vec![format!(
-            "In clause {}, what does '{marker}' include, and what is out of scope?",
-            clause.clause_ref
-        )],
-        interpretations: vec![
-            format!("Narrow reading: '{marker}' covers only what clause {} names explicitly", clause.clause_ref),
-            format!("Broad reading: '{marker}' covers every system and process the motion touches"),
-            "Staged reading: the narrow scope first, the broad scope after a Conclave review".into(),
-        ],
+        questions: vec![question],
+        interpretations: readings.into(),
         extra: Extra::new(),
-    })
+    }
 }
 
 fn feasibility_blocker(
