@@ -125,7 +125,9 @@ impl DelegateQuestion {
             self.task_ref, self.description
         );
         for r in &self.requirements {
-            text.push_str(&format!("- {r}: addressed by the acceptance coverage below.\n"));
+            text.push_str(&format!(
+                "- {r}: addressed by the acceptance coverage below.\n"
+            ));
         }
         text.push_str("\n## Acceptance coverage\n\n");
         for (id, outcome) in test_ids.iter().zip(&self.expected_outcomes) {
@@ -182,7 +184,10 @@ impl DelegateQuestion {
         let mut summary = format!("# Validation: {}\n\n", self.task_ref);
         for c in &checks {
             let verdict = if c.passed { "passed" } else { "failed" };
-            summary.push_str(&format!("- {verdict}: {} ({})\n", c.expected_outcome, c.notes));
+            summary.push_str(&format!(
+                "- {verdict}: {} ({})\n",
+                c.expected_outcome, c.notes
+            ));
         }
         DelegateAnswer {
             files: vec![WorkspaceFile {
@@ -291,6 +296,7 @@ impl Delegate for AgentDelegate<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

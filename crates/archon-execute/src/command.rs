@@ -10,9 +10,9 @@
 //! (`sh -c 'make "$1"' sh {phase}`) rather than inside the script text.
 //!
 //! Placeholders: `{phase}` (test_implementation, implementation, validation),
-//! `{step}` (1-3), `{workspace}`, `{task_ref}`, `{task_json}` (the handoff as
+//! `{step}` (1-3), `{workspace}` (absolute), `{task_ref}`, `{task_json}` (the handoff as
 //! compact JSON) and `{task_file}` (the same JSON as a file in the workspace
-//! records). Exit status 0: the phase passed; 1: it ran and did not pass (for
+//! records, absolute path). Exit status 0: the phase passed; 1: it ran and did not pass (for
 //! validation: expected outcomes not met, the escalation path); anything else,
 //! a signal or a program that cannot start: the delegate failed (blocked).
 
@@ -183,13 +183,20 @@ impl Delegate for CommandDelegate {
 
     fn perform(&self, request: &PhaseRequest<'_>) -> Result<PhaseWork, DelegateFailure> {
         let task_json = serde_json::to_string(request.handoff).unwrap_or_default();
+        // The program runs inside the workspace, so relative paths would point elsewhere.
+        let absolute = |p: &std::path::Path| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        };
         let values = [
             ("phase", request.phase.as_str().to_string()),
             ("step", request.phase.step().to_string()),
-            ("workspace", request.workspace.display().to_string()),
+            ("workspace", absolute(request.workspace)),
             ("task_ref", request.handoff.task_ref.clone()),
             ("task_json", task_json),
-            ("task_file", request.task_file.display().to_string()),
+            ("task_file", absolute(request.task_file)),
         ];
         let argv = self.argv(&values);
         let shown: Vec<String> = argv.iter().map(|a| display_arg(a)).collect();
@@ -250,6 +257,7 @@ impl Delegate for CommandDelegate {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -151,7 +151,10 @@ pub fn check(files: &[DoctrineFile]) -> Vec<Violation> {
                 at(1, "\"intake\" in an operational file: say input".into());
             }
             if operational && transfers_ownership(&lower) {
-                at(2, "\"transfer\" as an ownership transition: say invocation".into());
+                at(
+                    2,
+                    "\"transfer\" as an ownership transition: say invocation".into(),
+                );
             }
             if lower.contains("handoff-received") {
                 at(4, "the handoff-received event must not exist".into());
@@ -250,7 +253,12 @@ fn check_template(files: &[DoctrineFile], v: &mut Vec<Violation>) {
                 .iter()
                 .any(|w| lower.contains(w));
         if conditional {
-            v.push(violation(3, TEMPLATE, n, "conditional branch in the template"));
+            v.push(violation(
+                3,
+                TEMPLATE,
+                n,
+                "conditional branch in the template",
+            ));
         }
     }
     match outcome_fields.as_slice() {
@@ -285,7 +293,9 @@ fn check_template(files: &[DoctrineFile], v: &mut Vec<Violation>) {
 
 fn step_number(heading: &str) -> Option<&str> {
     let rest = heading.strip_prefix("Step ")?;
-    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
 }
 
@@ -302,7 +312,10 @@ fn check_process(files: &[DoctrineFile], v: &mut Vec<Violation>) {
         .find(|(_, h)| step_number(h).is_some())
         .map(|(n, _)| *n);
     for (preamble, words) in [
-        ("Input Validation", &["input validation", "validate input"][..]),
+        (
+            "Input Validation",
+            &["input validation", "validate input"][..],
+        ),
         ("Preconditions", &["precondition", "preflight"][..]),
     ] {
         let mut unnumbered = None;
@@ -310,14 +323,24 @@ fn check_process(files: &[DoctrineFile], v: &mut Vec<Violation>) {
             let lower = h.to_lowercase();
             if words.iter().any(|w| lower.contains(w)) {
                 if step_number(h).is_some() {
-                    v.push(violation(6, PROCESS, *n, format!("{preamble} must be an unnumbered preamble, not a step")));
+                    v.push(violation(
+                        6,
+                        PROCESS,
+                        *n,
+                        format!("{preamble} must be an unnumbered preamble, not a step"),
+                    ));
                 } else {
                     unnumbered.get_or_insert(*n);
                 }
             }
         }
         match (unnumbered, first_step) {
-            (None, _) => v.push(violation(6, PROCESS, 1, format!("no unnumbered \"## {preamble}\" preamble"))),
+            (None, _) => v.push(violation(
+                6,
+                PROCESS,
+                1,
+                format!("no unnumbered \"## {preamble}\" preamble"),
+            )),
             (Some(n), Some(step)) if n > step => v.push(violation(
                 6,
                 PROCESS,
@@ -341,7 +364,12 @@ fn check_process(files: &[DoctrineFile], v: &mut Vec<Violation>) {
             ));
         }
         if h.to_lowercase().contains("escalat") {
-            v.push(violation(6, PROCESS, *n, "Escalation is an unnumbered return path, not a step"));
+            v.push(violation(
+                6,
+                PROCESS,
+                *n,
+                "Escalation is an unnumbered return path, not a step",
+            ));
         }
         expected += 1;
     }
@@ -360,14 +388,24 @@ fn check_orchestration(files: &[DoctrineFile], v: &mut Vec<Violation>) {
     let lines: Vec<&str> = file.text.lines().collect();
     for (n, h) in headings(&file.text) {
         if h.to_lowercase().contains("return rule") {
-            v.push(violation(7, ORCHESTRATION, n, format!("\"{h}\" is a prohibition-style rule: replace it with the Return Contract")));
+            v.push(violation(
+                7,
+                ORCHESTRATION,
+                n,
+                format!("\"{h}\" is a prohibition-style rule: replace it with the Return Contract"),
+            ));
         }
     }
     let Some((start, _)) = headings(&file.text)
         .into_iter()
         .find(|(_, h)| *h == "Return Contract")
     else {
-        v.push(violation(7, ORCHESTRATION, 1, "no \"## Return Contract\" section"));
+        v.push(violation(
+            7,
+            ORCHESTRATION,
+            1,
+            "no \"## Return Contract\" section",
+        ));
         return;
     };
     let section: Vec<(usize, &str)> = lines
@@ -377,17 +415,42 @@ fn check_orchestration(files: &[DoctrineFile], v: &mut Vec<Violation>) {
         .take_while(|(_, l)| !l.starts_with("## "))
         .map(|(i, l)| (i + 1, *l))
         .collect();
-    let has = |needle: &str| section.iter().any(|(_, l)| l.to_lowercase().contains(needle));
+    let has = |needle: &str| {
+        section
+            .iter()
+            .any(|(_, l)| l.to_lowercase().contains(needle))
+    };
     if !has("only with terminal outcomes") {
-        v.push(violation(7, ORCHESTRATION, start, "the Return Contract must whitelist: return only with terminal outcomes"));
+        v.push(violation(
+            7,
+            ORCHESTRATION,
+            start,
+            "the Return Contract must whitelist: return only with terminal outcomes",
+        ));
     }
     if !has("input validation is not a terminal outcome") {
-        v.push(violation(7, ORCHESTRATION, start, "the Return Contract must state: Input validation is not a terminal outcome."));
+        v.push(violation(
+            7,
+            ORCHESTRATION,
+            start,
+            "the Return Contract must state: Input validation is not a terminal outcome.",
+        ));
     }
     for (n, line) in &section {
-        let lower = line.trim_start().trim_start_matches(['-', '*', ' ']).to_lowercase();
-        if ["do not ", "don't ", "never "].iter().any(|w| lower.starts_with(w)) {
-            v.push(violation(7, ORCHESTRATION, *n, "prohibition in the Return Contract: state what to return instead"));
+        let lower = line
+            .trim_start()
+            .trim_start_matches(['-', '*', ' '])
+            .to_lowercase();
+        if ["do not ", "don't ", "never "]
+            .iter()
+            .any(|w| lower.starts_with(w))
+        {
+            v.push(violation(
+                7,
+                ORCHESTRATION,
+                *n,
+                "prohibition in the Return Contract: state what to return instead",
+            ));
         }
     }
 }

@@ -179,7 +179,7 @@ impl Run<'_> {
             let basis = phase::basis(handoff, phase, self.records.last());
             match phase::check_record(self.s.files, workspace, &handoff.task_ref, phase, &basis)? {
                 Reuse::Valid(record) => {
-                    self.reuse(record);
+                    self.reuse(*record);
                     continue;
                 }
                 Reuse::Invalid(reason) => self.item_event(
@@ -263,7 +263,12 @@ impl Run<'_> {
             Err(failure) => {
                 self.item_event(
                     "execution.phase.failed",
-                    format!("{}: {} delegate failed: {}", phase.label(), kind, failure.message),
+                    format!(
+                        "{}: {} delegate failed: {}",
+                        phase.label(),
+                        kind,
+                        failure.message
+                    ),
                 );
                 self.entries.push(PhaseEntry {
                     step: phase.step(),
@@ -487,17 +492,23 @@ impl Run<'_> {
             _ => None,
         };
         if let Some(result) = &task_result {
-            let entry = self.s.ledger.report_result(task_ref, result, self.s.clock)?;
+            let entry = self
+                .s
+                .ledger
+                .report_result(task_ref, result, self.s.clock)?;
             self.project.push(entry);
         } else if self.task_state.is_some_and(TaskState::is_executable) {
             let stop = match outcome {
                 OutcomeValue::Escalated => Stop::Escalated,
                 _ => Stop::Blocked,
             };
-            let entry =
-                self.s
-                    .ledger
-                    .record_stop(task_ref, stop, &blockers, EXECUTION_LEAD, self.s.clock)?;
+            let entry = self.s.ledger.record_stop(
+                task_ref,
+                stop,
+                &blockers,
+                EXECUTION_LEAD,
+                self.s.clock,
+            )?;
             self.project.push(entry);
         }
         self.item_event("execution.outcome", outcome.as_str().to_string());
@@ -666,13 +677,12 @@ impl Run<'_> {
                 self.verified
             ));
         }
-        let (critical, upstream): (Vec<&Blocker>, Vec<&Blocker>) =
-            blockers.iter().partition(|b| {
-                matches!(
-                    b.category,
-                    BlockerCategory::DelegateFailure | BlockerCategory::ValidationFailure
-                )
-            });
+        let (critical, upstream): (Vec<&Blocker>, Vec<&Blocker>) = blockers.iter().partition(|b| {
+            matches!(
+                b.category,
+                BlockerCategory::DelegateFailure | BlockerCategory::ValidationFailure
+            )
+        });
         let unresolved_decisions = match outcome {
             OutcomeValue::Escalated => vec![format!(
                 "{} expected outcome(s) not met: correct and invoke again, or re-scope the task",

@@ -113,7 +113,11 @@ impl HandoffInput {
             cluster_id: require(m, F::ClusterId, present(&self.cluster_id)),
             description: require(m, F::Description, present(&self.description)),
             requirements: require(m, F::Requirements, present_list(&self.requirements)),
-            expected_outcomes: require(m, F::ExpectedOutcomes, present_list(&self.expected_outcomes)),
+            expected_outcomes: require(
+                m,
+                F::ExpectedOutcomes,
+                present_list(&self.expected_outcomes),
+            ),
             workspace: require(m, F::Workspace, present(&self.workspace)),
             report_path: require(m, F::ReportPath, present(&self.report_path)),
             input_source: require(m, F::InputSource, present(&self.input_source)),
@@ -128,7 +132,11 @@ impl HandoffInput {
 }
 
 /// The value of a present field; an absent one is noted in `missing`.
-fn require<T: Default>(missing: &mut Vec<RequiredField>, field: RequiredField, value: Option<T>) -> T {
+fn require<T: Default>(
+    missing: &mut Vec<RequiredField>,
+    field: RequiredField,
+    value: Option<T>,
+) -> T {
     if value.is_none() {
         missing.push(field);
     }
@@ -136,6 +144,7 @@ fn require<T: Default>(missing: &mut Vec<RequiredField>, field: RequiredField, v
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

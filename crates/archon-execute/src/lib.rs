@@ -27,7 +27,7 @@ pub mod report;
 pub mod task_result;
 pub mod workspace;
 
-pub use execute::{execute, Execution, ExecuteError, Services};
+pub use execute::{execute, ExecuteError, Execution, Services};
 pub use handoff::{Handoff, HandoffInput, RequiredField};
 pub use ledger::{LedgerEntry, LedgerError, LedgerTask, MemoryLedger, TaskLedger, TaskState};
 pub use report::{ExecutionStageReport, OutcomeValue};

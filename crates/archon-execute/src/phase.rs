@@ -57,7 +57,7 @@ pub fn basis(handoff: &Handoff, phase: Phase, previous: Option<&PhaseRecord>) ->
 /// Whether a phase's earlier output can be reused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reuse {
-    Valid(PhaseRecord),
+    Valid(Box<PhaseRecord>),
     Absent,
     /// A record exists but cannot be reused; the reason goes to the item events.
     Invalid(String),
@@ -110,5 +110,5 @@ pub fn check_record(
             Some(_) => {}
         }
     }
-    Ok(Reuse::Valid(record))
+    Ok(Reuse::Valid(Box::new(record)))
 }

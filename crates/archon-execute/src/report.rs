@@ -265,7 +265,9 @@ impl ExecutionStageReport {
 
         let w = &self.work_performed;
         out.push_str("\n## Work Performed\n\n");
-        out.push_str("| Step | Phase | Delegate | Status | Files changed | Commits | Verification |\n");
+        out.push_str(
+            "| Step | Phase | Delegate | Status | Files changed | Commits | Verification |\n",
+        );
         out.push_str("|---|---|---|---|---|---|---|\n");
         for p in &w.phases {
             let status = match &p.reason {
@@ -303,7 +305,11 @@ impl ExecutionStageReport {
         let evidence: Vec<String> = e
             .delegate_evidence
             .iter()
-            .flat_map(|pe| pe.lines.iter().map(move |l| format!("{}: {l}", pe.phase.label())))
+            .flat_map(|pe| {
+                pe.lines
+                    .iter()
+                    .map(move |l| format!("{}: {l}", pe.phase.label()))
+            })
             .collect();
         bullets(&mut out, "Delegate evidence", &evidence);
         let checks: Vec<String> = e
@@ -335,14 +341,26 @@ impl ExecutionStageReport {
             .map(|item| format!("{}: {}", item.status.as_str(), item.expected_outcome))
             .collect();
         bullets(&mut out, "Must-have outcome", &must);
-        bullets(&mut out, "Nice-to-have deferrals", &s.nice_to_have_deferrals);
+        bullets(
+            &mut out,
+            "Nice-to-have deferrals",
+            &s.nice_to_have_deferrals,
+        );
         bullets(&mut out, "Accepted risks", &s.accepted_risks);
 
         let o = &self.outcome;
         out.push_str("\n## Outcome\n\n");
         let _ = writeln!(out, "- Outcome: {}", o.outcome.as_str());
-        let _ = writeln!(out, "- Blocker ownership: {}", or_none(&o.blocker_ownership));
-        let _ = writeln!(out, "- Recommended next action: {}", o.recommended_next_action);
+        let _ = writeln!(
+            out,
+            "- Blocker ownership: {}",
+            or_none(&o.blocker_ownership)
+        );
+        let _ = writeln!(
+            out,
+            "- Recommended next action: {}",
+            o.recommended_next_action
+        );
         let blockers: Vec<String> = o
             .blockers
             .iter()

@@ -82,6 +82,7 @@ pub fn deliverable_format(path: &str) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

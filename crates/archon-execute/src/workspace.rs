@@ -94,12 +94,21 @@ pub fn diff(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn hostile_relative_paths_are_refused() {
-        for bad in ["", "../x", "/etc/passwd", "a/../../b", ".git/config", ".archon/x", "a\nb"] {
+        for bad in [
+            "",
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            ".git/config",
+            ".archon/x",
+            "a\nb",
+        ] {
             assert!(check_relative(bad).is_err(), "{bad:?}");
         }
         for good in ["tests/a.md", "./src/lib.rs", "a/.gitignore"] {
@@ -109,10 +118,12 @@ mod tests {
 
     #[test]
     fn diff_finds_added_modified_deleted() {
-        let before: BTreeMap<String, String> =
-            [("a", "1"), ("b", "2")].map(|(k, v)| (k.into(), v.into())).into();
-        let after: BTreeMap<String, String> =
-            [("a", "1"), ("b", "3"), ("c", "4")].map(|(k, v)| (k.into(), v.into())).into();
+        let before: BTreeMap<String, String> = [("a", "1"), ("b", "2")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
+        let after: BTreeMap<String, String> = [("a", "1"), ("b", "3"), ("c", "4")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
         let (changed, deleted) = diff(&before, &after);
         assert_eq!(changed.keys().collect::<Vec<_>>(), ["b", "c"]);
         assert!(deleted.is_empty());

@@ -1,6 +1,8 @@
 //! The execution function's return paths, idempotency, the command delegate with
 //! a real script, and the report's one shape (snapshots).
 
+#![allow(clippy::unwrap_used)]
+
 use std::cell::RefCell;
 use std::path::Path;
 
@@ -148,10 +150,7 @@ impl Env {
 }
 
 fn assert_seven_sections(md: &str, json: &serde_json::Value) {
-    let headings: Vec<&str> = md
-        .lines()
-        .filter_map(|l| l.strip_prefix("## "))
-        .collect();
+    let headings: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("## ")).collect();
     assert_eq!(headings, SECTIONS);
     let keys: Vec<&str> = json
         .as_object()
@@ -172,7 +171,10 @@ fn assert_seven_sections(md: &str, json: &serde_json::Value) {
             "event_ledger"
         ]
     );
-    assert_eq!(json["work_performed"]["phases"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["work_performed"]["phases"].as_array().unwrap().len(),
+        3
+    );
 }
 
 #[test]
@@ -194,7 +196,9 @@ fn missing_fields_return_blocked_naming_them() {
         "missing required input fields: expected_outcomes, workspace, handoff_issuer"
     );
     assert_eq!(blocker.owner, "tech-lead");
-    assert!(blocker.next_action.contains("expected_outcomes, workspace, handoff_issuer"));
+    assert!(blocker
+        .next_action
+        .contains("expected_outcomes, workspace, handoff_issuer"));
     assert!(delegate.calls.borrow().is_empty(), "nothing was delegated");
     // Recorded with its ownership; the state follows the lifecycle (unchanged).
     assert_eq!(ledger.tasks[TASK].state, TaskState::Accepted);
@@ -246,10 +250,18 @@ fn complete_reports_the_result_to_the_ledger() {
     assert_eq!(run.outcome(), OutcomeValue::Complete);
     assert_eq!(
         *delegate.calls.borrow(),
-        [Phase::TestImplementation, Phase::Implementation, Phase::Validation]
+        [
+            Phase::TestImplementation,
+            Phase::Implementation,
+            Phase::Validation
+        ]
     );
     assert_eq!(ledger.tasks[TASK].state, TaskState::Reported);
-    let events: Vec<&str> = ledger.events.iter().map(|(_, e)| e.event.as_str()).collect();
+    let events: Vec<&str> = ledger
+        .events
+        .iter()
+        .map(|(_, e)| e.event.as_str())
+        .collect();
     assert_eq!(events, ["task.started", "task.reported"]);
     let result = &ledger.results[0];
     assert_eq!(result.request_id, "act-0001");
@@ -261,7 +273,10 @@ fn complete_reports_the_result_to_the_ledger() {
         .join("work/task-gusi-001a/implementation.md")
         .is_file());
     let (md_path, json_path) = run.written.clone().unwrap();
-    assert_eq!(std::fs::read_to_string(md_path).unwrap(), run.report.to_markdown());
+    assert_eq!(
+        std::fs::read_to_string(md_path).unwrap(),
+        run.report.to_markdown()
+    );
     assert!(json_path.ends_with("report.json"));
     assert!(env
         .workspace()
@@ -324,7 +339,8 @@ fn all_outputs_present_means_zero_delegations_and_tampering_means_redo() {
     // An edited implementation invalidates Step 2; the deterministic redo restores the
     // same bytes, so Step 3's basis is unchanged and it is verified, not delegated.
     std::fs::write(
-        env.workspace().join("work/task-gusi-001a/implementation.md"),
+        env.workspace()
+            .join("work/task-gusi-001a/implementation.md"),
         "edited",
     )
     .unwrap();
@@ -333,13 +349,9 @@ fn all_outputs_present_means_zero_delegations_and_tampering_means_redo() {
     assert_eq!(run.outcome(), OutcomeValue::Complete);
     assert_eq!(*redo.calls.borrow(), [Phase::Implementation]);
     assert_eq!(run.report.work_performed.verified_without_delegation, 2);
-    assert!(run
-        .report
-        .event_ledger
-        .item
-        .iter()
-        .any(|e| e.event == "execution.phase.record_invalid"
-            && e.detail.contains("sha256 differs")));
+    assert!(run.report.event_ledger.item.iter().any(|e| e.event
+        == "execution.phase.record_invalid"
+        && e.detail.contains("sha256 differs")));
 }
 
 /// A real shell script as the delegate: writes tests and code, validates by exit status.
@@ -396,7 +408,10 @@ fn command_delegate_runs_a_real_script_in_the_workspace() {
         // The task JSON arrived as one argument, whole.
         let written =
             std::fs::read_to_string(env.workspace().join("tests/acceptance.txt")).unwrap();
-        assert!(written.contains(r#""task_ref":"TASK-GUSI-001a""#), "{written}");
+        assert!(
+            written.contains(r#""task_ref":"TASK-GUSI-001a""#),
+            "{written}"
+        );
         let evidence = &run.report.evidence_bundle.delegate_evidence;
         match want {
             OutcomeValue::Complete => {
@@ -408,13 +423,21 @@ fn command_delegate_runs_a_real_script_in_the_workspace() {
                 assert_eq!(ledger.tasks[TASK].state, TaskState::Reported);
             }
             OutcomeValue::Escalated => {
-                assert!(run.report.scope.must_have.iter().all(|m| m.status
-                    == archon_execute::report::ScopeStatus::NotMet));
+                assert!(run
+                    .report
+                    .scope
+                    .must_have
+                    .iter()
+                    .all(|m| m.status == archon_execute::report::ScopeStatus::NotMet));
             }
             OutcomeValue::Blocked => {
                 let blocker = &run.report.outcome.blockers[0];
                 assert_eq!(blocker.category, BlockerCategory::DelegateFailure);
-                assert!(blocker.detail.contains("exit status 3"), "{}", blocker.detail);
+                assert!(
+                    blocker.detail.contains("exit status 3"),
+                    "{}",
+                    blocker.detail
+                );
                 assert_eq!(
                     run.report.work_performed.phases[1].reason.as_deref(),
                     Some("an earlier step did not pass")

@@ -1,0 +1,342 @@
+//! `archon execute TASK_REF`: the execution stage for one accepted task. The
+//! handoff is assembled from the governance ledger's task and the flags; the
+//! outcome (complete | blocked | escalated) is printed and decides the exit code.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use archon_core::clock::Clock;
+use archon_core::ids::check_file_component;
+use archon_core::roster::{Archon, Rank};
+use archon_execute::agent_delegate::AgentDelegate;
+use archon_execute::command::CommandDelegate;
+use archon_execute::delegate::Delegate;
+use archon_execute::io::FsFiles;
+use archon_execute::ledger::Stop;
+use archon_execute::report::Blocker;
+use archon_execute::task_result::TaskResult;
+use archon_execute::{
+    doctrine, execute, Execution, HandoffInput, LedgerEntry, LedgerError, LedgerTask, OutcomeValue,
+    Services, TaskLedger, TaskState,
+};
+use archon_store::EventLog;
+use archon_tasks::{Ledger, Transition, TransitionReport};
+use clap::{Args, ValueEnum};
+
+use crate::commands::tasks::DEFAULT_LEDGER;
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    /// The task to execute, by its ref in the governance ledger.
+    pub task_ref: String,
+    /// Governance ledger (SQLite); default: archon-out/governance.db.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Directory where the work is done (required input field; must exist).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Execution Stage Report (markdown; the JSON goes beside it);
+    /// default: archon-out/execute/<TASK_REF>/execution-stage-report.md.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Who does the work of each step.
+    #[arg(long, value_enum, default_value_t = DelegateKind::Simulation)]
+    pub delegate: DelegateKind,
+    /// Program for --delegate command, run in the workspace once per step, without a shell:
+    /// placeholders {phase} {step} {workspace} {task_ref} {task_json} {task_file}.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub delegate_cmd: Option<String>,
+    /// Who issues this handoff (required input field).
+    #[arg(long, value_name = "NAME")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DelegateKind {
+    /// Deterministic delegate through the agent port's simulated backend.
+    Simulation,
+    /// An LLM through the agent port (needs --mode llm and a configured endpoint).
+    Llm,
+    /// An external program given by --delegate-cmd.
+    Command,
+}
+
+pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
+    let task_ref = args.task_ref.trim();
+    check_file_component(task_ref).map_err(|m| anyhow::anyhow!("TASK_REF: {m}"))?;
+    let ledger_path = args
+        .ledger
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+    if !ledger_path.is_file() {
+        bail!("governance ledger {} does not exist", ledger_path.display());
+    }
+    let mut ledger = GovernanceLedger::open(&ledger_path)?;
+    let task = ledger
+        .load_task(task_ref)?
+        .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
+    let report = args.report.clone().unwrap_or_else(|| {
+        Path::new("archon-out/execute")
+            .join(task_ref)
+            .join("execution-stage-report.md")
+    });
+    let input = HandoffInput {
+        task_ref: Some(task_ref.to_string()),
+        activation_id: task.activation_id,
+        cluster_id: task.cluster_id,
+        description: task.description,
+        requirements: task.requirements,
+        expected_outcomes: task.expected_outcomes,
+        workspace: args.workspace.as_ref().map(|w| w.display().to_string()),
+        report_path: Some(report.display().to_string()),
+        input_source: Some(format!("governance ledger {}", ledger_path.display())),
+        handoff_issuer: args.issuer.clone(),
+    };
+
+    let roster;
+    let agents;
+    let delegate: Box<dyn Delegate + '_> = match args.delegate {
+        DelegateKind::Command => {
+            let template = args
+                .delegate_cmd
+                .as_deref()
+                .context("--delegate command needs --delegate-cmd 'PROGRAM {phase} …'")?;
+            Box::new(CommandDelegate::parse(template).map_err(anyhow::Error::msg)?)
+        }
+        kind => {
+            if args.delegate_cmd.is_some() {
+                bail!("--delegate-cmd is only used with --delegate command");
+            }
+            agents = match kind {
+                DelegateKind::Llm => {
+                    let agents = ctx.agents()?;
+                    if agents.backend_name() == "simulation" {
+                        bail!("--delegate llm needs an LLM backend: pass --mode llm with a configured endpoint");
+                    }
+                    agents
+                }
+                _ => archon_core::agent_port::Agents::simulated(ctx.seed),
+            };
+            roster = ctx.roster()?;
+            let archon = execution_archon(&roster.archons, ctx, task_ref)?;
+            let skill = doctrine::assemble(&doctrine::shipped())?;
+            Box::new(AgentDelegate::new(&agents, archon, skill))
+        }
+    };
+
+    let execution = execute(
+        &input,
+        Services {
+            clock: &ctx.clock,
+            seed: ctx.seed,
+            files: &FsFiles,
+            ledger: &mut ledger,
+            delegate: delegate.as_ref(),
+        },
+    )?;
+    print(ctx, &execution)?;
+    Ok(match execution.outcome() {
+        OutcomeValue::Complete => Outcome::Complete,
+        OutcomeValue::Blocked => Outcome::Blocked,
+        OutcomeValue::Escalated => Outcome::Escalated,
+    })
+}
+
+/// The archon whose persona answers as delegate: an Earl (the rank that turns
+/// tactics into tasks), chosen by the seed and the task.
+fn execution_archon<'r>(
+    archons: &'r [Archon],
+    ctx: &Context,
+    task_ref: &str,
+) -> Result<&'r Archon> {
+    let earls: Vec<&Archon> = archons.iter().filter(|a| a.rank == Rank::Earl).collect();
+    if earls.is_empty() {
+        bail!("the roster has no Earl to act as execution delegate");
+    }
+    Ok(*ctx.seed.pick(&earls, &["execute", "delegate", task_ref]))
+}
+
+fn print(ctx: &Context, execution: &Execution) -> Result<()> {
+    let report = &execution.report;
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    if !ctx.loud() {
+        return Ok(());
+    }
+    let item = report
+        .metadata
+        .item_id
+        .as_deref()
+        .unwrap_or("(no task ref)");
+    for p in &report.work_performed.phases {
+        let reason = p
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        println!(
+            "  Step {} {}: {}{reason}{}",
+            p.step,
+            p.phase.label(),
+            p.status.as_str(),
+            p.verification
+                .as_deref()
+                .map(|v| format!(" — {v}"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "  delegations: {}, verified without delegation: {}",
+        report.work_performed.delegations, report.work_performed.verified_without_delegation
+    );
+    for b in &report.outcome.blockers {
+        println!(
+            "  blocker ({}): {} — owner: {}",
+            b.category.as_str(),
+            b.detail,
+            b.owner
+        );
+    }
+    println!("{item}: {}", report.outcome.outcome.as_str());
+    if let Some(owner) = &report.outcome.blocker_ownership {
+        println!("blocker ownership: {owner}");
+    }
+    println!("next action: {}", report.outcome.recommended_next_action);
+    if let Some((md, json)) = &execution.written {
+        println!("report: {} ({})", md.display(), json.display());
+    }
+    Ok(())
+}
+
+/// The execution stage's ledger port over the `archon-tasks` governance ledger.
+/// That ledger has no event for an execution that stops short (blocked or
+/// escalated), so those are appended to `execution_outcomes.jsonl` beside it,
+/// and the task's state is left as the lifecycle has it.
+struct GovernanceLedger {
+    ledger: Ledger,
+    stops: PathBuf,
+}
+
+impl GovernanceLedger {
+    fn open(path: &Path) -> Result<GovernanceLedger> {
+        let ledger = Ledger::open(path)?;
+        let stops = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("execution_outcomes.jsonl");
+        Ok(GovernanceLedger { ledger, stops })
+    }
+}
+
+fn ledger_error(e: impl std::fmt::Display) -> LedgerError {
+    LedgerError(e.to_string())
+}
+
+fn entry(report: &TransitionReport, clock: &Clock) -> LedgerEntry {
+    LedgerEntry {
+        event: format!("task.{}", report.transition),
+        at: clock.stamp(),
+        detail: format!(
+            "{} -> {}: {}",
+            report.before,
+            report.after,
+            report.lines().join("; ")
+        ),
+    }
+}
+
+impl TaskLedger for GovernanceLedger {
+    fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError> {
+        let Some(rec) = self.ledger.task(task_ref).map_err(ledger_error)? else {
+            return Ok(None);
+        };
+        let state: TaskState = serde_json::to_value(rec.state)
+            .and_then(serde_json::from_value)
+            .map_err(|e| ledger_error(format!("task {task_ref}: state {}: {e}", rec.state)))?;
+        Ok(Some(LedgerTask {
+            task_ref: rec.task_ref,
+            state,
+            activation_id: Some(rec.activation_id).filter(|a| !a.is_empty()),
+            cluster_id: rec.cluster_id,
+            description: Some(rec.content.description),
+            requirements: rec.content.requirements,
+            expected_outcomes: rec.content.expected_outcomes,
+        }))
+    }
+
+    fn mark_in_progress(
+        &mut self,
+        task_ref: &str,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let report = self
+            .ledger
+            .transition(task_ref, Transition::Start, actor, clock)
+            .map_err(ledger_error)?;
+        Ok(entry(&report, clock))
+    }
+
+    fn report_result(
+        &mut self,
+        task_ref: &str,
+        result: &TaskResult,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let value = serde_json::to_value(result).map_err(ledger_error)?;
+        let result = archon_tasks::TaskResult::from_json("execution result", &value)
+            .map_err(ledger_error)?;
+        let report = self
+            .ledger
+            .report_result(task_ref, result, clock)
+            .map_err(ledger_error)?;
+        Ok(entry(&report, clock))
+    }
+
+    fn record_stop(
+        &mut self,
+        task_ref: &str,
+        stop: Stop,
+        blockers: &[Blocker],
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let state = self
+            .ledger
+            .task(task_ref)
+            .map_err(ledger_error)?
+            .map(|t| t.state.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let at = clock.stamp();
+        let record = serde_json::json!({
+            "schema_version": archon_core::SCHEMA_VERSION,
+            "task_ref": task_ref,
+            "outcome": stop,
+            "state": state,
+            "blockers": blockers,
+            "actor": actor,
+            "at": at,
+        });
+        EventLog::open(&self.stops)
+            .and_then(|mut log| log.append(&record))
+            .map_err(ledger_error)?;
+        let event = match stop {
+            Stop::Blocked => "execution.blocked",
+            Stop::Escalated => "execution.escalated",
+        };
+        let owners: Vec<&str> = blockers.iter().map(|b| b.owner.as_str()).collect();
+        Ok(LedgerEntry {
+            event: event.into(),
+            at,
+            detail: format!(
+                "owner {}; task state {state} unchanged; recorded in {}",
+                owners.join(", "),
+                self.stops.display()
+            ),
+        })
+    }
+}

@@ -1,0 +1,283 @@
+//! End-to-end: `archon execute` on a real governance ledger, and `archon doctrine`.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+const TASK: &str = "TASK-GUSI-001a";
+const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
+
+/// `archon` run in `dir` with a fixed clock.
+fn archon(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("archon").expect("binary");
+    cmd.current_dir(dir)
+        .env("ARCHON_NOW", "2026-02-01T10:00:00Z");
+    cmd
+}
+
+/// A ledger at `dir/l/governance.db` with TASK routed to cluster 42; accepted if asked.
+fn routed_task(dir: &Path, accept: bool) {
+    archon(dir)
+        .args(["tasks", "--ledger", "l/governance.db", "activate"])
+        .args([
+            "--task-ref",
+            TASK,
+            "--earl-id",
+            "earl-raum",
+            "--cluster-id",
+            C42,
+        ])
+        .args(["--description", "Design the threat intelligence schema"])
+        .args(["--requirement", "Addresses FR-TECH-001"])
+        .args(["--outcome", "Schema reviewed", "--outcome", "Tests pass"])
+        .args([
+            "--capability-tag",
+            "dev_backend",
+            "--capability-tag",
+            "qa_testing",
+        ])
+        .assert()
+        .success();
+    if accept {
+        archon(dir)
+            .args(["tasks", "--ledger", "l/governance.db", "accept", TASK])
+            .assert()
+            .success();
+    }
+    std::fs::create_dir_all(dir.join("ws")).expect("workspace");
+}
+
+fn execute(dir: &Path) -> Command {
+    let mut cmd = archon(dir);
+    cmd.args(["execute", TASK, "--ledger", "l/governance.db"]);
+    cmd
+}
+
+#[test]
+fn return_paths_and_exit_codes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, false);
+
+    // Preconditions: routed, not accepted → blocked, owned by the cluster steward.
+    execute(dir)
+        .args(["--workspace", "ws", "--issuer", "tl-1"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!("{TASK}: blocked")))
+        .stdout(contains(format!("owner: cluster steward of {C42}")));
+
+    archon(dir)
+        .args(["tasks", "--ledger", "l/governance.db", "accept", TASK])
+        .assert()
+        .success();
+    // Input validation: the missing fields are named, the caller owns them.
+    execute(dir)
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "missing required input fields: workspace, handoff_issuer",
+        ))
+        .stdout(contains("blocker ownership: tech-lead"));
+
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--report",
+            "r/report.md",
+        ])
+        .assert()
+        .code(0)
+        .stdout(contains(format!("{TASK}: complete")));
+    let md = std::fs::read_to_string(dir.join("r/report.md")).expect("report");
+    let sections: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    assert_eq!(
+        sections,
+        [
+            "Metadata",
+            "Work Performed",
+            "Evidence Bundle",
+            "Issues",
+            "Scope",
+            "Outcome",
+            "Event Ledger"
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r/report.json")).expect("json"))
+            .expect("valid json");
+    assert_eq!(json["outcome"]["outcome"], "complete");
+    archon(dir)
+        .args(["tasks", "--ledger", "l/governance.db", "show", TASK])
+        .assert()
+        .stdout(contains("reported"));
+
+    // The result is reported: executing again is a precondition failure, not new work.
+    execute(dir)
+        .args(["--workspace", "ws", "--issuer", "tl-1"])
+        .assert()
+        .code(1)
+        .stdout(contains("is reported, not accepted or in_progress"));
+}
+
+#[test]
+fn command_delegate_script_escalates_on_failed_validation() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let script = dir.join("delegate.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n[ \"$1\" = validation ] && { echo 'outcome 2 not met' >&2; exit 1; }\necho \"$1\" > \"$2/$1.txt\"\n",
+    )
+    .expect("script");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(format!(
+            "{} {{phase}} {{workspace}} {{task_json}}",
+            script.display()
+        ))
+        .assert()
+        .code(1)
+        .stdout(contains(format!("{TASK}: escalated")))
+        .stdout(contains("Step 3 validation: failed"));
+    assert!(dir.join("ws/implementation.txt").is_file());
+    let md = std::fs::read_to_string(
+        dir.join("archon-out/execute/TASK-GUSI-001a/execution-stage-report.md"),
+    )
+    .expect("report");
+    assert!(md.contains("outcome 2 not met"), "{md}");
+    assert!(md.contains("- Outcome: escalated"));
+}
+
+#[test]
+fn same_inputs_give_byte_identical_reports() {
+    let reports: Vec<String> = (0..2)
+        .map(|_| {
+            let tmp = tempfile::tempdir().expect("tmp");
+            routed_task(tmp.path(), true);
+            execute(tmp.path())
+                .args(["--workspace", "ws", "--issuer", "tl-1", "--seed", "9"])
+                .assert()
+                .success();
+            std::fs::read_to_string(
+                tmp.path()
+                    .join("archon-out/execute/TASK-GUSI-001a/execution-stage-report.json"),
+            )
+            .expect("report")
+        })
+        .collect();
+    assert_eq!(reports[0], reports[1]);
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    archon(dir)
+        .args(["execute", "TASK-NOPE", "--ledger", "l/governance.db"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown task TASK-NOPE"));
+    archon(dir)
+        .args(["execute", "../x", "--ledger", "l/governance.db"])
+        .assert()
+        .code(2)
+        .stderr(contains("TASK_REF"));
+    execute(dir)
+        .args(["--delegate", "command"])
+        .assert()
+        .code(2)
+        .stderr(contains("--delegate-cmd"));
+    execute(dir)
+        .args(["--delegate", "command", "--delegate-cmd", "tool {phsae}"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown placeholder {phsae}"));
+    archon(dir)
+        .args(["execute", TASK, "--ledger", "missing.db"])
+        .assert()
+        .code(2)
+        .stderr(contains("missing.db does not exist"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn doctrine_check_and_assemble() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/doctrine");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    archon(dir)
+        .args(["doctrine", "check"])
+        .assert()
+        .code(0)
+        .stdout(contains("all 8 criteria hold"));
+    archon(dir)
+        .args(["doctrine", "check"])
+        .arg(&shipped)
+        .assert()
+        .code(0);
+    archon(dir)
+        .args(["doctrine", "assemble", "--out", "SKILL.md"])
+        .assert()
+        .code(0);
+    let skill = std::fs::read_to_string(dir.join("SKILL.md")).expect("skill");
+    assert!(skill.contains("Execution starts when required input fields are complete."));
+
+    let copy = dir.join("broken");
+    copy_dir(&shipped, &copy);
+    let process = copy.join("doctrine/process.md");
+    let text = std::fs::read_to_string(&process).expect("process");
+    let line = text
+        .lines()
+        .position(|l| l == "## Preconditions")
+        .expect("heading")
+        + 1;
+    std::fs::write(
+        &process,
+        text.replace("## Preconditions", "## Step 0: Preflight"),
+    )
+    .expect("write");
+    archon(dir)
+        .args(["doctrine", "check", "broken"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!(
+            "doctrine/process.md:{line}: criterion 6:"
+        )));
+    archon(dir)
+        .args(["doctrine", "assemble", "broken", "--dry-run"])
+        .assert()
+        .code(1)
+        .stderr(contains("SKILL.md not assembled"));
+}
