@@ -38,6 +38,45 @@ pub struct GlobalArgs {
     /// Machine-readable output on stdout, where a command prints data.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// Model endpoint options (LLM mode); each overrides `archon.toml` `[llm]`,
+/// which overrides each archon's roster binding.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "LLM options")]
+pub struct LlmArgs {
+    /// LLM settings file; default: ./archon.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Provider for every archon: ollama, local, ollama_cloud, openai, openai_compatible, vllm, llamacpp.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Model for every archon.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Server base URL for every archon (e.g. http://localhost:11434).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (sent as a Bearer token).
+    #[arg(long, global = true, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Model calls in flight at once (default 8).
+    #[arg(long, global = true, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Model calls in flight at once per server (default: --concurrency).
+    #[arg(long, global = true, value_name = "N")]
+    pub per_endpoint_concurrency: Option<usize>,
+    /// Times an invalid answer is asked again (default 2).
+    #[arg(long, global = true, value_name = "N")]
+    pub max_reasks: Option<u32>,
+    /// Record every model exchange into this cassette directory, reusing recorded ones.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer only from this cassette directory; never call a server.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,4 +96,6 @@ pub enum Command {
     Select(crate::commands::select::SelectArgs),
     /// Print the roster by rank and branch, and validate it (exit 2 when invalid).
     Roster,
+    /// Total model calls, tokens, latency and cost per stage, archon and model.
+    Usage(crate::commands::usage::UsageArgs),
 }

@@ -2,6 +2,7 @@
 //! Built once from the global flags and the environment.
 
 use anyhow::{Context as _, Result};
+use archon_agents::{ConfigFile, LlmFlags, LlmSettings};
 use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
 use archon_core::roster::Roster;
@@ -47,14 +48,55 @@ impl Context {
         }
     }
 
-    /// The agents for `--mode`: simulation, or an LLM backend when one is configured.
+    /// The `archon.toml` in effect: `--config FILE`, or `./archon.toml` when present.
+    pub fn config_file(&self) -> Result<ConfigFile> {
+        Ok(ConfigFile::discover(self.global.llm.config.as_deref())?)
+    }
+
+    fn llm_settings(&self) -> Result<LlmSettings> {
+        let a = &self.global.llm;
+        let flags = LlmFlags {
+            provider: a.provider.clone(),
+            model: a.model.clone(),
+            base_url: a.base_url.clone(),
+            api_key_env: a.api_key_env.clone(),
+            concurrency: a.concurrency,
+            per_endpoint_concurrency: a.per_endpoint_concurrency,
+            max_reasks: a.max_reasks,
+            record: a.record.clone(),
+            replay: a.replay.clone(),
+        };
+        Ok(LlmSettings::merge(&self.config_file()?, &flags)?)
+    }
+
+    /// The agents for `--mode`: simulation, or the LLM (or replay) backend when
+    /// an endpoint is configured (`--base-url`, an `[llm]` section, `--replay`).
     pub fn agents(&self) -> Result<Agents> {
-        match self.global.mode {
-            Mode::Simulation | Mode::Auto => Ok(Agents::simulated(self.seed)),
+        let settings = self.llm_settings()?;
+        let use_llm = match self.global.mode {
+            Mode::Simulation => false,
+            Mode::Auto => settings.configured,
+            Mode::Llm if settings.configured => true,
             Mode::Llm => anyhow::bail!(
-                "--mode llm needs a model endpoint, and none is configured (set --base-url or archon.toml)"
+                "--mode llm needs a model endpoint, and none is configured: set --base-url, \
+                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
             ),
+        };
+        if !use_llm {
+            if let Some(dir) = &self.global.llm.record {
+                anyhow::bail!(
+                    "--record {} needs LLM mode, but answers are simulated (no model endpoint configured, or --mode simulation)",
+                    dir.display()
+                );
+            }
+            return Ok(Agents::simulated(self.seed).with_max_reasks(settings.max_reasks));
         }
+        let roster = self.roster()?;
+        Ok(archon_agents::agents(
+            &settings,
+            &roster.archons,
+            self.seed,
+        )?)
     }
 
     /// Whether progress and summaries go to the console.

@@ -4,6 +4,7 @@ pub(crate) mod proposals;
 pub(crate) mod rfp;
 mod roster;
 pub(crate) mod select;
+pub(crate) mod usage;
 
 use anyhow::Result;
 
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Rfp(args) => rfp::run(&ctx, &args),
         Command::Proposals(args) => proposals::run(&ctx, &args),
         Command::Select(args) => select::run(&ctx, &args),
+        Command::Usage(args) => usage::run(&ctx, &args),
     }
 }
