@@ -24,7 +24,10 @@ pub struct ProposalsArgs {
 pub fn run(ctx: &Context, args: &ProposalsArgs) -> Result<Outcome> {
     let roster = ctx.roster()?;
     let agents = ctx.agents()?;
-    let opts = ProposalsOptions { duke_name: args.duke_name.clone(), revise: args.revise };
+    let opts = ProposalsOptions {
+        duke_name: args.duke_name.clone(),
+        revise: args.revise,
+    };
     let report = io::proposals(&args.mandate_dir, &opts, &roster, &agents, &ctx.clock)?;
     if ctx.global.json {
         let v = serde_json::json!({"inbox_dir": report.inbox_dir, "iteration": report.iteration, "submitted": report.submitted,
@@ -44,5 +47,9 @@ pub fn run(ctx: &Context, args: &ProposalsArgs) -> Result<Outcome> {
             println!("  failed: {duke}: {reason}");
         }
     }
-    Ok(if report.total_submitted == 0 { Outcome::Blocked } else { Outcome::Complete })
+    Ok(if report.total_submitted == 0 {
+        Outcome::Blocked
+    } else {
+        Outcome::Complete
+    })
 }

@@ -28,9 +28,17 @@ pub struct RfpArgs {
 pub fn run(ctx: &Context, args: &RfpArgs) -> Result<Outcome> {
     let roster = ctx.roster()?;
     let agents = ctx.agents()?;
-    let opts = RfpOptions { out: args.out.clone(), motion_id: args.motion_id.clone(), retry_failed: args.retry_failed };
+    let opts = RfpOptions {
+        out: args.out.clone(),
+        motion_id: args.motion_id.clone(),
+        retry_failed: args.retry_failed,
+    };
     let report = io::rfp(&args.executive_dir, &opts, &roster, &agents, &ctx.clock)?;
-    let blocked = report.mandates.iter().filter(|m| m.status == DossierStatus::Blocked).count();
+    let blocked = report
+        .mandates
+        .iter()
+        .filter(|m| m.status == DossierStatus::Blocked)
+        .count();
     if ctx.global.json {
         let rows: Vec<_> = report
             .mandates
@@ -42,9 +50,17 @@ pub fn run(ctx: &Context, args: &RfpArgs) -> Result<Outcome> {
     } else if ctx.loud() {
         println!("rfp session {}", report.session_dir.display());
         for m in &report.mandates {
-            let status = if m.status == DossierStatus::Final { "final" } else { "blocked" };
+            let status = if m.status == DossierStatus::Final {
+                "final"
+            } else {
+                "blocked"
+            };
             let reused = if m.reused { " (up to date)" } else { "" };
-            println!("  {} -> {}: {status}{reused}", m.motion_id, m.mandate_dir.display());
+            println!(
+                "  {} -> {}: {status}{reused}",
+                m.motion_id,
+                m.mandate_dir.display()
+            );
             for r in &m.blocked_reasons {
                 println!("    blocked: {r}");
             }
@@ -53,5 +69,9 @@ pub fn run(ctx: &Context, args: &RfpArgs) -> Result<Outcome> {
             println!("blocked: {blocked} dossier(s); run again with --retry-failed");
         }
     }
-    Ok(if blocked > 0 { Outcome::Blocked } else { Outcome::Complete })
+    Ok(if blocked > 0 {
+        Outcome::Blocked
+    } else {
+        Outcome::Complete
+    })
 }

@@ -25,16 +25,25 @@ pub struct SelectArgs {
 pub fn run(ctx: &Context, args: &SelectArgs) -> Result<Outcome> {
     let roster = ctx.roster()?;
     let agents = ctx.agents()?;
-    let opts = SelectCliOptions { max_iterations: args.max_iterations, top_n: args.top_n };
+    let opts = SelectCliOptions {
+        max_iterations: args.max_iterations,
+        top_n: args.top_n,
+    };
     let report = io::select(&args.mandate_dir, &opts, &roster, &agents, &ctx.clock)?;
     let r = &report.result;
     if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(r)?);
     } else if ctx.loud() {
         let reused = if report.reused { " (up to date)" } else { "" };
-        println!("selection {} (iteration {} of {}){reused}", r.selection_id, r.iteration, r.max_iterations);
+        println!(
+            "selection {} (iteration {} of {}){reused}",
+            r.selection_id, r.iteration, r.max_iterations
+        );
         for k in r.rankings.iter().take(args.top_n.max(3)) {
-            println!("  #{} {} ({}) mean {:.2} {:?}", k.rank, k.proposal_id, k.duke_name, k.statistics.mean, k.tier);
+            println!(
+                "  #{} {} ({}) mean {:.2} {:?}",
+                k.rank, k.proposal_id, k.duke_name, k.statistics.mean, k.tier
+            );
         }
         match r.outcome {
             SelectionOutcome::WinnerSelected => {
@@ -51,7 +60,9 @@ pub fn run(ctx: &Context, args: &SelectArgs) -> Result<Outcome> {
     }
     Ok(match r.outcome {
         SelectionOutcome::WinnerSelected => Outcome::Complete,
-        SelectionOutcome::RevisionRequested | SelectionOutcome::NoViableProposal => Outcome::Blocked,
+        SelectionOutcome::RevisionRequested | SelectionOutcome::NoViableProposal => {
+            Outcome::Blocked
+        }
         SelectionOutcome::EscalateToConclave => Outcome::Escalated,
     })
 }
