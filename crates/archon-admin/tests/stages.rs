@@ -514,3 +514,46 @@ fn duke_names_must_be_dukes_and_safe() {
         .iter()
         .all(|t| t.tactic_id.starts_with("T-AIM-")));
 }
+
+/// An LLM-like backend whose server is down: it keeps the rendered prompts.
+#[derive(Default)]
+struct Unreachable(std::sync::Mutex<Vec<String>>);
+
+impl Backend for Unreachable {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+    fn is_simulated(&self) -> bool {
+        false
+    }
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        batch
+            .into_iter()
+            .map(|e| {
+                seen.extend(e.messages.into_iter().map(|m| m.content));
+                Err(TransportFailure { message: "connection refused".into() })
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn prompts_render_and_total_failure_is_recorded_not_fatal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = mandate(tmp.path(), "motion-alpha");
+    let backend = Arc::new(Unreachable::default());
+    let llm = Agents::new(backend.clone(), Seed(72));
+    let report = io::proposals(&dir, &ProposalsOptions { duke_name: None, revise: false }, &roster(), &llm, &clock()).expect("proposals");
+    assert_eq!((report.total_submitted, report.failed.len()), (0, 23));
+    let inbox: InboxManifest = read(&dir.join("proposals_inbox/inbox_manifest.json"));
+    assert!(inbox.entries.iter().all(|e| e.status == "failed" && e.reason.as_deref().is_some_and(|r| r.contains("connection refused"))));
+    weak_inbox(&dir);
+    let r = io::select(&dir, &SelectCliOptions { max_iterations: 3, top_n: 5 }, &roster(), &llm, &clock()).expect("select").result;
+    assert_eq!(r.outcome, SelectionOutcome::NoViableProposal);
+    assert!(r.presidents.iter().all(|p| p.status == "failed"));
+    let prompts = backend.0.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
+    for needle in ["T-GUSI-001", "D-002", "dprop-agar-00000002", "Answer schema:"] {
+        assert!(prompts.contains(needle), "{needle}");
+    }
+}
