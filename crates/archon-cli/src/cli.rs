@@ -96,6 +96,8 @@ pub enum Command {
     Select(crate::commands::select::SelectArgs),
     /// Print the roster by rank and branch, and validate it (exit 2 when invalid).
     Roster,
+    /// Earl Decomposition Bridge: winning proposal tactics → task drafts → cluster routing → ledger activations.
+    Decompose(crate::commands::decompose::DecomposeArgs),
     /// Total model calls, tokens, latency and cost per stage, archon and model.
     Usage(crate::commands::usage::UsageArgs),
 }

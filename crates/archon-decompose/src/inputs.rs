@@ -37,7 +37,7 @@ pub struct Winner {
     pub proposal_id: String,
     /// The Duke's name, or the abbreviation when the rankings carry no name.
     pub duke_name: String,
-    /// Lower-case names to try for `proposals_inbox/proposal_<name>.md`, in order.
+    /// Slugs to try for `proposals_inbox/proposal_<slug>.md`, in order.
     pub file_stems: Vec<String>,
 }
 
@@ -102,7 +102,8 @@ impl SelectionResult {
         let mut file_stems = Vec::new();
         for (name, path) in &names {
             safe_component(name, source, path)?;
-            let stem = name.to_lowercase();
+            // The inbox names files after the slug of the Duke's name (`archon proposals`).
+            let stem = archon_core::ids::slug(name);
             if !file_stems.contains(&stem) {
                 file_stems.push(stem);
             }

@@ -1,5 +1,6 @@
 //! One module per command; each turns flags into a stage call and prints the result.
 
+pub(crate) mod decompose;
 pub(crate) mod proposals;
 pub(crate) mod rfp;
 mod roster;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context::from_args(&cli.global)?;
     match cli.command {
         Command::Roster => roster::run(&ctx),
+        Command::Decompose(args) => decompose::run(&ctx, &args),
         Command::Rfp(args) => rfp::run(&ctx, &args),
         Command::Proposals(args) => proposals::run(&ctx, &args),
         Command::Select(args) => select::run(&ctx, &args),

@@ -1,0 +1,325 @@
+//! `archon decompose` end to end on hand-written inputs laid out like `archon select` leaves them.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/decompose");
+const MANDATE: &str = "archon-out/rfp/rfp_f35d55a37c3e/mandates/mandate-80b8d82e";
+
+fn data(name: &str) -> PathBuf {
+    Path::new(DATA).join(name)
+}
+
+/// A working directory with one RFP session holding one mandate.
+fn workspace(selection: &str, proposal: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let mandate = tmp.path().join(MANDATE);
+    fs::create_dir_all(mandate.join("selection")).unwrap();
+    fs::create_dir_all(mandate.join("proposals_inbox")).unwrap();
+    fs::copy(
+        data(selection),
+        mandate.join("selection/selection_result.json"),
+    )
+    .unwrap();
+    fs::copy(
+        data(proposal),
+        mandate.join("proposals_inbox/proposal_gusion.md"),
+    )
+    .unwrap();
+    fs::copy(data("rfp.json"), mandate.join("rfp.json")).unwrap();
+    tmp
+}
+
+fn archon(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("archon").unwrap();
+    cmd.current_dir(dir)
+        .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
+        .env_remove("RUST_LOG")
+        .args(["--mode", "simulation", "decompose"]);
+    cmd
+}
+
+fn bridge(dir: &Path) -> PathBuf {
+    dir.join(MANDATE).join("execution_bridge")
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn statuses(dir: &Path) -> Vec<String> {
+    let m = read(&bridge(dir).join("activation_manifest.json"));
+    m.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn quiet_run_with_research_clusters_blocks_every_task_and_prints_the_summary() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(data("clusters_research"))
+        .assert()
+        .code(1)
+        .stdout(
+            "\nEarl Decomposition Bridge Summary\n  Tactics processed:     3\n  Task drafts created:   6\n  Activations created:   0\n  Activations failed:    0\n  No eligible cluster:   6\n  Weak provenance:       2\n",
+        );
+    let dir = bridge(tmp.path());
+    for f in [
+        "task_drafts.json",
+        "routing_plan.json",
+        "activation_manifest.json",
+        "bridge_summary.json",
+        "bridge_events.jsonl",
+        "stage_manifest.json",
+        "checkpoints/T-GUSI-003.task_drafts.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert_eq!(statuses(tmp.path()), vec!["BLOCKED_BY_CAPABILITY"; 6]);
+    let summary = read(&dir.join("bridge_summary.json"));
+    assert_eq!(summary["no_eligible_cluster"], 6);
+    assert_eq!(summary["outcome"], "blocked");
+}
+
+#[test]
+fn verbose_run_routes_into_the_ledger_and_a_rerun_reuses_everything() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let out = archon(tmp.path())
+        .args(["-v", "--cluster-dir"])
+        .arg(data("clusters_engineering"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("Winner: Gusion (dprop-gusi-364851af)\nFound 3 tactics in proposal\nMode: simulation\n  [event] bridge.started\n  [event] bridge.loaded_selection\n  [event] bridge.loaded_proposal\n  [event] bridge.tactic.decomposition_started\n    [checkpoint] saved T-GUSI-001.task_drafts.json\n  [event] bridge.tactic.decomposition_completed\n"), "{out}");
+    assert!(
+        out.contains("Produced 6 task drafts\n  [cluster-registry] loaded 3 clusters\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  [event] bridge.task.activation_created\n"),
+        "{out}"
+    );
+    assert!(out.contains("  Activations created:   6\n"), "{out}");
+    // The paused cluster 01 sorts first but never gets work.
+    let manifest = read(&bridge(tmp.path()).join("activation_manifest.json"));
+    for row in manifest.as_array().unwrap() {
+        assert_eq!(row["status"], "ROUTED");
+        assert_eq!(row["cluster_id"], "c0000000-0000-4000-8000-000000000042");
+        assert!(row["activation_id"].as_str().unwrap().len() > 8);
+    }
+    Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["tasks", "show", "TASK-GUSI-002b", "--json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"routed\"").or(predicate::str::contains("ROUTED")));
+
+    let again = archon(tmp.path())
+        .args(["-v", "--cluster-dir"])
+        .arg(data("clusters_engineering"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let again = String::from_utf8(again).unwrap();
+    assert!(
+        again.contains("    [checkpoint] loaded T-GUSI-002.task_drafts.json\n"),
+        "{again}"
+    );
+    assert!(again.contains("already created"), "{again}");
+    assert_eq!(statuses(tmp.path()), vec!["ROUTED"; 6]);
+    let events = fs::read_to_string(bridge(tmp.path()).join("bridge_events.jsonl")).unwrap();
+    assert_eq!(
+        events.matches("bridge.complete").count(),
+        2,
+        "the trail is appended"
+    );
+}
+
+#[test]
+fn same_inputs_give_byte_identical_artifacts() {
+    let runs: Vec<tempfile::TempDir> = (0..2)
+        .map(|_| {
+            let tmp = workspace("selection_result.json", "proposal_gusion.md");
+            archon(tmp.path())
+                .arg("--no-activate")
+                .arg("--cluster-dir")
+                .arg(data("clusters_engineering"))
+                .assert()
+                .code(0);
+            tmp
+        })
+        .collect();
+    for f in [
+        "task_drafts.json",
+        "routing_plan.json",
+        "activation_manifest.json",
+        "bridge_summary.json",
+        "bridge_events.jsonl",
+        "stage_manifest.json",
+    ] {
+        let a = fs::read(bridge(runs[0].path()).join(f)).unwrap();
+        let b = fs::read(bridge(runs[1].path()).join(f)).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+    assert_eq!(statuses(runs[0].path()), vec!["PENDING_ACTIVATION"; 6]);
+    assert!(!runs[0].path().join("archon-out/governance.db").exists());
+}
+
+#[test]
+fn top_k_two_activates_each_task_on_two_clusters_in_the_ledger() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    archon(tmp.path())
+        .args([
+            "--route-top-k",
+            "2",
+            "--tactic-id",
+            "T-GUSI-001",
+            "--cluster-dir",
+        ])
+        .arg(data("clusters_engineering"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("  Activations created:   4\n"));
+    assert_eq!(statuses(tmp.path()), vec!["ROUTED"; 4]);
+}
+
+#[test]
+fn dry_run_writes_nothing_and_activates_nothing() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    archon(tmp.path())
+        .args(["--dry-run", "-v", "--cluster-dir"])
+        .arg(data("clusters_engineering"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[event] bridge.complete"))
+        .stdout(
+            predicate::str::contains("nothing written")
+                .and(predicate::str::contains("saved").not()),
+        );
+    assert!(!bridge(tmp.path()).exists());
+    assert!(!tmp.path().join("archon-out/governance.db").exists());
+}
+
+#[test]
+fn explicit_paths_and_single_tactic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sel = tmp.path().join("m/selection");
+    fs::create_dir_all(&sel).unwrap();
+    fs::copy(
+        data("selection_result.json"),
+        sel.join("selection_result.json"),
+    )
+    .unwrap();
+    archon(tmp.path())
+        .arg("--from-selection-dir")
+        .arg(&sel)
+        .arg("--proposal-md")
+        .arg(data("proposal_gusion.md"))
+        .arg("--rfp-file")
+        .arg(data("rfp.json"))
+        .args([
+            "--tactic-id",
+            "T-GUSI-002",
+            "--no-checkpoint",
+            "--no-activate",
+            "--json",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"total_tactics\": 1"));
+    assert!(tmp
+        .path()
+        .join("m/execution_bridge/task_drafts.json")
+        .is_file());
+    assert!(!tmp.path().join("m/execution_bridge/checkpoints").exists());
+}
+
+#[test]
+fn no_winner_and_no_session_stop_with_the_spec_messages() {
+    let tmp = workspace("selection_revision.json", "proposal_gusion.md");
+    archon(tmp.path()).assert().code(1).stderr(
+        "ERROR: Selection outcome is 'REVISION_REQUESTED', not WINNER_SELECTED. Cannot proceed.\n",
+    );
+    assert!(!bridge(tmp.path()).exists());
+
+    let empty = tempfile::tempdir().unwrap();
+    archon(empty.path())
+        .assert()
+        .code(1)
+        .stderr("ERROR: No RFP session found. Use --selection-file or --from-selection-dir.\n");
+}
+
+/// Bad input: exit 2, a message naming the file and place, nothing written.
+fn refused(selection: &str, proposal: &str, clusters: &str, expect: &[&str]) {
+    let tmp = workspace(selection, proposal);
+    let out = archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(data(clusters))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    for e in expect {
+        assert!(err.contains(e), "expected {e:?} in {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!bridge(tmp.path()).exists(), "nothing half written");
+    assert!(!tmp.path().join("archon-out/governance.db").exists());
+}
+
+#[test]
+fn bad_inputs_are_refused_with_clear_errors() {
+    refused(
+        "selection_result.json",
+        "proposal_no_tactics.md",
+        "clusters_engineering",
+        &["proposal_gusion.md: line 1: no tactic blocks found"],
+    );
+    refused(
+        "selection_result.json",
+        "proposal_truncated.md",
+        "clusters_engineering",
+        &[
+            "proposal_gusion.md: line 23: malformed field line in tactic T-GUSI-002",
+            "truncated",
+        ],
+    );
+    refused(
+        "selection_result.json",
+        "proposal_duplicate.md",
+        "clusters_engineering",
+        &["line 26: duplicate tactic id T-GUSI-002 (first defined at line 17)"],
+    );
+    refused(
+        "selection_result.json",
+        "proposal_gusion.md",
+        "clusters_malformed",
+        &["cluster-50.json: $.capabilities.tags[1]", "juggling"],
+    );
+    refused(
+        "selection_hostile_duke.json",
+        "proposal_gusion.md",
+        "clusters_engineering",
+        &[
+            "selection_result.json: $.rankings[0].duke_name",
+            "forbidden character '/'",
+        ],
+    );
+}
