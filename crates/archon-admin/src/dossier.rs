@@ -38,9 +38,12 @@ pub struct Dossier {
     pub stop_conditions: Vec<String>,
     #[serde(default)]
     pub escalation_conditions: Vec<String>,
-    /// Intent questions the Executive escalated (INTENT_AMBIGUITY, ESCALATE_NOW).
+    /// Intent questions escalated to the Conclave that a deliverable depends on.
     #[serde(default)]
     pub open_intent_questions: Vec<String>,
+    /// Conclave queue items still open (informational; not to be pre-empted).
+    #[serde(default)]
+    pub pending_conclave_items: Vec<String>,
     #[serde(default)]
     pub contributions: Vec<ContributionRecord>,
     #[serde(default)]

@@ -22,6 +22,9 @@ pub struct ExecutionPlan {
     pub blockers: Vec<Blocker>,
     #[serde(default)]
     pub discovery_task_stubs: Vec<DiscoveryStub>,
+    /// Ids of the Conclave queue items the planner emitted.
+    #[serde(default)]
+    pub conclave_queue_items: Vec<TextItem>,
 }
 
 /// `plan_owner`: the planner may write an object or just the portfolio id.
@@ -160,6 +163,9 @@ pub struct Handoff {
     pub stop_conditions: Vec<TextItem>,
     #[serde(default)]
     pub escalation_conditions: Vec<TextItem>,
+    /// Conclave queue items still open: Administration must not pre-empt them.
+    #[serde(default)]
+    pub pending_conclave_items: Vec<TextItem>,
 }
 
 /// A list item the planner may write as a string or an object with a text field.
@@ -243,13 +249,23 @@ impl ExecutionPlan {
         errors
     }
 
-    /// Intent questions the Executive escalated and the Conclave has not answered.
+    /// Intent questions escalated to the Conclave (INTENT_AMBIGUITY, ESCALATE_NOW)
+    /// that an epic depends on (`discovery_required` names the blocker): those
+    /// deliverables cannot be accepted before the Conclave answers WHAT.
+    /// Escalations no epic depends on are the Conclave's business already and
+    /// do not hold up Administration (see [`Self::pending_conclave_items`]).
     pub fn open_intent_questions(&self) -> Vec<String> {
+        let needed: std::collections::BTreeSet<&str> = self
+            .epics
+            .iter()
+            .flat_map(|e| e.discovery_required.iter().map(String::as_str))
+            .collect();
         self.blockers
             .iter()
             .filter(|b| {
                 b.blocker_class.as_deref() == Some("INTENT_AMBIGUITY")
                     && b.disposition.as_deref() == Some("ESCALATE_NOW")
+                    && b.id.as_deref().is_some_and(|id| needed.contains(id))
             })
             .map(|b| {
                 format!(
@@ -259,6 +275,19 @@ impl ExecutionPlan {
                 )
             })
             .collect()
+    }
+
+    /// Conclave queue items of the plan and the handoff, sorted and distinct.
+    pub fn pending_conclave_items(&self, handoff: &Handoff) -> Vec<String> {
+        let mut items: Vec<String> = self
+            .conclave_queue_items
+            .iter()
+            .chain(&handoff.pending_conclave_items)
+            .map(|t| t.0.clone())
+            .collect();
+        items.sort();
+        items.dedup();
+        items
     }
 }
 

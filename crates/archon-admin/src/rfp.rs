@@ -657,6 +657,7 @@ pub fn assemble(
         stop_conditions: texts(&input.handoff.stop_conditions),
         escalation_conditions: texts(&input.handoff.escalation_conditions),
         open_intent_questions: plan.open_intent_questions(),
+        pending_conclave_items: plan.pending_conclave_items(&input.handoff),
         contributions: contributions
             .iter()
             .map(|c| ContributionRecord {

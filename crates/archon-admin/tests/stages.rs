@@ -532,7 +532,9 @@ impl Backend for Unreachable {
             .into_iter()
             .map(|e| {
                 seen.extend(e.messages.into_iter().map(|m| m.content));
-                Err(TransportFailure { message: "connection refused".into() })
+                Err(TransportFailure {
+                    message: "connection refused".into(),
+                })
             })
             .collect()
     }
@@ -544,16 +546,49 @@ fn prompts_render_and_total_failure_is_recorded_not_fatal() {
     let dir = mandate(tmp.path(), "motion-alpha");
     let backend = Arc::new(Unreachable::default());
     let llm = Agents::new(backend.clone(), Seed(72));
-    let report = io::proposals(&dir, &ProposalsOptions { duke_name: None, revise: false }, &roster(), &llm, &clock()).expect("proposals");
+    let report = io::proposals(
+        &dir,
+        &ProposalsOptions {
+            duke_name: None,
+            revise: false,
+        },
+        &roster(),
+        &llm,
+        &clock(),
+    )
+    .expect("proposals");
     assert_eq!((report.total_submitted, report.failed.len()), (0, 23));
     let inbox: InboxManifest = read(&dir.join("proposals_inbox/inbox_manifest.json"));
-    assert!(inbox.entries.iter().all(|e| e.status == "failed" && e.reason.as_deref().is_some_and(|r| r.contains("connection refused"))));
+    assert!(inbox.entries.iter().all(|e| e.status == "failed"
+        && e.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("connection refused"))));
     weak_inbox(&dir);
-    let r = io::select(&dir, &SelectCliOptions { max_iterations: 3, top_n: 5 }, &roster(), &llm, &clock()).expect("select").result;
+    let r = io::select(
+        &dir,
+        &SelectCliOptions {
+            max_iterations: 3,
+            top_n: 5,
+        },
+        &roster(),
+        &llm,
+        &clock(),
+    )
+    .expect("select")
+    .result;
     assert_eq!(r.outcome, SelectionOutcome::NoViableProposal);
     assert!(r.presidents.iter().all(|p| p.status == "failed"));
-    let prompts = backend.0.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
-    for needle in ["T-GUSI-001", "D-002", "dprop-agar-00000002", "Answer schema:"] {
+    let prompts = backend
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .join("\n");
+    for needle in [
+        "T-GUSI-001",
+        "D-002",
+        "dprop-agar-00000002",
+        "Answer schema:",
+    ] {
         assert!(prompts.contains(needle), "{needle}");
     }
 }
