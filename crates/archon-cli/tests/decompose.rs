@@ -323,3 +323,85 @@ fn bad_inputs_are_refused_with_clear_errors() {
         ],
     );
 }
+
+#[test]
+fn clear_checkpoints_forces_a_fresh_decomposition() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let run = |extra: &[&str]| {
+        let out = archon(tmp.path())
+            .args(["-v", "--no-activate"])
+            .args(extra)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(run(&[]).contains("[checkpoint] saved T-GUSI-001.task_drafts.json"));
+    assert!(run(&[]).contains("[checkpoint] loaded T-GUSI-001.task_drafts.json"));
+    let fresh = run(&["--clear-checkpoints"]);
+    assert!(
+        fresh.contains("[checkpoint] saved T-GUSI-001.task_drafts.json"),
+        "{fresh}"
+    );
+    assert!(!fresh.contains("[checkpoint] loaded"), "{fresh}");
+}
+
+#[test]
+fn llm_mode_with_six_failing_earls_leaves_the_tactic_ambiguous() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let cassette = tmp.path().join("empty-cassette");
+    fs::create_dir_all(&cassette).unwrap();
+    let mut cmd = Command::cargo_bin("archon").unwrap();
+    let out = cmd
+        .current_dir(tmp.path())
+        .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
+        .arg("--replay")
+        .arg(&cassette)
+        .args([
+            "decompose",
+            "-v",
+            "--tactic-id",
+            "T-GUSI-001",
+            "--no-activate",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("Mode: LLM (multi-Earl)\n"), "{out}");
+    for earl in [
+        "Raum",
+        "Furfur",
+        "Marax",
+        "Halphas",
+        "Bifrons",
+        "Andromalius",
+    ] {
+        assert!(
+            out.contains(&format!("  [earl] {earl} decomposing T-GUSI-001")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("  [event] bridge.decomposition.ambiguous_tactic\n"),
+        "{out}"
+    );
+    let dir = bridge(tmp.path());
+    let plan = read(&dir.join("routing_plan.json"));
+    assert_eq!(plan[0]["status"], "ambiguous");
+    assert_eq!(plan[0]["earl_votes"].as_array().unwrap().len(), 6);
+    let votes = read(&dir.join("checkpoints/T-GUSI-001.earl_votes.json"));
+    assert!(votes["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["succeeded"] == false));
+    assert_eq!(
+        read(&dir.join("bridge_summary.json"))["ambiguous_tactics"],
+        1
+    );
+}
