@@ -8,6 +8,8 @@
 //! port, time comes from the injected clock and chance from the seed. Only
 //! [`io`] touches files.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod aggregate;
 pub mod events;
 pub mod facts;

@@ -252,7 +252,7 @@ fn intended(item: &BallotItem<'_>, ctx: &SimContext<'_>) -> (Vote, String) {
     };
     (
         vote,
-        format!("{:016x}", roll.rotate_left(29) ^ 0x5ca1_ab1e_0ddb_a11),
+        format!("{:016x}", roll.rotate_left(29) ^ 0x05ca_1ab1_e0dd_ba11),
     )
 }
 

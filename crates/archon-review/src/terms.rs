@@ -56,7 +56,7 @@ mod tests {
             "Full transparent disclosure with a weak audit trail.",
             "No rollback",
         ]);
-        assert!(t.touches("excessive_transparency") == false);
+        assert!(!t.touches("excessive_transparency"));
         assert!(t.touches("weak_audit_trail"));
         assert!(TermSet::of(&["excessive transparency"]).touches("excessive_transparency"));
         assert!(!t.touches("no_rollback_plan"));
