@@ -67,6 +67,7 @@ pub fn load_inbox(
 ) -> Result<InboxLoad, PlanError> {
     let mut by_portfolio: BTreeMap<String, PortfolioResponse> = BTreeMap::new();
     let mut v1_findings = Vec::new();
+    let mut seen = BTreeSet::new();
     for file in files {
         let Some((kind, pid)) = classify(&file.name) else {
             continue;
@@ -81,6 +82,14 @@ pub fn load_inbox(
                     "portfolio {pid} is not affected by motion {motion_id} (affected: {})",
                     affected.join(", ")
                 ),
+            )
+            .into());
+        }
+        if !seen.insert(pid.to_string()) {
+            return Err(InputError::new(
+                &source,
+                "$",
+                format!("portfolio {pid} has both a contribution and an attestation in the inbox; keep one"),
             )
             .into());
         }
@@ -105,14 +114,7 @@ pub fn load_inbox(
             }
         };
         check_identity(&source, &response, pid, cycle_id, motion_id, presidents)?;
-        if by_portfolio.insert(pid.to_string(), response).is_some() {
-            return Err(InputError::new(
-                &source,
-                "$",
-                format!("portfolio {pid} has both a contribution and an attestation in the inbox; keep one"),
-            )
-            .into());
-        }
+        by_portfolio.insert(pid.to_string(), response);
     }
     check_unique_blocker_ids(&by_portfolio, inbox_label)?;
     let mut responses = Vec::new();

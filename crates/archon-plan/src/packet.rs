@@ -26,8 +26,17 @@ const CONSTRAINT_MARKERS: [&str; 9] = [
 ];
 
 /// Clause wording that says how success will be seen (deadlines, cadences, reports).
-const SIGNAL_MARKERS: [&str; 9] = [
-    "within", "annual", "every", "report", "audit", "month", "year", " days", "%",
+const SIGNAL_MARKERS: [&str; 10] = [
+    "within",
+    "annual",
+    "each cycle",
+    "report",
+    "audit",
+    "month",
+    "year",
+    " days",
+    " hours",
+    "%",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
