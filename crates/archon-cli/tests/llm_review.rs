@@ -1,0 +1,277 @@
+//! `archon review` in LLM mode against a mock OpenAI-compatible server on
+//! 127.0.0.1: every answer is built from the JSON Schema the request carries.
+//! Counts the server's requests to prove that each paid call is accounted once,
+//! that a resumed recording run pays nothing, and that a replay is offline and
+//! byte-identical.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn session() -> PathBuf {
+    workspace().join("data/example/consolidator/example-session-001")
+}
+
+/// An instance of a JSON Schema (schemars output): first enum value, every
+/// property, one array item, minimum numbers.
+fn instance(schema: &Value, root: &Value) -> Value {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let target = root
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or(&Value::Null);
+        return instance(target, root);
+    }
+    if let Some(c) = schema.get("const") {
+        return c.clone();
+    }
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(first) = schema.get(key).and_then(|e| e.get(0)) {
+            return instance(first, root);
+        }
+    }
+    let ty = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "null",
+    };
+    match ty {
+        "object" => Value::Object(
+            schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, s)| (k.clone(), instance(s, root)))
+                .collect(),
+        ),
+        "array" => {
+            let n = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1);
+            let item = instance(schema.get("items").unwrap_or(&Value::Null), root);
+            Value::Array((0..n.max(1)).map(|_| item.clone()).collect())
+        }
+        "string" => json!("mock answer"),
+        "integer" => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(0)),
+        "number" => json!(schema.get("minimum").and_then(Value::as_f64).unwrap_or(0.5)),
+        "boolean" => json!(true),
+        _ => Value::Null,
+    }
+}
+
+fn respond(request: &Request) -> ResponseTemplate {
+    let body: Value = request.body_json().unwrap_or_default();
+    let schema = &body["response_format"]["json_schema"]["schema"];
+    let answer = instance(schema, schema).to_string();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "model": "mock-served",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 3}
+    }))
+}
+
+struct Server {
+    rt: tokio::runtime::Runtime,
+    mock: MockServer,
+}
+
+impl Server {
+    fn start() -> Server {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mock = rt.block_on(MockServer::start());
+        rt.block_on(
+            Mock::given(method("POST"))
+                .and(path("/v1/chat/completions"))
+                .respond_with(respond)
+                .mount(&mock),
+        );
+        Server { rt, mock }
+    }
+
+    fn requests(&self) -> usize {
+        self.rt
+            .block_on(self.mock.received_requests())
+            .unwrap_or_default()
+            .len()
+    }
+}
+
+fn review(tmp: &Path, out: &str, llm: &[&str]) -> std::process::Output {
+    Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp)
+        .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
+        .args([
+            "--mode",
+            "llm",
+            "--provider",
+            "vllm",
+            "--model",
+            "mock-model",
+        ])
+        .args(llm)
+        .args(["review", "--out", out])
+        .arg(session())
+        .output()
+        .unwrap()
+}
+
+fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn calls(out: &Path) -> Vec<Value> {
+    fs::read_to_string(out.join("agent_calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
+    let server = Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let url = server.mock.uri();
+    let live = ["--base-url", url.as_str(), "--record", "cassette"];
+
+    let first = review(tmp.path(), "live", &live);
+    assert!(
+        matches!(first.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let paid = server.requests();
+    let live_calls = calls(&tmp.path().join("live"));
+    assert!(paid > 72, "every archon reviews: {paid} requests");
+    assert_eq!(live_calls.len(), paid, "one call record per paid request");
+    assert!(live_calls.iter().all(|c| c["source"] == "live"));
+    assert!(live_calls.iter().all(|c| c["model"] == "mock-served"));
+    assert_eq!(
+        fs::read_dir(tmp.path().join("cassette")).unwrap().count(),
+        paid
+    );
+
+    // A repeated recording run answers from the cassette: zero new requests.
+    let again = review(tmp.path(), "again", &live);
+    assert_eq!(again.status.code(), first.status.code());
+    assert_eq!(server.requests(), paid);
+
+    // Replay never calls the server (the bindings, base URL included, are the
+    // recording run's: they are part of each cassette key) and gives the same artifacts.
+    let offline = ["--base-url", url.as_str(), "--replay", "cassette"];
+    for out in ["replay-1", "replay-2"] {
+        let r = review(tmp.path(), out, &offline);
+        assert_eq!(r.status.code(), first.status.code());
+    }
+    assert_eq!(server.requests(), paid);
+    let replayed = files(&tmp.path().join("replay-1"));
+    assert_eq!(replayed, files(&tmp.path().join("replay-2")));
+    // Against the recorded run, the only differences are provenance: the call
+    // records' `source`, the manifest's input hash, and the stage's `mode`.
+    let comparable = |f: &[(String, Vec<u8>)]| -> Vec<(String, String)> {
+        f.iter()
+            .filter(|(name, _)| {
+                !matches!(name.as_str(), "agent_calls.jsonl" | "stage_manifest.json")
+            })
+            .map(|(name, bytes)| {
+                let text = String::from_utf8_lossy(bytes);
+                (
+                    name.clone(),
+                    text.replace("\"mode\": \"replay\"", "\"mode\": \"llm\""),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        comparable(&replayed),
+        comparable(&files(&tmp.path().join("live"))),
+        "replayed artifacts differ from the recorded run"
+    );
+    let replay_calls = calls(&tmp.path().join("replay-1"));
+    assert!(replay_calls.iter().all(|c| c["source"] == "replayed"));
+    assert_eq!(replay_calls.len(), live_calls.len());
+
+    let usage = Command::cargo_bin("archon")
+        .unwrap()
+        .args(["--json", "usage"])
+        .arg(tmp.path().join("live"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&usage.stdout).unwrap();
+    assert_eq!(report["total"]["calls"], paid);
+    assert_eq!(report["total"]["prompt_tokens"], 7 * paid);
+    assert_eq!(
+        report["by_model"]["mock-served"]["completion_tokens"],
+        3 * paid
+    );
+    assert!(report["by_stage"]["review"].is_object(), "{report}");
+}
+
+#[test]
+fn llm_mode_without_an_endpoint_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["--mode", "llm", "review", "--out", "o"])
+        .arg(session())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mode llm needs a model endpoint"), "{err}");
+}
+
+#[test]
+fn unknown_config_keys_are_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("archon.toml"),
+        "[llm]\nbase_url = \"http://127.0.0.1:9\"\nconcurrancy = 4\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["review", "--out", "o"])
+        .arg(session())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("archon.toml"), "{err}");
+    assert!(err.contains("concurrancy"), "{err}");
+}
