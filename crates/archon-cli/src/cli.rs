@@ -100,4 +100,8 @@ pub enum Command {
     Decompose(crate::commands::decompose::DecomposeArgs),
     /// Total model calls, tokens, latency and cost per stage, archon and model.
     Usage(crate::commands::usage::UsageArgs),
+    /// The consent-based task lifecycle on the governance ledger (list, show, accept, decline, …).
+    Tasks(crate::commands::tasks::TasksArgs),
+    /// Check the governance ledger hash chain and every stage manifest under a directory (exit 1 on problems).
+    Verify(crate::commands::verify::VerifyArgs),
 }

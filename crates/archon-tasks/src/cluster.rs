@@ -347,7 +347,7 @@ mod tests {
             ("{\"cluster_id\": ", "$.cluster_id", "malformed JSON"),
         ];
         for (text, path, msg) in cases {
-            let err = Cluster::parse("bad.json", text).unwrap_err();
+            let err = Cluster::parse("bad.json", text).expect_err("must fail");
             assert_eq!(err.0[0].source_name, "bad.json");
             assert_eq!(err.0[0].path, path, "{text}");
             assert!(err.0[0].message.contains(msg), "{}", err.0[0].message);
@@ -368,7 +368,7 @@ mod tests {
             ("d.json".to_string(), good.clone()),
             ("e.json".to_string(), good),
         ])
-        .unwrap_err();
+        .expect_err("must fail");
         let got: Vec<String> = err
             .0
             .iter()

@@ -175,7 +175,7 @@ impl CoercionFilter {
                 });
             }
         }
-        patterns.sort_by(|a, b| b.folded.len().cmp(&a.folded.len()));
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.folded.len()));
         Ok(CoercionFilter { patterns })
     }
 
@@ -399,10 +399,10 @@ mod tests {
 
     #[test]
     fn bad_pattern_files_are_refused() {
-        let err = CoercionFilter::from_toml("p.toml", "schema_version = 1").unwrap_err();
+        let err = CoercionFilter::from_toml("p.toml", "schema_version = 1").expect_err("must fail");
         assert_eq!(err.source_name, "p.toml");
         let text = "schema_version = \"1.0\"\n[[category]]\nid = \"x\"\ndescription = \"d\"\naction = \"transform\"\n[[category.pattern]]\nphrase = \"hurry\"\n";
-        let err = CoercionFilter::from_toml("p.toml", text).unwrap_err();
+        let err = CoercionFilter::from_toml("p.toml", text).expect_err("must fail");
         assert_eq!(err.path, "$.category[0].pattern[0]");
     }
 }

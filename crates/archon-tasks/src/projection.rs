@@ -211,6 +211,9 @@ pub fn apply(
             check_transition(&ev.task_ref, *from, *to).map_err(|e| fail(e.to_string()))?;
             rec.state = *to;
             rec.last_activity_at = ev.at.clone();
+            // A hold explains why a state is resting; any move ends it (a new
+            // hold, if any, follows as its own fact).
+            rec.hold = None;
             match to {
                 TaskState::Routed => {
                     let cluster = cluster_id
@@ -219,7 +222,6 @@ pub fn apply(
                     rec.cluster_id = Some(cluster);
                     rec.routed_at = Some(ev.at.clone());
                     rec.consent_deadline = Some(add_hours(&ev.at, rec.ttl_hours).map_err(fail)?);
-                    rec.hold = None;
                 }
                 TaskState::Declined => {
                     if let Some(c) = &rec.cluster_id {

@@ -129,11 +129,13 @@ mod tests {
     fn bad_results_name_the_path() {
         let v = serde_json::json!({"result_id": "r", "cluster_id": "c", "status": "completed",
             "submitted_at": "t", "acceptance_test_results": [{"test": "a", "passed": "yes"}]});
-        let err = TaskResult::from_json("r.json", &v).unwrap_err();
+        let err = TaskResult::from_json("r.json", &v).expect_err("must fail");
         assert_eq!(err.path, "$.acceptance_test_results[0].passed");
         let v = serde_json::json!({"result_id": "../r", "cluster_id": "c", "status": "s", "submitted_at": "t"});
         assert_eq!(
-            TaskResult::from_json("r.json", &v).unwrap_err().path,
+            TaskResult::from_json("r.json", &v)
+                .expect_err("must fail")
+                .path,
             "$.result_id"
         );
     }

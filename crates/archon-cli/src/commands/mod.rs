@@ -6,6 +6,8 @@ pub(crate) mod rfp;
 mod roster;
 pub(crate) mod select;
 pub(crate) mod usage;
+pub(crate) mod tasks;
+pub(crate) mod verify;
 
 use anyhow::Result;
 
@@ -22,5 +24,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Proposals(args) => proposals::run(&ctx, &args),
         Command::Select(args) => select::run(&ctx, &args),
         Command::Usage(args) => usage::run(&ctx, &args),
+        Command::Tasks(args) => tasks::run(&ctx, &args),
+        Command::Verify(args) => verify::run(&ctx, &args),
     }
 }

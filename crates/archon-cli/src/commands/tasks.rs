@@ -1,0 +1,361 @@
+//! `archon tasks …`: the consent-based task lifecycle on the governance ledger.
+//! Refused moves are errors (exit 2, ledger unchanged); a task left blocked
+//! (coercion filter, no eligible cluster) ends with exit 1.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use archon_tasks::io::{load_cluster_dir, read_result};
+use archon_tasks::{
+    ActivationRequest, Ledger, RejectionCode, Sensitivity, Settlement, TaskRecord, TaskState,
+    Transition, TransitionReport, DEFAULT_TTL_HOURS,
+};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+/// Default ledger location.
+pub const DEFAULT_LEDGER: &str = "archon-out/governance.db";
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    /// Governance ledger (SQLite); default: archon-out/governance.db.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Cluster definitions (*.json, cluster-schema format); default: the bundled clusters.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cluster_dir: Option<PathBuf>,
+    /// Who acts, recorded in every event (default: cli).
+    #[arg(long, global = true, value_name = "ID")]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: TasksCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List tasks with state, cluster and hold.
+    List {
+        /// Only tasks in this state (e.g. routed, in_progress).
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+    },
+    /// Show one task: content, routing, results, history.
+    Show { task: String },
+    /// Create an activation by hand: authorized -> activated -> coercion filter -> routed.
+    Activate(ActivateArgs),
+    /// The cluster steward accepts a routed task.
+    Accept { task: String },
+    /// The cluster declines (penalty-free, no reason needed); the task is rerouted.
+    Decline {
+        task: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Work starts on an accepted task.
+    Start { task: String },
+    /// The cluster reports a result artifact (task-result JSON).
+    Report {
+        task: String,
+        #[arg(long, value_name = "FILE")]
+        result: PathBuf,
+    },
+    /// Settle the pending results: --accept, or --reject CODE [--reason TEXT].
+    #[command(group(ArgGroup::new("decision").required(true).args(["accept", "reject"])))]
+    Settle {
+        task: String,
+        #[arg(long)]
+        accept: bool,
+        /// outcome_not_met, constraint_violation, provenance_insufficient, scope_drift, unsafe_content, other.
+        #[arg(long, value_name = "CODE")]
+        reject: Option<String>,
+        #[arg(long, requires = "reject")]
+        reason: Option<String>,
+    },
+    /// Halt: pre-consent -> nullified, post-consent -> quarantined.
+    Halt {
+        task: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Route a task blocked by capability again (e.g. after adding clusters).
+    Reroute { task: String },
+    /// Expire routed tasks past their consent window (and reroute them) and flag
+    /// in-progress tasks inactive for 48 h; all due tasks, or only TASK.
+    Expire { task: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SensitivityArg {
+    Standard,
+    Sensitive,
+    Restricted,
+}
+
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    #[arg(long)]
+    pub task_ref: String,
+    #[arg(long)]
+    pub earl_id: String,
+    /// Preferred cluster; default: the first eligible one.
+    #[arg(long, default_value = "")]
+    pub cluster_id: String,
+    #[arg(long)]
+    pub description: String,
+    /// A requirement line (repeatable).
+    #[arg(long = "requirement", value_name = "TEXT")]
+    pub requirements: Vec<String>,
+    /// An expected outcome (repeatable).
+    #[arg(long = "outcome", value_name = "TEXT")]
+    pub expected_outcomes: Vec<String>,
+    /// A capability tag the cluster must have (repeatable); default: the preferred cluster's tags.
+    #[arg(long = "capability-tag", value_name = "TAG")]
+    pub capability_tags: Vec<String>,
+    #[arg(long, value_enum, default_value = "standard")]
+    pub sensitivity: SensitivityArg,
+    #[arg(long, default_value_t = DEFAULT_TTL_HOURS)]
+    pub ttl_hours: u32,
+}
+
+pub fn run(ctx: &Context, args: &TasksArgs) -> Result<Outcome> {
+    let mut ledger = open_ledger(args)?;
+    let actor = args.actor.clone().unwrap_or_else(|| "cli".to_string());
+    let clock = &ctx.clock;
+    let json = ctx.global.json;
+    let (task, transition) = match &args.command {
+        TasksCommand::List { state } => return list(&ledger, state.as_deref(), json),
+        TasksCommand::Show { task } => return show(&ledger, task, json),
+        TasksCommand::Activate(a) => return activate(&mut ledger, a, clock, json),
+        TasksCommand::Expire { task: None } => {
+            let reports = ledger.expire_due(clock)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else if reports.is_empty() {
+                println!("nothing due");
+            }
+            if !json {
+                reports.iter().for_each(print_report);
+            }
+            return Ok(Outcome::Complete);
+        }
+        TasksCommand::Expire { task: Some(task) } => (task, Transition::Expire),
+        TasksCommand::Accept { task } => (task, Transition::Accept),
+        TasksCommand::Decline { task, reason } => (
+            task,
+            Transition::Decline {
+                reason: reason.clone(),
+            },
+        ),
+        TasksCommand::Start { task } => (task, Transition::Start),
+        TasksCommand::Report { task, result } => {
+            let result = read_result(result)?;
+            let report = ledger.report_result(task, result, clock)?;
+            return finish(&report, json);
+        }
+        TasksCommand::Settle {
+            task,
+            reject,
+            reason,
+            ..
+        } => {
+            let settlement = match reject {
+                None => Settlement::Accept,
+                Some(code) => Settlement::Reject {
+                    code: RejectionCode::parse(code).with_context(|| {
+                        format!(
+                            "--reject {code:?}: expected one of {}",
+                            RejectionCode::ALL.map(|c| c.as_str()).join(", ")
+                        )
+                    })?,
+                    reason: reason.clone().unwrap_or_default(),
+                },
+            };
+            (task, Transition::Settle { settlement })
+        }
+        TasksCommand::Halt { task, reason } => (
+            task,
+            Transition::Halt {
+                reason: reason.clone(),
+            },
+        ),
+        TasksCommand::Reroute { task } => (task, Transition::Reroute),
+    };
+    let report = ledger.transition(task, transition, &actor, clock)?;
+    finish(&report, json)
+}
+
+fn open_ledger(args: &TasksArgs) -> Result<Ledger> {
+    let path = args
+        .ledger
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+    let ledger = Ledger::open(&path)?;
+    Ok(match &args.cluster_dir {
+        Some(dir) => ledger.with_clusters(load_cluster_dir(dir)?),
+        None => ledger,
+    })
+}
+
+fn activate(
+    ledger: &mut Ledger,
+    a: &ActivateArgs,
+    clock: &archon_core::clock::Clock,
+    json: bool,
+) -> Result<Outcome> {
+    let mut provenance = serde_json::json!({"source": "archon tasks activate"});
+    if !a.capability_tags.is_empty() {
+        provenance["capability_tags"] = serde_json::json!(a.capability_tags);
+    }
+    let request = ActivationRequest {
+        task_ref: a.task_ref.clone(),
+        earl_id: a.earl_id.clone(),
+        cluster_id: a.cluster_id.clone(),
+        description: a.description.clone(),
+        requirements: a.requirements.clone(),
+        expected_outcomes: a.expected_outcomes.clone(),
+        sensitivity: match a.sensitivity {
+            SensitivityArg::Standard => Sensitivity::Standard,
+            SensitivityArg::Sensitive => Sensitivity::Sensitive,
+            SensitivityArg::Restricted => Sensitivity::Restricted,
+        },
+        ttl_hours: a.ttl_hours,
+        provenance,
+    };
+    let result = ledger.create_activation(request, clock)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        println!(
+            "{}: activation {} {} (coercion filter: {}) — {}",
+            result.task_ref,
+            result.activation_id,
+            result.state,
+            result.filter_outcome.kind(),
+            result.message
+        );
+    }
+    Ok(if result.state == TaskState::Routed {
+        Outcome::Complete
+    } else {
+        Outcome::Blocked
+    })
+}
+
+fn finish(report: &TransitionReport, json: bool) -> Result<Outcome> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print_report(report);
+    }
+    Ok(if report.record.hold.is_some() {
+        Outcome::Blocked
+    } else {
+        Outcome::Complete
+    })
+}
+
+fn print_report(report: &TransitionReport) {
+    println!(
+        "{}: {} {} -> {}",
+        report.task_ref, report.transition, report.before, report.after
+    );
+    for line in report.lines() {
+        println!("  {line}");
+    }
+}
+
+fn list(ledger: &Ledger, state: Option<&str>, json: bool) -> Result<Outcome> {
+    let wanted = state
+        .map(|s| {
+            TaskState::parse(s).with_context(|| {
+                format!(
+                    "--state {s:?}: expected one of {}",
+                    TaskState::ALL.map(|s| s.as_str()).join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let tasks: Vec<TaskRecord> = ledger
+        .tasks()?
+        .into_iter()
+        .filter(|t| wanted.is_none_or(|w| t.state == w))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tasks)?);
+        return Ok(Outcome::Complete);
+    }
+    for t in &tasks {
+        let hold = t
+            .hold
+            .as_ref()
+            .map(|h| {
+                format!(
+                    "  [{}]",
+                    archon_tasks::EventBody::Held { hold: h.clone() }.describe()
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<24} {:<12} {:<38} attempt {}{hold}",
+            t.task_ref,
+            t.state.as_str(),
+            t.cluster_id.as_deref().unwrap_or("-"),
+            t.attempt
+        );
+    }
+    println!("{} task(s) in {}", tasks.len(), ledger.path().display());
+    Ok(Outcome::Complete)
+}
+
+fn show(ledger: &Ledger, task: &str, json: bool) -> Result<Outcome> {
+    let rec = ledger
+        .task(task)?
+        .with_context(|| format!("unknown task {task} in {}", ledger.path().display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rec)?);
+        return Ok(Outcome::Complete);
+    }
+    println!(
+        "{}  {}  (activation {}, attempt {})",
+        rec.task_ref, rec.state, rec.activation_id, rec.attempt
+    );
+    println!("  earl: {}", rec.earl_id);
+    println!("  cluster: {}", rec.cluster_id.as_deref().unwrap_or("-"));
+    println!("  description: {}", rec.content.description);
+    println!(
+        "  required tags: [{}], sensitivity {}",
+        rec.required_tags.join(", "),
+        rec.sensitivity.as_str()
+    );
+    if let Some(deadline) = &rec.consent_deadline {
+        println!("  consent deadline: {deadline}");
+    }
+    if let Some(hold) = &rec.hold {
+        println!(
+            "  hold: {}",
+            archon_tasks::EventBody::Held { hold: hold.clone() }.describe()
+        );
+    }
+    for e in &rec.excluded_clusters {
+        println!("  excluded: {} ({:?})", e.cluster_id, e.cause);
+    }
+    for r in &rec.results {
+        println!(
+            "  result {} from {}: {} ({:?})",
+            r.result_id, r.cluster_id, r.status, r.settlement
+        );
+    }
+    if let Some(v) = &rec.verdict {
+        println!("  verdict: {}", serde_json::to_string(v)?);
+    }
+    println!("  history:");
+    for h in &rec.history {
+        println!(
+            "    #{} {} {} -> {} ({:?}) by {}",
+            h.seq, h.at, h.from, h.to, h.cause, h.actor
+        );
+    }
+    Ok(Outcome::Complete)
+}

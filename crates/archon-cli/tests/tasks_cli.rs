@@ -1,0 +1,305 @@
+//! End-to-end: `archon tasks …` and `archon verify` on a real ledger file.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use serde_json::Value;
+
+const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
+
+fn archon(ledger: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("archon").expect("binary");
+    cmd.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+        .arg("tasks")
+        .arg("--ledger")
+        .arg(ledger);
+    cmd
+}
+
+fn activate(ledger: &Path, task: &str, description: &str) -> assert_cmd::assert::Assert {
+    archon(ledger)
+        .args(["activate", "--task-ref", task, "--earl-id", "earl-raum"])
+        .args(["--cluster-id", C42, "--description", description])
+        .args(["--requirement", "Addresses FR-TECH-001"])
+        .args(["--outcome", "Schema reviewed", "--outcome", "Tests pass"])
+        .args([
+            "--capability-tag",
+            "dev_backend",
+            "--capability-tag",
+            "qa_testing",
+        ])
+        .assert()
+}
+
+fn events(ledger: &Path) -> usize {
+    let out = archon(ledger)
+        .args(["list", "--json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    // Count through verify: the total number of events in the ledger.
+    let out = Command::cargo_bin("archon")
+        .expect("binary")
+        .args(["--json", "verify", "--ledger"])
+        .arg(ledger)
+        .arg(ledger.parent().expect("dir"))
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["ledger"]["events"].as_u64().unwrap_or(0) as usize
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ledger = dir.path().join("governance.db");
+    (dir, ledger)
+}
+
+#[test]
+fn lifecycle_from_the_command_line() {
+    let (dir, ledger) = setup();
+    activate(&ledger, "TASK-GUSI-001a", "URGENT: design the schema ASAP.")
+        .success()
+        .stdout(contains("TASK-GUSI-001a: activation act-"))
+        .stdout(contains(format!("routed to cluster {C42}")));
+    archon(&ledger)
+        .args(["accept", "TASK-GUSI-001a"])
+        .assert()
+        .success()
+        .stdout(contains("TASK-GUSI-001a: accept routed -> accepted"));
+    archon(&ledger)
+        .args(["start", "TASK-GUSI-001a"])
+        .assert()
+        .success();
+    let result = dir.path().join("result.json");
+    std::fs::write(
+        &result,
+        serde_json::json!({
+            "result_id": "r-1", "cluster_id": C42, "status": "completed",
+            "submitted_at": "2026-02-02T10:00:00Z", "steward_id": "steward-42",
+            "acceptance_test_results": [{"test": "schema reviewed", "passed": true}]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    archon(&ledger)
+        .args(["report", "TASK-GUSI-001a", "--result"])
+        .arg(&result)
+        .assert()
+        .success()
+        .stdout(contains("result r-1 reported"));
+    let out = archon(&ledger)
+        .args(["--json", "settle", "TASK-GUSI-001a", "--accept"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["after"], "completed");
+    assert_eq!(
+        v["record"]["content"]["description"],
+        "design the schema when possible."
+    );
+    archon(&ledger)
+        .args(["show", "TASK-GUSI-001a"])
+        .assert()
+        .success()
+        .stdout(contains("TASK-GUSI-001a  completed"));
+    Command::cargo_bin("archon")
+        .expect("binary")
+        .arg("verify")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(contains("verify: ok"));
+}
+
+#[test]
+fn refusals_exit_2_and_leave_the_ledger_unchanged() {
+    let (dir, ledger) = setup();
+    activate(&ledger, "TASK-A-001", "Design the schema.").success();
+    let before = events(&ledger);
+    let result = dir.path().join("result.json");
+    std::fs::write(
+        &result,
+        serde_json::json!({"result_id": "r-1", "cluster_id": C42, "status": "completed",
+            "submitted_at": "2026-02-02T10:00:00Z"})
+        .to_string(),
+    )
+    .expect("write");
+    archon(&ledger)
+        .args(["report", "TASK-A-001", "--result"])
+        .arg(&result)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "task TASK-A-001: no result can be reported for a task never accepted (state routed)",
+        ));
+    archon(&ledger)
+        .args(["start", "TASK-A-001"])
+        .assert()
+        .code(2)
+        .stderr(contains("task TASK-A-001: cannot move from routed to in_progress; allowed from routed: accepted, declined, nullified"));
+    archon(&ledger)
+        .args(["accept", "TASK-NOPE"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown task TASK-NOPE"));
+    std::fs::write(&result, "{\"result_id\": 3}").expect("write");
+    archon(&ledger)
+        .args(["report", "TASK-A-001", "--result"])
+        .arg(&result)
+        .assert()
+        .code(2)
+        .stderr(contains("result.json"))
+        .stderr(contains("$.result_id"));
+    archon(&ledger)
+        .args(["settle", "TASK-A-001", "--reject", "meh"])
+        .assert()
+        .code(2)
+        .stderr(contains("outcome_not_met"));
+    assert_eq!(events(&ledger), before);
+}
+
+#[test]
+fn malformed_cluster_dir_names_file_and_path() {
+    let (dir, ledger) = setup();
+    let clusters = dir.path().join("clusters");
+    std::fs::create_dir(&clusters).expect("mkdir");
+    std::fs::write(
+        clusters.join("bad.json"),
+        r#"{"cluster_id": "x", "status": "sleeping"}"#,
+    )
+    .expect("write");
+    archon(&ledger)
+        .arg("--cluster-dir")
+        .arg(&clusters)
+        .arg("list")
+        .assert()
+        .code(2)
+        .stderr(contains("bad.json: $.status"));
+}
+
+#[test]
+fn blocked_activations_exit_1_and_decline_reroutes() {
+    let (_dir, ledger) = setup();
+    activate(&ledger, "TASK-B-001", "Help now or else.")
+        .code(1)
+        .stdout(contains("blocked by coercion filter"));
+    activate(&ledger, "TASK-B-002", "Design the schema.").success();
+    archon(&ledger)
+        .args(["decline", "TASK-B-002"])
+        .assert()
+        .success()
+        .stdout(contains("routed -> declined (steward_declined)"))
+        .stdout(contains("cluster 7f3a4b52-0043-4c43-ac43-000000000043"));
+    let out = archon(&ledger)
+        .args(["--json", "list", "--state", "routed"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    archon(&ledger)
+        .args(["halt", "TASK-B-001", "--reason", "coercive request"])
+        .assert()
+        .success()
+        .stdout(contains("activated -> nullified"));
+}
+
+/// Two `archon` processes accept and start the same tasks at once: each
+/// change lands exactly once and the ledger verifies.
+#[test]
+fn two_processes_share_one_ledger() {
+    let (dir, ledger) = setup();
+    let tasks: Vec<String> = (0..4).map(|i| format!("TASK-C-{i}")).collect();
+    for t in &tasks {
+        activate(&ledger, t, "Design the schema.").success();
+    }
+    let script = |actor: &str| {
+        let mut cmds = Vec::new();
+        for step in ["accept", "start"] {
+            for t in &tasks {
+                let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("archon"));
+                c.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+                    .args(["tasks", "--ledger"])
+                    .arg(&ledger)
+                    .args(["--actor", actor, step, t]);
+                cmds.push(c);
+            }
+        }
+        cmds
+    };
+    let run = |cmds: Vec<std::process::Command>| {
+        std::thread::spawn(move || {
+            cmds.into_iter()
+                .map(|mut c| c.output().map(|o| o.status.code()).unwrap_or(None))
+                .filter(|code| *code == Some(0))
+                .count()
+        })
+    };
+    let a = run(script("proc-a"));
+    let b = run(script("proc-b"));
+    let ok = a.join().expect("a") + b.join().expect("b");
+    assert_eq!(ok, tasks.len() * 2, "each accept and start succeeded once");
+    let out = Command::cargo_bin("archon")
+        .expect("binary")
+        .args(["--json", "verify"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = archon(&ledger)
+        .args(["--json", "list", "--state", "in_progress"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    for t in v.as_array().expect("array") {
+        let history = t["history"].as_array().expect("history");
+        let to: Vec<&str> = history.iter().filter_map(|h| h["to"].as_str()).collect();
+        assert_eq!(to, ["activated", "routed", "accepted", "in_progress"]);
+    }
+    assert_eq!(v.as_array().map(Vec::len), Some(tasks.len()));
+}
+
+#[test]
+fn verify_checks_manifests_and_fails_on_tampering() {
+    let (dir, ledger) = setup();
+    activate(&ledger, "TASK-M-001", "Design the schema.").success();
+    let stage = dir.path().join("review/s1");
+    let mut art = archon_store::ArtifactDir::begin(&stage).expect("dir");
+    art.write_text("a.txt", "hello").expect("write");
+    art.finish(
+        "review",
+        "complete",
+        "h".into(),
+        Default::default(),
+        "t".into(),
+    )
+    .expect("finish");
+    Command::cargo_bin("archon")
+        .expect("binary")
+        .arg("verify")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(contains("(review): ok"));
+    std::fs::write(stage.join("a.txt"), "HELLO").expect("tamper");
+    Command::cargo_bin("archon")
+        .expect("binary")
+        .arg("verify")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(contains("sha256 differs"));
+    Command::cargo_bin("archon")
+        .expect("binary")
+        .args(["verify", "--ledger"])
+        .arg(dir.path().join("missing.db"))
+        .arg(dir.path())
+        .assert()
+        .code(2);
+}
