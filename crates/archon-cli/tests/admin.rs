@@ -205,3 +205,72 @@ fn bad_inputs_exit_2_with_clear_errors() {
             "$.deliverables: the Implementation Dossier has no deliverables",
         ));
 }
+
+#[test]
+fn bundled_example_review_plan_rfp_proposals_select_selects_winners() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let session = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/example/consolidator/example-session-001"
+    );
+    archon(dir)
+        .args(["-q", "review", session])
+        .assert()
+        .success();
+    let review = fs::read_dir(dir.join("archon-out/review"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    archon(dir)
+        .args([
+            "-q",
+            "plan",
+            review.to_str().unwrap(),
+            "--emit-admin-handoff",
+        ])
+        .assert()
+        .success();
+    let executive = fs::read_dir(dir.join("archon-out/executive"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    archon(dir)
+        .args(["-q", "rfp", executive.to_str().unwrap()])
+        .assert()
+        .success();
+    let session = fs::read_dir(dir.join("archon-out/rfp"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut winners = 0;
+    for mandate in fs::read_dir(session.join("mandates")).unwrap() {
+        let m = mandate.unwrap().path();
+        archon(dir)
+            .args(["-q", "proposals", m.to_str().unwrap()])
+            .assert()
+            .success();
+        let out = archon(dir)
+            .args(["-q", "select", m.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = read(&m.join("selection/selection_result.json"));
+        if r["outcome"] == "WINNER_SELECTED" {
+            assert_eq!(out.status.code(), Some(0));
+            winners += 1;
+        }
+    }
+    assert!(winners > 0);
+}

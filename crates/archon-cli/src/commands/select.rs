@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use archon_admin::io::{self, SelectCliOptions};
-use archon_admin::select::{SelectionOutcome, DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
+use archon_admin::select::SelectionOutcome;
+// Re-exported for `archon run`, which drives the same review with its defaults.
+pub(crate) use archon_admin::select::{DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
 use clap::Args;
 
 use crate::context::Context;
