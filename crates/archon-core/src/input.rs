@@ -79,6 +79,8 @@ fn json_path(raw: &str) -> String {
     let raw = raw.trim_start_matches('$').trim_start_matches('.');
     if raw.is_empty() {
         "$".to_string()
+    } else if raw.starts_with('[') {
+        format!("${raw}")
     } else {
         format!("$.{raw}")
     }
@@ -113,6 +115,12 @@ mod tests {
         assert_eq!(err.source_name, "doc.json");
         assert_eq!(err.path, "$.items[1].n");
         assert!(err.message.contains("invalid type"), "{}", err.message);
+    }
+
+    #[test]
+    fn top_level_array_paths_have_no_dot() {
+        let err = parse_json::<Vec<Item>>("list.json", r#"[{"n":1},{"n":"x"}]"#).unwrap_err();
+        assert_eq!(err.path, "$[1].n");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod simulated;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -237,13 +238,20 @@ impl Agents {
             if pending.is_empty() {
                 break;
             }
+            // Simulated answers and decoding are pure CPU work: spread them over the cores.
             let batch: Vec<Exchange> = pending
-                .iter()
+                .par_iter()
                 .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), &schema, attempt))
                 .collect();
             let completions = self.backend.complete(batch);
+            let decoded: Vec<Option<Result<Q::Answer, Vec<String>>>> = completions
+                .par_iter()
+                .map(|c| c.as_ref().ok().map(|c| schema.decode::<Q::Answer>(&c.text)))
+                .collect();
             let mut next = Vec::new();
-            for ((i, messages), completion) in pending.into_iter().zip(completions) {
+            for (((i, messages), completion), decoded) in
+                pending.into_iter().zip(completions).zip(decoded)
+            {
                 let archon = asks[i].archon;
                 let mut record = CallRecord {
                     kind: Q::KIND.to_string(),
@@ -270,7 +278,7 @@ impl Agents {
                         record.completion_tokens = c.completion_tokens;
                         record.latency_ms = c.latency_ms;
                         record.source = c.source;
-                        match schema.decode::<Q::Answer>(&c.text) {
+                        match decoded.unwrap_or_else(|| Err(vec!["no answer".into()])) {
                             Ok(answer) => results[i] = Some(Ok(answer)),
                             Err(errors) => {
                                 let joined = errors.join("; ");
