@@ -84,10 +84,16 @@ pub enum Mode {
     Simulation,
     Llm,
     Auto,
+    /// Hand-written answers: `archon plan` reads its inbox; elsewhere it acts as `auto`.
+    Manual,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole chain in one command (review → plan → rfp → proposals → select → decompose → tasks → execute), resumable.
+    Run(crate::commands::run::RunArgs),
+    /// Where a run stands, stage by stage.
+    Status(crate::commands::status::StatusArgs),
     /// Implementation Dossier: the Presidents turn an Executive plan into rfp.json, one mandate per motion.
     Rfp(crate::commands::rfp::RfpArgs),
     /// Administrative pipeline: the Dukes answer a mandate's dossier with proposals.
@@ -98,10 +104,18 @@ pub enum Command {
     Roster,
     /// Earl Decomposition Bridge: winning proposal tactics → task drafts → cluster routing → ledger activations.
     Decompose(crate::commands::decompose::DecomposeArgs),
+    /// Execution Planner v2: ratified motions → Executive plans (epics, blockers, gates, handoff).
+    Plan(crate::commands::plan::PlanArgs),
     /// Total model calls, tokens, latency and cost per stage, archon and model.
     Usage(crate::commands::usage::UsageArgs),
+    /// Motion Review Pipeline: triage, packets, reviews, panels, ratification of a consolidator session.
+    Review(crate::commands::review::ReviewArgs),
     /// The consent-based task lifecycle on the governance ledger (list, show, accept, decline, …).
     Tasks(crate::commands::tasks::TasksArgs),
+    /// Execute an accepted task: f(task) -> complete | blocked | escalated, with an Execution Stage Report.
+    Execute(crate::commands::execute::ExecuteArgs),
+    /// The execution lead's doctrine: assemble SKILL.md, check the eight verification criteria.
+    Doctrine(crate::commands::doctrine::DoctrineArgs),
     /// Check the governance ledger hash chain and every stage manifest under a directory (exit 1 on problems).
     Verify(crate::commands::verify::VerifyArgs),
 }

@@ -75,7 +75,7 @@ impl Context {
         let settings = self.llm_settings()?;
         let use_llm = match self.global.mode {
             Mode::Simulation => false,
-            Mode::Auto => settings.configured,
+            Mode::Auto | Mode::Manual => settings.configured,
             Mode::Llm if settings.configured => true,
             Mode::Llm => anyhow::bail!(
                 "--mode llm needs a model endpoint, and none is configured: set --base-url, \

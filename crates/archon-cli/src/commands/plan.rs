@@ -1,0 +1,314 @@
+//! `archon plan REVIEW_DIR`: the Execution Planner v2, one Executive cycle per
+//! ratified motion, each written to `<out>/<motion_id>/`.
+//!
+//! `--mode manual` (a value of the global `--mode`) reads each motion's inbox;
+//! `--mode auto` reads it when it holds responses, else asks the agents (LLM when
+//! configured, else simulation); `simulation` and `llm` always ask the agents.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use serde_json::json;
+
+use archon_core::ids::safe_component;
+use archon_core::seed::sha256_hex;
+use archon_plan::assignment::{assign, presidents, Overrides};
+use archon_plan::inbox::{has_responses, scaffold};
+use archon_plan::io::{read_inbox, read_packet, read_review_dir, write_motion, write_scaffold};
+use archon_plan::model::Disposition;
+use archon_plan::packet::RatifiedIntentPacket;
+use archon_plan::{plan_motion, DraftSource, PlanOptions, PlanOutput};
+
+use crate::cli::Mode;
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Review output directory (ratified_motions.json, aggregations.json, panel_deliberations/).
+    #[arg(required_unless_present = "packet", conflicts_with = "packet")]
+    pub review_dir: Option<PathBuf>,
+    /// Plan from one Ratified Intent Packet instead of a review directory.
+    #[arg(long, value_name = "FILE")]
+    pub packet: Option<PathBuf>,
+    /// Output directory; default: archon-out/executive/<session_id>/ (one folder per motion).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Plan only this motion.
+    #[arg(long, value_name = "ID")]
+    pub motion_id: Option<String>,
+    /// Exit 1 when any gate fails, listing every failure.
+    #[arg(long)]
+    pub require_gates: bool,
+    /// Write execution_plan_handoff.json even when a gate fails (default: only when all pass).
+    #[arg(long)]
+    pub emit_admin_handoff: bool,
+    /// Write intent_clarification_queue_item.json for escalations not reviewed by the ECR.
+    #[arg(long)]
+    pub emit_conclave_clarifications: bool,
+    /// Executive Clarification Review of every INTENT_AMBIGUITY candidate.
+    #[arg(long)]
+    pub run_exec_clarification_review: bool,
+    /// E2.5: a peer President reviews every blocker's disposition through the agents.
+    #[arg(long)]
+    pub llm_blocker_workup: bool,
+    /// Plan Owner portfolio id (overrides the scoring).
+    #[arg(long, value_name = "PORTFOLIO")]
+    pub owner: Option<String>,
+    /// Affected portfolio ids, comma-separated (overrides the scoring).
+    #[arg(long, value_name = "P1,P2", value_delimiter = ',')]
+    pub affected: Option<Vec<String>>,
+    /// Write contribution templates into each motion's inbox and stop.
+    #[arg(long)]
+    pub scaffold_inbox: bool,
+    /// Inbox root: responses are read from DIR/<motion_id>/; default: <out>/<motion_id>/inbox/.
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
+    let roster = ctx.roster()?;
+    let now = ctx.clock.stamp();
+    let (session_id, mut packets, inputs, source_label) = load_packets(args, &now)?;
+    if let Some(id) = &args.motion_id {
+        safe_component(id, "--motion-id", "$").map_err(anyhow::Error::msg)?;
+        let known: Vec<String> = packets.iter().map(|p| p.motion_id.clone()).collect();
+        packets.retain(|p| &p.motion_id == id);
+        if packets.is_empty() {
+            anyhow::bail!(
+                "--motion-id {id}: no such ratified motion in {source_label} (ratified: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
+    if packets.is_empty() {
+        eprintln!("blocked: no ratified motions in {source_label}: nothing to plan");
+        return Ok(Outcome::Blocked);
+    }
+    let out_root = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("archon-out/executive").join(&session_id));
+    let overrides = Overrides {
+        owner: args.owner.clone(),
+        affected: args.affected.clone(),
+    };
+    let inbox_of = |motion_id: &str| match &args.inbox {
+        Some(root) => root.join(motion_id),
+        None => out_root.join(motion_id).join("inbox"),
+    };
+    if args.scaffold_inbox {
+        let presidents = presidents(&roster);
+        for p in &packets {
+            let record = assign(p, &presidents, &overrides, &now)?;
+            let dir = inbox_of(&p.motion_id);
+            let templates = scaffold(
+                &record.cycle_id,
+                &p.motion_id,
+                &record.affected_portfolios,
+                &presidents,
+            );
+            let written = write_scaffold(&dir, &templates)?;
+            if ctx.loud() {
+                println!(
+                    "{}: {} template(s) in {} (cycle {})",
+                    p.motion_id,
+                    written.len(),
+                    dir.display(),
+                    record.cycle_id
+                );
+            }
+        }
+        return Ok(Outcome::Complete);
+    }
+    let agents = ctx.agents()?;
+    let opts = PlanOptions {
+        overrides,
+        llm_blocker_workup: args.llm_blocker_workup,
+        clarification_review: args.run_exec_clarification_review,
+        emit_admin_handoff: args.emit_admin_handoff,
+        emit_conclave_clarifications: args.emit_conclave_clarifications,
+    };
+    let mut summaries = Vec::new();
+    let mut failing = Vec::new();
+    for packet in &packets {
+        let inbox_dir = inbox_of(&packet.motion_id);
+        let inbox = read_inbox(&inbox_dir)?;
+        let manual = match ctx.global.mode {
+            Mode::Manual => true,
+            Mode::Auto => has_responses(&inbox),
+            Mode::Simulation | Mode::Llm => false,
+        };
+        let label = inbox_dir.display().to_string();
+        let source = if manual {
+            DraftSource::Manual {
+                files: &inbox,
+                label: &label,
+            }
+        } else {
+            DraftSource::Agents
+        };
+        let output = plan_motion(packet, &roster, &agents, &ctx.clock, source, &opts)
+            .with_context(|| format!("planning motion {}", packet.motion_id))?;
+        let blocked = args.require_gates && !output.gates.all_passed;
+        let outcome = if blocked { "blocked" } else { "complete" };
+        let dir = out_root.join(&packet.motion_id);
+        let mut motion_inputs = inputs.clone();
+        if manual {
+            for f in &inbox {
+                motion_inputs.insert(format!("inbox/{}", f.name), sha256_hex(&f.text));
+            }
+        }
+        let hash = input_hash(&motion_inputs, ctx, args, manual);
+        write_motion(
+            &dir,
+            &output,
+            outcome,
+            hash,
+            motion_inputs,
+            ctx.clock.stamp(),
+        )?;
+        if !output.gates.all_passed {
+            failing.push(output.motion_id.clone());
+            if args.require_gates {
+                for (gate, f) in output.gates.failures() {
+                    eprintln!("gate {gate} failed: {}: {f}", output.motion_id);
+                }
+            }
+        }
+        summaries.push(summary(
+            &output,
+            &dir,
+            if manual {
+                "manual"
+            } else {
+                agents.backend_name()
+            },
+        ));
+    }
+    print_summaries(ctx, &summaries)?;
+    if args.require_gates && !failing.is_empty() {
+        eprintln!("blocked: gates failed for {}", failing.join(", "));
+        return Ok(Outcome::Blocked);
+    }
+    Ok(Outcome::Complete)
+}
+
+type Loaded = (
+    String,
+    Vec<RatifiedIntentPacket>,
+    BTreeMap<String, String>,
+    String,
+);
+
+fn load_packets(args: &PlanArgs, now: &str) -> Result<Loaded> {
+    if let Some(path) = &args.packet {
+        let (packet, sha) = read_packet(path)?;
+        let inputs = [("packet".to_string(), sha)].into_iter().collect();
+        return Ok((
+            packet.session_id.clone(),
+            vec![packet],
+            inputs,
+            path.display().to_string(),
+        ));
+    }
+    let dir = args
+        .review_dir
+        .as_deref()
+        .context("give REVIEW_DIR or --packet FILE")?;
+    let review = read_review_dir(dir, now)?;
+    let label = dir
+        .join(archon_plan::io::RATIFIED_MOTIONS)
+        .display()
+        .to_string();
+    Ok((review.session_id, review.packets, review.inputs, label))
+}
+
+/// What the run depends on, so a later run can tell whether it saw the same inputs.
+fn input_hash(
+    inputs: &BTreeMap<String, String>,
+    ctx: &Context,
+    args: &PlanArgs,
+    manual: bool,
+) -> String {
+    let v = json!({
+        "inputs": inputs,
+        "seed": ctx.seed.0,
+        "mode": format!("{:?}", ctx.global.mode),
+        "manual": manual,
+        "owner": args.owner,
+        "affected": args.affected,
+        "llm_blocker_workup": args.llm_blocker_workup,
+        "clarification_review": args.run_exec_clarification_review,
+        "emit_admin_handoff": args.emit_admin_handoff,
+        "emit_conclave_clarifications": args.emit_conclave_clarifications,
+    });
+    sha256_hex(v.to_string())
+}
+
+fn summary(out: &PlanOutput, dir: &Path, source: &str) -> serde_json::Value {
+    let count = |d: Disposition| {
+        out.plan
+            .blockers
+            .iter()
+            .filter(|b| b.disposition == Some(d))
+            .count()
+    };
+    json!({
+        "motion_id": out.motion_id,
+        "cycle_id": out.cycle_id,
+        "source": source,
+        "plan_owner": out.plan.plan_owner.portfolio_id,
+        "affected_portfolios": out.plan.affected_portfolios,
+        "epics": out.plan.epics.len(),
+        "work_packages": out.plan.work_packages.len(),
+        "blockers": out.plan.blockers.len(),
+        "escalated": count(Disposition::EscalateNow),
+        "deferred": count(Disposition::DeferDownstream),
+        "mitigated": count(Disposition::MitigateInExecutive),
+        "gates": {
+            "completeness": out.gates.completeness.status,
+            "visibility": out.gates.visibility.status,
+            "legibility": out.gates.legibility.status,
+        },
+        "handoff": out.handoff_written,
+        "dir": dir.display().to_string(),
+    })
+}
+
+fn print_summaries(ctx: &Context, summaries: &[serde_json::Value]) -> Result<()> {
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(summaries)?);
+        return Ok(());
+    }
+    if !ctx.loud() {
+        return Ok(());
+    }
+    for s in summaries {
+        let g = &s["gates"];
+        println!(
+            "{} ({}): owner {}, {} epic(s), {} work package(s), {} blocker(s) [{} escalated, {} deferred, {} mitigated]; gates C:{} V:{} L:{}{} → {}",
+            s["motion_id"].as_str().unwrap_or(""),
+            s["source"].as_str().unwrap_or(""),
+            s["plan_owner"].as_str().unwrap_or(""),
+            s["epics"],
+            s["work_packages"],
+            s["blockers"],
+            s["escalated"],
+            s["deferred"],
+            s["mitigated"],
+            g["completeness"].as_str().unwrap_or(""),
+            g["visibility"].as_str().unwrap_or(""),
+            g["legibility"].as_str().unwrap_or(""),
+            if s["handoff"].as_bool() == Some(true) { "" } else { " (no handoff)" },
+            s["dir"].as_str().unwrap_or(""),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,672 @@
+//! `archon run [SESSION_DIR]`: the whole chain in one command, resumable.
+//!
+//! The run calls each stage command in turn under one output root:
+//!
+//! ```text
+//! <out>/review/<session>/            archon review
+//! <out>/executive/<session>/<motion>/ archon plan
+//! <out>/rfp/<rfp_session>/mandates/<mandate>/   archon rfp, proposals, select, decompose
+//! <out>/governance.db                the ledger: activations, consent, results
+//! <out>/workspaces/<task>/, <out>/execute/<task>/   archon execute
+//! <out>/run_state.json               what each stage was made from
+//! ```
+//!
+//! Resume rule: a stage is skipped when `run_state.json` records it as done with
+//! the same fingerprint (seed, mode, roster, and the manifests of everything it
+//! read) and every `stage_manifest.json` it wrote still verifies. Stages that
+//! work on the ledger are idempotent by task state instead (an accepted task is
+//! not accepted twice, a reported one is not executed again).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use archon_core::ids::check_file_component;
+use archon_core::seed::sha256_hex;
+use archon_store::artifact_dir::{read_manifest, to_json_bytes, verify_manifest};
+use archon_store::{write_atomic, MANIFEST_FILE};
+use archon_tasks::{ClusterRegistry, Ledger, TaskState, Transition};
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use super::status::subdirs;
+use super::{decompose, execute, plan, proposals, review, select};
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+/// The bundled example session, written out when `archon run` gets no SESSION_DIR.
+const EXAMPLE_SESSION_ID: &str = "example-session-001";
+const EXAMPLE_MEGA_MOTIONS: &str =
+    include_str!("../../../../data/example/consolidator/example-session-001/mega-motions.json");
+const EXAMPLE_NOVEL_PROPOSALS: &str =
+    include_str!("../../../../data/example/consolidator/example-session-001/novel-proposals.json");
+
+const RUN_STATE_FILE: &str = "run_state.json";
+/// Rounds of revise → re-select before a mandate is left to select's own escalation.
+const MAX_SELECTION_ROUNDS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Review,
+    Plan,
+    Rfp,
+    Proposals,
+    Select,
+    Decompose,
+    Tasks,
+    Execute,
+}
+
+impl Stage {
+    const ALL: [Stage; 8] = [
+        Stage::Review,
+        Stage::Plan,
+        Stage::Rfp,
+        Stage::Proposals,
+        Stage::Select,
+        Stage::Decompose,
+        Stage::Tasks,
+        Stage::Execute,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Review => "review",
+            Stage::Plan => "plan",
+            Stage::Rfp => "rfp",
+            Stage::Proposals => "proposals",
+            Stage::Select => "select",
+            Stage::Decompose => "decompose",
+            Stage::Tasks => "tasks",
+            Stage::Execute => "execute",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Consolidator session directory; default: the bundled example session.
+    pub session_dir: Option<PathBuf>,
+    /// Root of every stage's output.
+    #[arg(long, value_name = "DIR", default_value = "archon-out")]
+    pub out: PathBuf,
+    /// Stop after this stage.
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub until: Option<Stage>,
+    /// Redo this stage even when its outputs are up to date (repeatable).
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub force: Vec<Stage>,
+    /// Cluster definitions for routing and consent; default: the bundled clusters.
+    #[arg(long, value_name = "DIR")]
+    pub cluster_dir: Option<PathBuf>,
+}
+
+/// What `run_state.json` records of each completed stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RunState {
+    schema_version: String,
+    stages: BTreeMap<String, StageRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StageRecord {
+    fingerprint: String,
+    outcome: String,
+    completed_at: String,
+}
+
+/// The run in progress: where it writes and what it has done.
+struct Runner<'a> {
+    ctx: &'a Context,
+    /// The context the stage commands get: their own console output is off
+    /// unless `-v`, the run prints one summary instead.
+    stage_ctx: Context,
+    args: &'a RunArgs,
+    state: RunState,
+    /// Fingerprint of everything upstream of the next stage.
+    chain: String,
+}
+
+pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
+    let session_dir = match &args.session_dir {
+        Some(d) => d.clone(),
+        None => write_example_session(&args.out)?,
+    };
+    let session_id = session_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .with_context(|| format!("{}: not a session directory", session_dir.display()))?;
+    check_file_component(&session_id)
+        .map_err(|m| anyhow::anyhow!("{}: session id: {m}", session_dir.display()))?;
+    let roster_text = match &ctx.global.roster {
+        Some(p) => archon_store::read_text(p)?,
+        None => String::new(),
+    };
+    let state_path = args.out.join(RUN_STATE_FILE);
+    let state = if state_path.is_file() {
+        archon_store::read_json(&state_path)?
+    } else {
+        RunState {
+            schema_version: archon_core::SCHEMA_VERSION.into(),
+            ..Default::default()
+        }
+    };
+    let mut stage_global = ctx.global.clone();
+    stage_global.quiet = ctx.global.verbose == 0;
+    let mut runner = Runner {
+        ctx,
+        stage_ctx: Context {
+            global: stage_global,
+            clock: ctx.clock,
+            seed: ctx.seed,
+        },
+        args,
+        state,
+        chain: sha256_hex(format!(
+            "seed={} mode={:?} roster={} session={}",
+            ctx.seed.0,
+            ctx.global.mode,
+            sha256_hex(&roster_text),
+            tree_digest(&session_dir)?
+        )),
+    };
+    let paths = RunPaths::new(&args.out, &session_id);
+
+    let mut outcome = Outcome::Complete;
+    for stage in Stage::ALL {
+        let step = match stage {
+            Stage::Review => runner.stage(stage, std::slice::from_ref(&paths.review), |c| {
+                review::run(
+                    c,
+                    &review::ReviewArgs {
+                        session_dir: session_dir.clone(),
+                        out: Some(paths.review.clone()),
+                        triage_only: false,
+                        include_novel: false,
+                        responses: None,
+                        allow_unknown_supporters: false,
+                    },
+                )
+            })?,
+            Stage::Plan => runner.stage(stage, std::slice::from_ref(&paths.executive), |c| {
+                plan::run(c, &plan_args(&paths))
+            })?,
+            Stage::Rfp => runner.stage(stage, std::slice::from_ref(&paths.rfp), |c| {
+                let roster = c.roster()?;
+                let agents = c.agents()?;
+                let opts = archon_admin::io::RfpOptions {
+                    out: paths.rfp.clone(),
+                    motion_id: None,
+                    retry_failed: false,
+                };
+                let report =
+                    archon_admin::io::rfp(&paths.executive, &opts, &roster, &agents, &c.clock)?;
+                let blocked = report
+                    .mandates
+                    .iter()
+                    .any(|m| m.status == archon_admin::dossier::DossierStatus::Blocked);
+                Ok(if blocked {
+                    Outcome::Blocked
+                } else {
+                    Outcome::Complete
+                })
+            })?,
+            Stage::Proposals => {
+                let mandates = paths.mandates()?;
+                runner.stage(stage, &mandates, |c| {
+                    for m in &mandates {
+                        proposals::run(
+                            c,
+                            &proposals::ProposalsArgs {
+                                mandate_dir: m.clone(),
+                                duke_name: None,
+                                revise: false,
+                            },
+                        )?;
+                    }
+                    Ok(Outcome::Complete)
+                })?
+            }
+            Stage::Select => {
+                let mandates = paths.mandates()?;
+                runner.stage(stage, &mandates, |c| {
+                    let mut any_winner = false;
+                    for m in &mandates {
+                        any_winner |= select_with_revisions(c, m)? == Outcome::Complete;
+                    }
+                    Ok(if any_winner {
+                        Outcome::Complete
+                    } else {
+                        Outcome::Blocked
+                    })
+                })?
+            }
+            Stage::Decompose => {
+                let mandates = paths.mandates()?;
+                let ledger = paths.ledger.clone();
+                let cluster_dir = args.cluster_dir.clone();
+                runner.stage(stage, &mandates, |c| {
+                    for m in mandates.iter().filter(|m| has_winner(m)) {
+                        decompose::run(c, &decompose_args(m, &ledger, cluster_dir.clone()))?;
+                    }
+                    Ok(Outcome::Complete)
+                })?
+            }
+            Stage::Tasks => runner.ledger_stage(stage, |c| {
+                consent_by_policy(c, &paths.ledger, args.cluster_dir.as_deref())
+            })?,
+            Stage::Execute => runner.ledger_stage(stage, |c| execute_accepted(c, &paths))?,
+        };
+        if step != Outcome::Complete {
+            outcome = step;
+            if matches!(stage, Stage::Review | Stage::Plan | Stage::Rfp) {
+                break;
+            }
+        }
+        if args.until == Some(stage) {
+            break;
+        }
+    }
+    if !ctx.global.quiet {
+        print_summary(ctx, &paths)?;
+    }
+    Ok(outcome)
+}
+
+struct RunPaths {
+    review: PathBuf,
+    executive: PathBuf,
+    rfp: PathBuf,
+    ledger: PathBuf,
+    workspaces: PathBuf,
+    execute: PathBuf,
+}
+
+impl RunPaths {
+    fn new(out: &Path, session_id: &str) -> RunPaths {
+        RunPaths {
+            review: out.join("review").join(session_id),
+            executive: out.join("executive").join(session_id),
+            rfp: out.join("rfp"),
+            ledger: out.join("governance.db"),
+            workspaces: out.join("workspaces"),
+            execute: out.join("execute"),
+        }
+    }
+
+    /// Every mandate folder (holding an rfp.json), in path order.
+    fn mandates(&self) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for session in subdirs(&self.rfp) {
+            for mandate in subdirs(&session.join("mandates")) {
+                if mandate.join("rfp.json").is_file() {
+                    out.push(mandate);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Runner<'_> {
+    /// Runs one artifact stage unless its outputs are up to date.
+    fn stage(
+        &mut self,
+        stage: Stage,
+        roots: &[PathBuf],
+        body: impl FnOnce(&Context) -> Result<Outcome>,
+    ) -> Result<Outcome> {
+        let fingerprint = sha256_hex(format!("{}|{}", self.chain, stage.name()));
+        let done = self.state.stages.get(stage.name());
+        let forced = self.args.force.contains(&stage);
+        if let Some(rec) = done.filter(|r| r.fingerprint == fingerprint && !forced) {
+            if outputs_verify(roots)? {
+                self.note(stage, "up to date, verified and skipped");
+                let outcome = parse_outcome(&rec.outcome);
+                self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(roots)?));
+                return Ok(outcome);
+            }
+        }
+        // Whatever ran after this stage was made from its old outputs.
+        self.forget_from(stage)?;
+        self.note(stage, "running");
+        let outcome = body(&self.stage_ctx).with_context(|| format!("stage {}", stage.name()))?;
+        self.record(stage, &fingerprint, outcome)?;
+        self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(roots)?));
+        Ok(outcome)
+    }
+
+    /// Ledger stages are idempotent by task state, so they always run.
+    fn ledger_stage(
+        &mut self,
+        stage: Stage,
+        body: impl FnOnce(&Context) -> Result<Outcome>,
+    ) -> Result<Outcome> {
+        self.note(stage, "running");
+        let outcome = body(&self.stage_ctx).with_context(|| format!("stage {}", stage.name()))?;
+        let fingerprint = sha256_hex(format!("{}|{}", self.chain, stage.name()));
+        self.record(stage, &fingerprint, outcome)?;
+        Ok(outcome)
+    }
+
+    fn note(&self, stage: Stage, what: &str) {
+        if self.ctx.global.verbose > 0 {
+            eprintln!("[{}] {what}", stage.name());
+        }
+        tracing::info!(stage = stage.name(), "{what}");
+    }
+
+    fn forget_from(&mut self, stage: Stage) -> Result<()> {
+        let before = self.state.stages.len();
+        self.state.stages.retain(|name, _| {
+            Stage::ALL
+                .iter()
+                .find(|s| s.name() == name)
+                .is_some_and(|s| *s < stage)
+        });
+        if self.state.stages.len() != before {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, stage: Stage, fingerprint: &str, outcome: Outcome) -> Result<()> {
+        self.state.stages.insert(
+            stage.name().to_string(),
+            StageRecord {
+                fingerprint: fingerprint.to_string(),
+                outcome: outcome_name(outcome).to_string(),
+                completed_at: self.ctx.clock.stamp(),
+            },
+        );
+        self.save()
+    }
+
+    fn save(&self) -> Result<()> {
+        let path = self.args.out.join(RUN_STATE_FILE);
+        write_atomic(&path, &to_json_bytes(&self.state))
+            .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Complete => "complete",
+        Outcome::Blocked => "blocked",
+        Outcome::Escalated => "escalated",
+    }
+}
+
+fn parse_outcome(s: &str) -> Outcome {
+    match s {
+        "blocked" => Outcome::Blocked,
+        "escalated" => Outcome::Escalated,
+        _ => Outcome::Complete,
+    }
+}
+
+fn plan_args(paths: &RunPaths) -> plan::PlanArgs {
+    plan::PlanArgs {
+        review_dir: Some(paths.review.clone()),
+        packet: None,
+        out: Some(paths.executive.clone()),
+        motion_id: None,
+        require_gates: false,
+        emit_admin_handoff: true,
+        emit_conclave_clarifications: true,
+        run_exec_clarification_review: true,
+        llm_blocker_workup: false,
+        owner: None,
+        affected: None,
+        scaffold_inbox: false,
+        inbox: None,
+    }
+}
+
+fn decompose_args(
+    mandate: &Path,
+    ledger: &Path,
+    cluster_dir: Option<PathBuf>,
+) -> decompose::DecomposeArgs {
+    decompose::DecomposeArgs {
+        selection_file: Some(mandate.join("selection").join("selection_result.json")),
+        from_selection_dir: None,
+        rfp_file: None,
+        proposal_md: None,
+        cluster_dir,
+        earl_routing_table: None,
+        tactic_id: None,
+        max_tasks_per_tactic: 8,
+        ttl_hours: 72,
+        route_top_k: 1,
+        no_activate: false,
+        dry_run: false,
+        checkpoint_dir: None,
+        no_checkpoint: false,
+        clear_checkpoints: false,
+        ledger: Some(ledger.to_path_buf()),
+    }
+}
+
+/// Select, and while the Presidents ask for revisions, let the Dukes revise and select again.
+fn select_with_revisions(ctx: &Context, mandate: &Path) -> Result<Outcome> {
+    let select_args = select::SelectArgs {
+        mandate_dir: mandate.to_path_buf(),
+        max_iterations: archon_admin::select::DEFAULT_MAX_ITERATIONS,
+        top_n: archon_admin::select::DEFAULT_TOP_N,
+    };
+    let mut outcome = select::run(ctx, &select_args)?;
+    for _ in 1..MAX_SELECTION_ROUNDS {
+        if outcome == Outcome::Complete
+            || selection_outcome(mandate).as_deref() != Some("REVISION_REQUESTED")
+        {
+            break;
+        }
+        proposals::run(
+            ctx,
+            &proposals::ProposalsArgs {
+                mandate_dir: mandate.to_path_buf(),
+                duke_name: None,
+                revise: true,
+            },
+        )?;
+        outcome = select::run(ctx, &select_args)?;
+    }
+    Ok(outcome)
+}
+
+fn selection_outcome(mandate: &Path) -> Option<String> {
+    let path = mandate.join("selection").join("selection_result.json");
+    let v: serde_json::Value = archon_store::read_json(&path).ok()?;
+    v.get("outcome")
+        .and_then(|o| o.as_str())
+        .map(str::to_string)
+}
+
+fn has_winner(mandate: &Path) -> bool {
+    selection_outcome(mandate).as_deref() == Some("WINNER_SELECTED")
+}
+
+/// The simulated stewards' consent policy: a steward accepts a routed task when
+/// its cluster has every tag the task needs; otherwise it declines (penalty-free)
+/// and the ledger reroutes the task to the next eligible cluster, never back.
+fn consent_by_policy(
+    ctx: &Context,
+    ledger_path: &Path,
+    cluster_dir: Option<&Path>,
+) -> Result<Outcome> {
+    if !ledger_path.is_file() {
+        return Ok(Outcome::Complete);
+    }
+    let clusters = match cluster_dir {
+        Some(d) => archon_tasks::io::load_cluster_dir(d)?,
+        None => ClusterRegistry::bundled()?,
+    };
+    let mut ledger = Ledger::open(ledger_path)?.with_clusters(clusters.clone());
+    // A decline reroutes, so answer rounds until nothing waits for consent;
+    // each round excludes one more cluster per task, so clusters + 1 rounds suffice.
+    for _ in 0..=clusters.len() {
+        let tasks = ledger.tasks()?;
+        let routed: Vec<_> = tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Routed)
+            .collect();
+        if routed.is_empty() {
+            break;
+        }
+        for task in routed {
+            let Some(cluster) = task.cluster_id.as_deref().and_then(|c| clusters.get(c)) else {
+                continue;
+            };
+            let steward = format!("steward:{}", cluster.steward.steward_id);
+            let fits = task
+                .required_tags
+                .iter()
+                .all(|t| cluster.capabilities.tags.contains(t));
+            let answer = if fits {
+                Transition::Accept
+            } else {
+                Transition::Decline { reason: None }
+            };
+            ledger.transition(&task.task_ref, answer, &steward, &ctx.clock)?;
+        }
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Executes every accepted (or interrupted in-progress) task with the simulated delegate.
+fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
+    if !paths.ledger.is_file() {
+        return Ok(Outcome::Complete);
+    }
+    let tasks = Ledger::open(&paths.ledger)?.tasks()?;
+    let mut outcome = Outcome::Complete;
+    for task in tasks
+        .iter()
+        .filter(|t| matches!(t.state, TaskState::Accepted | TaskState::InProgress))
+    {
+        let workspace = paths.workspaces.join(&task.task_ref);
+        std::fs::create_dir_all(&workspace)
+            .with_context(|| format!("creating {}", workspace.display()))?;
+        let step = execute::run(
+            ctx,
+            &execute::ExecuteArgs {
+                task_ref: task.task_ref.clone(),
+                ledger: Some(paths.ledger.clone()),
+                workspace: Some(workspace),
+                report: Some(
+                    paths
+                        .execute
+                        .join(&task.task_ref)
+                        .join("execution-stage-report.md"),
+                ),
+                delegate: execute::DelegateKind::Simulation,
+                delegate_cmd: None,
+                issuer: Some("archon run".into()),
+            },
+        )?;
+        if step != Outcome::Complete {
+            outcome = step;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Writes the bundled example session under `<out>/input/` and returns its folder.
+fn write_example_session(out: &Path) -> Result<PathBuf> {
+    let dir = out.join("input").join(EXAMPLE_SESSION_ID);
+    for (name, text) in [
+        ("mega-motions.json", EXAMPLE_MEGA_MOTIONS),
+        ("novel-proposals.json", EXAMPLE_NOVEL_PROPOSALS),
+    ] {
+        let path = dir.join(name);
+        if archon_store::read_text(&path).ok().as_deref() != Some(text) {
+            write_atomic(&path, text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(dir)
+}
+
+/// Every stage manifest below `root`, in path order.
+fn manifests_under(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if root.join(MANIFEST_FILE).is_file() {
+        found.push(root.to_path_buf());
+    }
+    for d in subdirs(root) {
+        found.extend(manifests_under(&d)?);
+    }
+    Ok(found)
+}
+
+/// True when the roots hold at least one manifest and every manifest verifies.
+fn outputs_verify(roots: &[PathBuf]) -> Result<bool> {
+    let mut any = false;
+    for root in roots {
+        for dir in manifests_under(root)? {
+            any = true;
+            match read_manifest(&dir)? {
+                Some(m) if verify_manifest(&dir, &m).is_empty() => {}
+                _ => return Ok(false),
+            }
+        }
+    }
+    Ok(any)
+}
+
+/// sha256 over the manifests below the roots: what the next stage reads.
+fn outputs_digest(roots: &[PathBuf]) -> Result<String> {
+    let mut all = String::new();
+    for root in roots {
+        for dir in manifests_under(root)? {
+            let text = archon_store::read_text(&dir.join(MANIFEST_FILE))?;
+            all.push_str(&sha256_hex(text));
+        }
+    }
+    Ok(sha256_hex(all))
+}
+
+/// sha256 over the files of an input folder (names and bytes, in name order).
+fn tree_digest(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        bail!("{}: session directory not found", dir.display());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    let mut all = String::new();
+    for p in entries {
+        let bytes = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+        all.push_str(&format!(
+            "{}:{}\n",
+            p.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            sha256_hex(bytes)
+        ));
+    }
+    Ok(sha256_hex(all))
+}
+
+/// One summary of the whole cycle, read back from the artifacts.
+fn print_summary(ctx: &Context, paths: &RunPaths) -> Result<()> {
+    let summary = super::status::cycle_summary(
+        &paths.review,
+        &paths.executive,
+        &paths.rfp,
+        &paths.ledger,
+        &paths.execute,
+    )?;
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.render());
+    }
+    Ok(())
+}
