@@ -183,6 +183,10 @@ pub fn assign(
     }
     let mut seen = BTreeSet::new();
     affected.retain(|p| seen.insert(p.clone()));
+    // Portfolio ids name files (`contributions/contribution_<id>.json`).
+    for p in &affected {
+        archon_core::ids::safe_component(p, "roster", "portfolio_id")?;
+    }
     let owner = presidents
         .get(&owner_id)
         .map(|a| owner_of(a))

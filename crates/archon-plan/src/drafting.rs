@@ -822,7 +822,15 @@ pub fn to_outcome(
                     disposition: Some(b.disposition),
                     ttl: Some(b.ttl),
                     escalation_conditions: Some(b.escalation_conditions),
-                    verification_tasks: b.verification_tasks,
+                    // Task ids become file names: the engine assigns them.
+                    verification_tasks: b
+                        .verification_tasks
+                        .into_iter()
+                        .map(|t| VerificationTask {
+                            task_id: String::new(),
+                            ..t
+                        })
+                        .collect(),
                     mitigation_notes: b.mitigation_notes,
                     clause_ref: b.clause_ref,
                     questions: b.questions,

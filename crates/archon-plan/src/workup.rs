@@ -183,9 +183,8 @@ pub fn apply_review(
     let id = blocker.id_or_unnamed().to_string();
     for t in &answer.verification_tasks {
         let mut t = t.clone();
-        if t.task_id.is_empty() {
-            t.task_id = format!("discovery_{id}_{}", blocker.verification_tasks.len() + 1);
-        }
+        // Task ids become file names: the engine assigns them.
+        t.task_id = format!("discovery_{id}_{}", blocker.verification_tasks.len() + 1);
         blocker.verification_tasks.push(t);
     }
     if !answer.escalation_conditions.is_empty() {

@@ -528,3 +528,23 @@ fn every_artifact_carries_schema_version() {
     assert!(out.events.iter().all(|e| e.schema_version == "2.0"));
     assert_eq!(out.plan.schema_version, "2.0");
 }
+
+#[test]
+fn agent_chosen_task_ids_never_become_file_names() {
+    let hostile = json!([{
+        "blocker_class": "EXECUTION_UNCERTAINTY", "severity": "LOW", "description": "d",
+        "disposition": "DEFER_DOWNSTREAM", "ttl": "P14D", "escalation_conditions": ["x"],
+        "verification_tasks": [{"task_id": "../../evil", "description": "t", "success_signal": "s"}]
+    }]);
+    let out = scripted(&resilience(), &PlanOptions::default(), move |_, _| {
+        Some(draft("1.1", hostile.clone()))
+    });
+    for (name, _) in &out.files {
+        assert!(!name.contains(".."), "{name}");
+    }
+    assert!(out
+        .plan
+        .discovery_task_stubs
+        .iter()
+        .all(|s| s.task_id.starts_with("discovery_blocker_")));
+}
