@@ -358,3 +358,40 @@ fn plans_the_review_of_the_bundled_example() {
     assert_eq!(classes.len(), 3, "{classes:?}");
     assert_eq!(dispositions.len(), 3, "{dispositions:?}");
 }
+
+#[test]
+fn plans_from_one_ratified_intent_packet() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let first = tmp.path().join("first");
+    archon()
+        .args(["plan", "--mode", "simulation", "--out"])
+        .arg(&first)
+        .arg(review_dir())
+        .assert()
+        .success();
+    let packet = first.join(MOTION).join("ratified-intent-packet.json");
+    let again = tmp.path().join("again");
+    archon()
+        .args(["plan", "--mode", "simulation", "--out"])
+        .arg(&again)
+        .arg("--packet")
+        .arg(&packet)
+        .assert()
+        .success();
+    let a = read(&first.join(MOTION).join("execution_plan_v2.json"));
+    let b = read(&again.join(MOTION).join("execution_plan_v2.json"));
+    assert_eq!(a["cycle_id"], b["cycle_id"]);
+    assert_eq!(a["epics"], b["epics"]);
+    assert_eq!(a["blockers"], b["blockers"]);
+    // A packet whose motion id is hostile is refused.
+    let mut v = read(&packet);
+    v["motion_id"] = "../x".into();
+    let bad = tmp.path().join("bad.json");
+    fs::write(&bad, v.to_string()).expect("write");
+    archon()
+        .args(["plan", "--packet"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(contains("$.motion_id"));
+}

@@ -67,7 +67,7 @@ pub struct RatifiedMotionView {
     #[serde(default)]
     pub theme: String,
     /// The text as ratified (amended text when amendments were applied).
-    #[serde(default)]
+    #[serde(default, alias = "normative_intent")]
     pub canonical_intent: String,
     #[serde(default)]
     pub original_text: String,
@@ -77,7 +77,7 @@ pub struct RatifiedMotionView {
     pub revision_source: Option<String>,
     #[serde(default)]
     pub constraints: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "success_criteria")]
     pub success_signals: Vec<String>,
     #[serde(default)]
     pub clauses: Vec<Clause>,

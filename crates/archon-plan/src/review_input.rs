@@ -70,6 +70,7 @@ pub struct SourceFile {
 
 /// Dissent and concerns about one motion, gathered from the review artifacts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReviewContext {
     pub dissent: Vec<String>,
     pub concerns: Vec<String>,
