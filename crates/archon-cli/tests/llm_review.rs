@@ -275,3 +275,48 @@ fn unknown_config_keys_are_rejected() {
     assert!(err.contains("archon.toml"), "{err}");
     assert!(err.contains("concurrancy"), "{err}");
 }
+
+#[test]
+fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
+        .args(["--json", "review", "--out", "sim"])
+        .arg(session())
+        .output()
+        .unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["mode"], "simulation");
+
+    let usage = Command::cargo_bin("archon")
+        .unwrap()
+        .arg("usage")
+        .arg(tmp.path().join("sim"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&usage.stdout);
+    for row in [
+        "total",
+        "by stage:",
+        "  review",
+        "by archon:",
+        "  Bael",
+        "by model:",
+        "  simulation",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(row)), "{row}: {text}");
+    }
+
+    let recorded = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["--record", "c", "review", "--out", "o"])
+        .arg(session())
+        .output()
+        .unwrap();
+    assert_eq!(recorded.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&recorded.stderr);
+    assert!(err.contains("--record c needs LLM mode"), "{err}");
+}
