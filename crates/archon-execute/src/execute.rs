@@ -170,6 +170,8 @@ impl Run<'_> {
                     .mark_in_progress(&handoff.task_ref, EXECUTION_LEAD, self.s.clock)?;
             self.project.push(entry);
             self.task_state = Some(TaskState::InProgress);
+        } else if let Some(entry) = self.s.ledger.started_entry(&handoff.task_ref)? {
+            self.project.push(entry);
         }
         let workspace = Path::new(&handoff.workspace);
         let task_file = phase::records_dir(workspace, &handoff.task_ref).join("task.json");

@@ -93,6 +93,10 @@ pub trait TaskLedger {
         actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError>;
+    /// The entry of the start that put the task in progress, when an earlier
+    /// invocation (interrupted, or retried by the caller) made it: the report's
+    /// Event Ledger then reads the same as if this invocation had started it.
+    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError>;
     /// in_progress → reported, with the result artifact.
     fn report_result(
         &mut self,
@@ -180,6 +184,15 @@ impl TaskLedger for MemoryLedger {
             clock,
             format!("accepted -> in_progress by {actor}"),
         ))
+    }
+
+    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+        Ok(self
+            .events
+            .iter()
+            .rev()
+            .find(|(t, e)| t == task_ref && e.event == "task.started")
+            .map(|(_, e)| e.clone()))
     }
 
     fn report_result(

@@ -54,6 +54,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Removes the temp files a killed writer left below `root` (`.<name>.tmp-<pid>`),
+/// so that a resumed run leaves no trace of the crash. Call it only when no other
+/// process writes below `root`.
+pub fn remove_stale_temp_files(root: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = fs::read_dir(root) else {
+        return Ok(0);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            removed += remove_stale_temp_files(&path)?;
+        } else if name.starts_with('.') && name.contains(".tmp-") {
+            fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Pretty JSON with a trailing newline: the one serialisation of every artifact.
 pub fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Serialising our own artifact types cannot fail (string keys, finite data).
@@ -206,6 +228,16 @@ mod tests {
         assert!(verify_manifest(&root, &m).is_empty());
         fs::write(root.join("a.json"), "{}").unwrap();
         assert_eq!(verify_manifest(&root, &m).len(), 1);
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("a")).unwrap();
+        fs::write(tmp.path().join("a/.x.json.tmp-42"), "half").unwrap();
+        fs::write(tmp.path().join("a/x.json"), "{}").unwrap();
+        assert_eq!(remove_stale_temp_files(tmp.path()).unwrap(), 1);
+        assert!(tmp.path().join("a/x.json").exists());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use archon_execute::{
     Services, TaskLedger, TaskState,
 };
 use archon_store::EventLog;
-use archon_tasks::{Ledger, Transition, TransitionReport};
+use archon_tasks::{EventBody, Ledger, LedgerEvent, Transition, TransitionReport};
 use clap::{Args, ValueEnum};
 
 use crate::commands::tasks::DEFAULT_LEDGER;
@@ -279,6 +279,35 @@ impl TaskLedger for GovernanceLedger {
             .transition(task_ref, Transition::Start, actor, clock)
             .map_err(ledger_error)?;
         Ok(entry(&report, clock))
+    }
+
+    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+        let events = self.ledger.events().map_err(ledger_error)?;
+        // The last committed start of this task: its intent, facts and commit share an op_seq.
+        let Some(op_seq) = events
+            .iter()
+            .rev()
+            .filter(|e| e.task_ref == task_ref)
+            .find(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == "start"))
+            .map(|e| e.op_seq)
+        else {
+            return Ok(None);
+        };
+        let group: Vec<&LedgerEvent> = events.iter().filter(|e| e.op_seq == op_seq).collect();
+        if !group.iter().any(|e| matches!(e.body, EventBody::Committed)) {
+            return Ok(None);
+        }
+        let facts: Vec<String> = group
+            .iter()
+            .filter(|e| e.body.is_fact())
+            .map(|e| e.body.describe())
+            .collect();
+        let at = group.last().map(|e| e.at.clone()).unwrap_or_default();
+        Ok(Some(LedgerEntry {
+            event: "task.start".into(),
+            at,
+            detail: format!("accepted -> in_progress: {}", facts.join("; ")),
+        }))
     }
 
     fn report_result(

@@ -107,6 +107,9 @@ pub struct RunArgs {
 struct RunState {
     schema_version: String,
     stages: BTreeMap<String, StageRecord>,
+    /// The rfp session folder the current plans produced (older ones are not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rfp_session: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +147,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
         Some(p) => archon_store::read_text(p)?,
         None => String::new(),
     };
+    // A killed run may have left temp files mid-write: this run owns the folder.
+    archon_store::artifact_dir::remove_stale_temp_files(&args.out)
+        .with_context(|| format!("cleaning {}", args.out.display()))?;
     let state_path = args.out.join(RUN_STATE_FILE);
     let state = if state_path.is_file() {
         archon_store::read_json(&state_path)?
@@ -177,23 +183,29 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     let mut outcome = Outcome::Complete;
     for stage in Stage::ALL {
         let step = match stage {
-            Stage::Review => runner.stage(stage, std::slice::from_ref(&paths.review), |c| {
-                review::run(
-                    c,
-                    &review::ReviewArgs {
-                        session_dir: session_dir.clone(),
-                        out: Some(paths.review.clone()),
-                        triage_only: false,
-                        include_novel: false,
-                        responses: None,
-                        allow_unknown_supporters: false,
-                    },
-                )
-            })?,
-            Stage::Plan => runner.stage(stage, std::slice::from_ref(&paths.executive), |c| {
-                plan::run(c, &plan_args(&paths))
-            })?,
-            Stage::Rfp => runner.stage(stage, std::slice::from_ref(&paths.rfp), |c| {
+            Stage::Review => runner.stage(
+                stage,
+                |_| vec![paths.review.clone()],
+                |c, _| {
+                    review::run(
+                        c,
+                        &review::ReviewArgs {
+                            session_dir: session_dir.clone(),
+                            out: Some(paths.review.clone()),
+                            triage_only: false,
+                            include_novel: false,
+                            responses: None,
+                            allow_unknown_supporters: false,
+                        },
+                    )
+                },
+            )?,
+            Stage::Plan => runner.stage(
+                stage,
+                |_| subdirs(&paths.executive),
+                |c, _| plan::run(c, &plan_args(&paths)),
+            )?,
+            Stage::Rfp => runner.stage(stage, mandates, |c, state| {
                 let roster = c.roster()?;
                 let agents = c.agents()?;
                 let opts = archon_admin::io::RfpOptions {
@@ -203,6 +215,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 };
                 let report =
                     archon_admin::io::rfp(&paths.executive, &opts, &roster, &agents, &c.clock)?;
+                state.rfp_session = Some(report.session_dir.clone());
                 let blocked = report
                     .mandates
                     .iter()
@@ -213,47 +226,50 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                     Outcome::Complete
                 })
             })?,
-            Stage::Proposals => {
-                let mandates = paths.mandates()?;
-                runner.stage(stage, &mandates, |c| {
-                    for m in &mandates {
-                        proposals::run(
-                            c,
-                            &proposals::ProposalsArgs {
-                                mandate_dir: m.clone(),
-                                duke_name: None,
-                                revise: false,
-                            },
-                        )?;
+            Stage::Proposals => runner.stage(
+                stage,
+                |st| in_mandates(st, "proposals_inbox"),
+                |c, st| {
+                    for m in mandates(st) {
+                        let args = proposals::ProposalsArgs {
+                            mandate_dir: m,
+                            duke_name: None,
+                            revise: false,
+                        };
+                        proposals::run(c, &args)?;
                     }
                     Ok(Outcome::Complete)
-                })?
-            }
-            Stage::Select => {
-                let mandates = paths.mandates()?;
-                runner.stage(stage, &mandates, |c| {
+                },
+            )?,
+            Stage::Select => runner.stage(
+                stage,
+                |st| in_mandates(st, "selection"),
+                |c, st| {
                     let mut any_winner = false;
-                    for m in &mandates {
-                        any_winner |= select_with_revisions(c, m)? == Outcome::Complete;
+                    for m in mandates(st) {
+                        any_winner |= select_with_revisions(c, &m)? == Outcome::Complete;
                     }
                     Ok(if any_winner {
                         Outcome::Complete
                     } else {
                         Outcome::Blocked
                     })
-                })?
-            }
-            Stage::Decompose => {
-                let mandates = paths.mandates()?;
-                let ledger = paths.ledger.clone();
-                let cluster_dir = args.cluster_dir.clone();
-                runner.stage(stage, &mandates, |c| {
-                    for m in mandates.iter().filter(|m| has_winner(m)) {
-                        decompose::run(c, &decompose_args(m, &ledger, cluster_dir.clone()))?;
+                },
+            )?,
+            Stage::Decompose => runner.stage(
+                stage,
+                |st| {
+                    let winners = mandates(st).into_iter().filter(|m| has_winner(m));
+                    winners.map(|m| m.join("execution_bridge")).collect()
+                },
+                |c, st| {
+                    for m in mandates(st).iter().filter(|m| has_winner(m)) {
+                        let args = decompose_args(m, &paths.ledger, args.cluster_dir.clone());
+                        decompose::run(c, &args)?;
                     }
                     Ok(Outcome::Complete)
-                })?
-            }
+                },
+            )?,
             Stage::Tasks => runner.ledger_stage(stage, |c| {
                 consent_by_policy(c, &paths.ledger, args.cluster_dir.as_deref())
             })?,
@@ -295,46 +311,53 @@ impl RunPaths {
             execute: out.join("execute"),
         }
     }
+}
 
-    /// Every mandate folder (holding an rfp.json), in path order.
-    fn mandates(&self) -> Result<Vec<PathBuf>> {
-        let mut out = Vec::new();
-        for session in subdirs(&self.rfp) {
-            for mandate in subdirs(&session.join("mandates")) {
-                if mandate.join("rfp.json").is_file() {
-                    out.push(mandate);
-                }
-            }
-        }
-        Ok(out)
-    }
+/// The mandate folders of the current rfp session, in path order.
+fn mandates(state: &RunState) -> Vec<PathBuf> {
+    let Some(session) = &state.rfp_session else {
+        return Vec::new();
+    };
+    subdirs(&session.join("mandates"))
+        .into_iter()
+        .filter(|m| m.join("rfp.json").is_file())
+        .collect()
+}
+
+/// One sub-folder of every mandate of the current rfp session.
+fn in_mandates(state: &RunState, sub: &str) -> Vec<PathBuf> {
+    mandates(state).into_iter().map(|m| m.join(sub)).collect()
 }
 
 impl Runner<'_> {
     /// Runs one artifact stage unless its outputs are up to date.
+    /// `manifests` lists the folders whose `stage_manifest.json` this stage writes.
     fn stage(
         &mut self,
         stage: Stage,
-        roots: &[PathBuf],
-        body: impl FnOnce(&Context) -> Result<Outcome>,
+        manifests: impl Fn(&RunState) -> Vec<PathBuf>,
+        body: impl FnOnce(&Context, &mut RunState) -> Result<Outcome>,
     ) -> Result<Outcome> {
         let fingerprint = sha256_hex(format!("{}|{}", self.chain, stage.name()));
         let done = self.state.stages.get(stage.name());
         let forced = self.args.force.contains(&stage);
         if let Some(rec) = done.filter(|r| r.fingerprint == fingerprint && !forced) {
-            if outputs_verify(roots)? {
+            let outcome = parse_outcome(&rec.outcome);
+            let dirs = manifests(&self.state);
+            if outputs_verify(&dirs)? {
                 self.note(stage, "up to date, verified and skipped");
-                let outcome = parse_outcome(&rec.outcome);
-                self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(roots)?));
+                self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(&dirs)?));
                 return Ok(outcome);
             }
         }
         // Whatever ran after this stage was made from its old outputs.
         self.forget_from(stage)?;
         self.note(stage, "running");
-        let outcome = body(&self.stage_ctx).with_context(|| format!("stage {}", stage.name()))?;
+        let outcome = body(&self.stage_ctx, &mut self.state)
+            .with_context(|| format!("stage {}", stage.name()))?;
         self.record(stage, &fingerprint, outcome)?;
-        self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(roots)?));
+        let dirs = manifests(&self.state);
+        self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(&dirs)?));
         Ok(outcome)
     }
 
@@ -590,40 +613,27 @@ fn write_example_session(out: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Every stage manifest below `root`, in path order.
-fn manifests_under(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    if root.join(MANIFEST_FILE).is_file() {
-        found.push(root.to_path_buf());
+/// True when every folder holds a manifest and every manifest verifies.
+fn outputs_verify(dirs: &[PathBuf]) -> Result<bool> {
+    if dirs.is_empty() {
+        return Ok(false);
     }
-    for d in subdirs(root) {
-        found.extend(manifests_under(&d)?);
-    }
-    Ok(found)
-}
-
-/// True when the roots hold at least one manifest and every manifest verifies.
-fn outputs_verify(roots: &[PathBuf]) -> Result<bool> {
-    let mut any = false;
-    for root in roots {
-        for dir in manifests_under(root)? {
-            any = true;
-            match read_manifest(&dir)? {
-                Some(m) if verify_manifest(&dir, &m).is_empty() => {}
-                _ => return Ok(false),
-            }
+    for dir in dirs {
+        match read_manifest(dir) {
+            Ok(Some(m)) if verify_manifest(dir, &m).is_empty() => {}
+            _ => return Ok(false),
         }
     }
-    Ok(any)
+    Ok(true)
 }
 
-/// sha256 over the manifests below the roots: what the next stage reads.
-fn outputs_digest(roots: &[PathBuf]) -> Result<String> {
+/// sha256 over the manifests of the folders: what the next stage reads.
+fn outputs_digest(dirs: &[PathBuf]) -> Result<String> {
     let mut all = String::new();
-    for root in roots {
-        for dir in manifests_under(root)? {
-            let text = archon_store::read_text(&dir.join(MANIFEST_FILE))?;
-            all.push_str(&sha256_hex(text));
+    for dir in dirs {
+        let path = dir.join(MANIFEST_FILE);
+        if path.is_file() {
+            all.push_str(&sha256_hex(archon_store::read_text(&path)?));
         }
     }
     Ok(sha256_hex(all))

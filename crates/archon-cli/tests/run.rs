@@ -1,0 +1,169 @@
+//! End-to-end tests of `archon run`: the whole chain on the bundled example,
+//! resume without redoing, byte-identical reruns, and resume after SIGKILL.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+const NOW: &str = "2026-01-15T12:00:00Z";
+
+fn archon(cwd: &Path) -> Command {
+    let mut c = Command::cargo_bin("archon").expect("archon binary");
+    c.current_dir(cwd)
+        .env("ARCHON_NOW", NOW)
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Every file below `root` with its bytes, except the SQLite ledger files
+/// (compared through their content instead: page layout is not content).
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if !rel.contains("governance.db") {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The ledger's tasks as `archon tasks list --json` prints them.
+fn ledger_tasks(cwd: &Path) -> String {
+    let out = archon(cwd)
+        .args(["tasks", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_ok(cwd: &Path, extra: &[&str]) -> (String, String) {
+    let out = archon(cwd).arg("run").args(extra).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "archon run failed:\n{stdout}\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (sa, sb) = (snapshot(a), snapshot(b));
+    let ka: Vec<_> = sa.keys().collect();
+    let kb: Vec<_> = sb.keys().collect();
+    assert_eq!(ka, kb, "different file sets");
+    for (k, v) in &sa {
+        assert!(v == &sb[k], "{k} differs");
+    }
+}
+
+#[test]
+fn whole_chain_on_the_bundled_example_then_resume_skips_every_stage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stdout, _) = run_ok(tmp.path(), &[]);
+    assert!(stdout.contains("ratified"), "{stdout}");
+    assert!(stdout.contains("WINNER_SELECTED"), "{stdout}");
+    assert!(stdout.contains("complete"), "{stdout}");
+    let out = tmp.path().join("archon-out");
+    for f in [
+        "review",
+        "executive",
+        "rfp",
+        "governance.db",
+        "run_state.json",
+        "execute",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let before = snapshot(&out);
+    let tasks_before = ledger_tasks(tmp.path());
+    assert!(tasks_before.contains("reported"), "{tasks_before}");
+
+    let (_, stderr) = run_ok(tmp.path(), &["-v"]);
+    for stage in ["review", "plan", "rfp", "proposals", "select", "decompose"] {
+        assert!(
+            stderr.contains(&format!("[{stage}] up to date, verified and skipped")),
+            "{stage} was not skipped:\n{stderr}"
+        );
+    }
+    assert_eq!(before, snapshot(&out), "a resumed run changed artifacts");
+    assert_eq!(tasks_before, ledger_tasks(tmp.path()));
+
+    let verify = archon(tmp.path()).arg("verify").output().unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let status = archon(tmp.path()).arg("status").output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("WINNER_SELECTED"));
+}
+
+#[test]
+fn a_tampered_artifact_makes_its_stage_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_ok(tmp.path(), &["--until", "plan"]);
+    let triage = tmp
+        .path()
+        .join("archon-out/review/example-session-001/triage_results.json");
+    let good = std::fs::read(&triage).unwrap();
+    std::fs::write(&triage, b"{}").unwrap();
+    let (_, stderr) = run_ok(tmp.path(), &["--until", "plan", "-v"]);
+    assert!(stderr.contains("[review] running"), "{stderr}");
+    assert_eq!(std::fs::read(&triage).unwrap(), good);
+}
+
+#[test]
+fn same_seed_and_clock_give_byte_identical_runs() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_ok(a.path(), &["--quiet"]);
+    run_ok(b.path(), &["--quiet"]);
+    assert_same_tree(a.path(), b.path());
+    assert_eq!(ledger_tasks(a.path()), ledger_tasks(b.path()));
+}
+
+/// A run killed with SIGKILL at spread-out moments resumes with the same
+/// command to the same artifacts and ledger as an uninterrupted run.
+#[test]
+fn killed_runs_resume_to_the_uninterrupted_result() {
+    let reference = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    run_ok(reference.path(), &["--quiet"]);
+    let full = start.elapsed();
+    let expected_tasks = ledger_tasks(reference.path());
+
+    let crashed = tempfile::tempdir().unwrap();
+    // Bounded: six kills spread over the length of one uninterrupted run.
+    for k in 1..=6u32 {
+        let at = full.mul_f64(f64::from(k) / 7.0);
+        let mut child = archon(crashed.path())
+            .args(["run", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at.min(Duration::from_secs(20)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    run_ok(crashed.path(), &["--quiet"]);
+    assert_same_tree(reference.path(), crashed.path());
+    assert_eq!(expected_tasks, ledger_tasks(crashed.path()));
+}
