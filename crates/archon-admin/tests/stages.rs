@@ -1,5 +1,6 @@
 //! The three stages end to end through their file edge, on the hand-written
 //! executive session in `tests/data/`, with the simulated agents.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

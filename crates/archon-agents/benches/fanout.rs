@@ -1,6 +1,7 @@
 //! Fan-out against a mock server with a fixed 50 ms latency per call, at the
 //! default concurrency (8). The bound is the critical path: N exchanges in
 //! ceil(N / 8) dependent waves of 50 ms each. Run: `cargo bench -p archon-agents`.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Shared fixtures of the backend tests: a tiny question, test archons, and a
 //! wiremock server driven from synchronous test code (the backend owns its own
 //! runtime, so tests must not run inside one).
-
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 #![allow(dead_code)]
 
 use std::sync::Arc;

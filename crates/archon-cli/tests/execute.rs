@@ -1,4 +1,5 @@
 //! End-to-end: `archon execute` on a real governance ledger, and `archon doctrine`.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! End-to-end tests of `archon plan` on a hand-written review directory, a
 //! hand-written inbox, and the review of the bundled example session.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::collections::BTreeSet;
 use std::fs;

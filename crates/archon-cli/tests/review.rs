@@ -1,5 +1,6 @@
 //! End-to-end tests of `archon review` on small hand-written inputs in the
 //! fixture formats (roster and consolidator session).
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::fs;
 use std::path::{Path, PathBuf};

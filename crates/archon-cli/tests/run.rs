@@ -1,5 +1,6 @@
 //! End-to-end tests of `archon run`: the whole chain on the bundled example,
 //! resume without redoing, byte-identical reruns, and resume after SIGKILL.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::collections::BTreeMap;
 use std::path::Path;

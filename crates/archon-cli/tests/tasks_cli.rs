@@ -1,4 +1,5 @@
 //! End-to-end: `archon tasks …` and `archon verify` on a real ledger file.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::path::{Path, PathBuf};
 

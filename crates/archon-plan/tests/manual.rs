@@ -1,5 +1,6 @@
 //! Manual mode: a hand-written inbox, `--scaffold-inbox` templates, and the
 //! inbox files that must be refused.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Simulated planning: deterministic, realistic (every blocker path runs), and
 //! the assignment scoring with its overrides.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

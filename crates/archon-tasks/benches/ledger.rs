@@ -1,6 +1,7 @@
 //! Ledger throughput: 100,000 lifecycle events appended in batches, and
 //! `verify` of a 100,000-event ledger. Targets: > 20,000 events/s appended,
 //! verify < 2 s. Run: `cargo bench -p archon-tasks --bench ledger`.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::time::Duration;
 

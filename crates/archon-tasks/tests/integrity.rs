@@ -1,5 +1,6 @@
 //! Tampering is detected, concurrent writers neither lose nor double a
 //! transition, and the projection always equals a replay of the log.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The lifecycle through the ledger: every command in every resting state,
 //! consent, time, halt, filter, settlement.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 
