@@ -18,7 +18,7 @@ use crate::delegate::{
     WorkspaceFile,
 };
 use crate::handoff::{Handoff, HandoffInput};
-use crate::ledger::{LedgerEntry, LedgerError, LedgerTask, Stop, TaskLedger, TaskState};
+use crate::ledger::{LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger, TaskState};
 use crate::phase::{self, PhaseRecord, Reuse};
 use crate::report::{
     ArtifactRef, Blocker, BlockerCategory, EventLedger, EvidenceBundle, ExecutionStageReport,
@@ -170,7 +170,11 @@ impl Run<'_> {
                     .mark_in_progress(&handoff.task_ref, EXECUTION_LEAD, self.s.clock)?;
             self.project.push(entry);
             self.task_state = Some(TaskState::InProgress);
-        } else if let Some(entry) = self.s.ledger.started_entry(&handoff.task_ref)? {
+        } else if let Some(entry) = self
+            .s
+            .ledger
+            .earlier_entry(&handoff.task_ref, Move::Start)?
+        {
             self.project.push(entry);
         }
         let workspace = Path::new(&handoff.workspace);
@@ -494,10 +498,18 @@ impl Run<'_> {
             _ => None,
         };
         if let Some(result) = &task_result {
-            let entry = self
-                .s
-                .ledger
-                .report_result(task_ref, result, self.s.clock)?;
+            // Publishing is idempotent too: a result already reported is verified, not sent twice.
+            let earlier = match self.task_state {
+                Some(TaskState::Reported) => self.s.ledger.earlier_entry(task_ref, Move::Report)?,
+                _ => None,
+            };
+            let entry = match earlier {
+                Some(entry) => entry,
+                None => self
+                    .s
+                    .ledger
+                    .report_result(task_ref, result, self.s.clock)?,
+            };
             self.project.push(entry);
         } else if self.task_state.is_some_and(TaskState::is_executable) {
             let stop = match outcome {
@@ -775,7 +787,8 @@ fn preconditions(handoff: &Handoff, task: Option<&LedgerTask>, files: &dyn Files
             "correct the task ref, or activate and route the task before invoking".into(),
         )),
         Some(task) => {
-            if !task.state.is_executable() {
+            // A reported task is re-verified (idempotent publish), not re-executed.
+            if !task.state.is_executable() && task.state != TaskState::Reported {
                 let (owner, next) = match task.state {
                     TaskState::Routed => (
                         format!("cluster steward of {}", handoff.cluster_id),

@@ -71,6 +71,15 @@ pub struct LedgerEntry {
     pub detail: String,
 }
 
+/// The lifecycle moves execution makes, for [`TaskLedger::earlier_entry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// accepted → in_progress
+    Start,
+    /// in_progress → reported
+    Report,
+}
+
 /// A blocked or escalated outcome as recorded in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,10 +102,11 @@ pub trait TaskLedger {
         actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError>;
-    /// The entry of the start that put the task in progress, when an earlier
-    /// invocation (interrupted, or retried by the caller) made it: the report's
-    /// Event Ledger then reads the same as if this invocation had started it.
-    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError>;
+    /// The entry of a move an earlier invocation (interrupted, or repeated by the
+    /// caller) already made: `Move::Start` or `Move::Report`. The report's Event
+    /// Ledger then reads the same as if this invocation had made it.
+    fn earlier_entry(&self, task_ref: &str, step: Move)
+        -> Result<Option<LedgerEntry>, LedgerError>;
     /// in_progress → reported, with the result artifact.
     fn report_result(
         &mut self,
@@ -186,12 +196,20 @@ impl TaskLedger for MemoryLedger {
         ))
     }
 
-    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+    fn earlier_entry(
+        &self,
+        task_ref: &str,
+        step: Move,
+    ) -> Result<Option<LedgerEntry>, LedgerError> {
+        let name = match step {
+            Move::Start => "task.started",
+            Move::Report => "task.reported",
+        };
         Ok(self
             .events
             .iter()
             .rev()
-            .find(|(t, e)| t == task_ref && e.event == "task.started")
+            .find(|(t, e)| t == task_ref && e.event == name)
             .map(|(_, e)| e.clone()))
     }
 

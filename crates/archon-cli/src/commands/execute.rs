@@ -12,7 +12,7 @@ use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
 use archon_execute::io::FsFiles;
-use archon_execute::ledger::Stop;
+use archon_execute::ledger::{Move, Stop};
 use archon_execute::report::Blocker;
 use archon_execute::task_result::TaskResult;
 use archon_execute::{
@@ -281,14 +281,22 @@ impl TaskLedger for GovernanceLedger {
         Ok(entry(&report, clock))
     }
 
-    fn started_entry(&self, task_ref: &str) -> Result<Option<LedgerEntry>, LedgerError> {
+    fn earlier_entry(
+        &self,
+        task_ref: &str,
+        step: Move,
+    ) -> Result<Option<LedgerEntry>, LedgerError> {
+        let (name, moved) = match step {
+            Move::Start => ("start", "accepted -> in_progress"),
+            Move::Report => ("report", "in_progress -> reported"),
+        };
         let events = self.ledger.events().map_err(ledger_error)?;
-        // The last committed start of this task: its intent, facts and commit share an op_seq.
+        // The last committed move of this task: its intent, facts and commit share an op_seq.
         let Some(op_seq) = events
             .iter()
             .rev()
             .filter(|e| e.task_ref == task_ref)
-            .find(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == "start"))
+            .find(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == name))
             .map(|e| e.op_seq)
         else {
             return Ok(None);
@@ -304,9 +312,9 @@ impl TaskLedger for GovernanceLedger {
             .collect();
         let at = group.last().map(|e| e.at.clone()).unwrap_or_default();
         Ok(Some(LedgerEntry {
-            event: "task.start".into(),
+            event: format!("task.{name}"),
             at,
-            detail: format!("accepted -> in_progress: {}", facts.join("; ")),
+            detail: format!("{moved}: {}", facts.join("; ")),
         }))
     }
 

@@ -566,10 +566,15 @@ fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
     }
     let tasks = Ledger::open(&paths.ledger)?.tasks()?;
     let mut outcome = Outcome::Complete;
-    for task in tasks
-        .iter()
-        .filter(|t| matches!(t.state, TaskState::Accepted | TaskState::InProgress))
-    {
+    let report_of = |t: &str| paths.execute.join(t).join("execution-stage-report.md");
+    // A task reported by a run killed before its report was written is executed
+    // again: its phases verify and its publish is idempotent, so only the report is new.
+    let pending = tasks.iter().filter(|t| match t.state {
+        TaskState::Accepted | TaskState::InProgress => true,
+        TaskState::Reported => !report_of(&t.task_ref).with_extension("json").is_file(),
+        _ => false,
+    });
+    for task in pending {
         let workspace = paths.workspaces.join(&task.task_ref);
         std::fs::create_dir_all(&workspace)
             .with_context(|| format!("creating {}", workspace.display()))?;
@@ -579,12 +584,7 @@ fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
                 task_ref: task.task_ref.clone(),
                 ledger: Some(paths.ledger.clone()),
                 workspace: Some(workspace),
-                report: Some(
-                    paths
-                        .execute
-                        .join(&task.task_ref)
-                        .join("execution-stage-report.md"),
-                ),
+                report: Some(report_of(&task.task_ref)),
                 delegate: execute::DelegateKind::Simulation,
                 delegate_cmd: None,
                 issuer: Some("archon run".into()),
