@@ -117,12 +117,19 @@ fn return_paths_and_exit_codes() {
         .assert()
         .stdout(contains("reported"));
 
-    // The result is reported: executing again is a precondition failure, not new work.
+    // The result is reported: executing again verifies every step and the
+    // published result instead of doing the work or reporting it twice.
+    let events_before = ledger_events(dir);
     execute(dir)
         .args(["--workspace", "ws", "--issuer", "tl-1"])
         .assert()
-        .code(1)
-        .stdout(contains("is reported, not accepted or in_progress"));
+        .code(0)
+        .stdout(contains("verified"));
+    assert_eq!(
+        events_before,
+        ledger_events(dir),
+        "a repeated execution wrote to the ledger"
+    );
 }
 
 #[test]
@@ -281,4 +288,20 @@ fn doctrine_check_and_assemble() {
         .assert()
         .code(1)
         .stderr(contains("SKILL.md not assembled"));
+}
+
+/// The ledger's event log as `archon tasks show --json` sees the task.
+fn ledger_events(dir: &std::path::Path) -> String {
+    let out = archon(dir)
+        .args([
+            "tasks",
+            "--ledger",
+            "l/governance.db",
+            "--json",
+            "show",
+            TASK,
+        ])
+        .output()
+        .expect("run");
+    String::from_utf8(out.stdout).expect("utf8")
 }
