@@ -94,6 +94,8 @@ pub enum Command {
     Run(crate::commands::run::RunArgs),
     /// Where a run stands, stage by stage.
     Status(crate::commands::status::StatusArgs),
+    /// The provenance chain of a task: motion → vote → plan and epic → requirements → proposal and tactic → draft → ledger states.
+    Trace(crate::commands::trace::TraceArgs),
     /// Implementation Dossier: the Presidents turn an Executive plan into rfp.json, one mandate per motion.
     Rfp(crate::commands::rfp::RfpArgs),
     /// Administrative pipeline: the Dukes answer a mandate's dossier with proposals.

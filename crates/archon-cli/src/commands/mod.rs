@@ -12,6 +12,7 @@ pub(crate) mod run;
 pub(crate) mod select;
 pub(crate) mod status;
 pub(crate) mod tasks;
+pub(crate) mod trace;
 pub(crate) mod usage;
 pub(crate) mod verify;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Roster => roster::run(&ctx),
         Command::Run(args) => run::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Trace(args) => trace::run(&ctx, &args),
         Command::Decompose(args) => decompose::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Rfp(args) => rfp::run(&ctx, &args),
