@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
-use archon_store::{read_text, write_atomic, ArtifactDir, EventLog, StoreError};
+use archon_store::{read_text, write_atomic, ArtifactDir, StoreError};
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
@@ -236,11 +236,7 @@ pub fn write_outputs(
     dir.write_json("routing_plan.json", &output.routing_plan)?;
     dir.write_json("activation_manifest.json", &output.activation_manifest)?;
     dir.write_json("bridge_summary.json", &output.summary)?;
-    let mut log = EventLog::open(&bridge_dir.join("bridge_events.jsonl"))?;
-    for e in &output.events {
-        log.append(e)?;
-    }
-    dir.adopt("bridge_events.jsonl")?;
+    dir.append_jsonl("bridge_events.jsonl", &output.events)?;
     dir.finish(
         "decompose",
         &output.summary.outcome,

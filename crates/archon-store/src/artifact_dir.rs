@@ -29,8 +29,15 @@ pub struct StageManifest {
     pub inputs: BTreeMap<String, String>,
     /// Relative path → sha256 of every file the stage wrote.
     pub files: BTreeMap<String, String>,
+    /// Append-only trails (relative path → bytes written by completed runs): what
+    /// a later run keeps when an interrupted run appended lines after it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trails: BTreeMap<String, u64>,
     pub completed_at: String,
 }
+
+/// Where `begin` keeps the last complete manifest while a new run is in progress.
+const PREVIOUS_MANIFEST_FILE: &str = ".stage_manifest.previous.json";
 
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -88,24 +95,76 @@ pub fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 pub struct ArtifactDir {
     root: PathBuf,
     files: BTreeMap<String, String>,
+    /// Full content of each append-only trail written by this run.
+    trails: BTreeMap<String, Vec<u8>>,
     previous: Option<StageManifest>,
 }
 
 impl ArtifactDir {
-    /// Opens `root` for a new run: the old manifest (if any) is removed first, so
-    /// that the directory does not look complete while it is being rewritten.
+    /// Opens `root` for a new run. The old manifest (if any) is set aside first, so
+    /// that the directory does not look complete while it is being rewritten; it is
+    /// kept (hidden) until this run finishes, so that a run killed half-way still
+    /// lets the next one tell completed trail lines from interrupted ones.
     pub fn begin(root: &Path) -> Result<ArtifactDir, StoreError> {
         fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
         let manifest = root.join(MANIFEST_FILE);
-        let previous = read_manifest(root).ok().flatten();
+        let aside = root.join(PREVIOUS_MANIFEST_FILE);
         if manifest.exists() {
-            fs::remove_file(&manifest).map_err(|e| StoreError::io(&manifest, e))?;
+            fs::rename(&manifest, &aside).map_err(|e| StoreError::io(&manifest, e))?;
         }
+        let previous = if aside.exists() {
+            crate::input::read_json::<StageManifest>(&aside).ok()
+        } else {
+            None
+        };
         Ok(ArtifactDir {
             root: root.to_path_buf(),
             files: BTreeMap::new(),
+            trails: BTreeMap::new(),
             previous,
         })
+    }
+
+    /// Appends lines to an append-only JSONL trail. The trail keeps the lines of
+    /// completed runs; lines an interrupted run appended after them are dropped, so
+    /// a resumed run leaves the same trail as an uninterrupted one. The whole file
+    /// is rewritten atomically, never half-appended.
+    pub fn append_jsonl<T: Serialize>(&mut self, rel: &str, items: &[T]) -> Result<(), StoreError> {
+        let mut content = match self.trails.remove(rel) {
+            Some(c) => c,
+            None => self.committed_trail(rel)?,
+        };
+        for item in items {
+            content.extend(serde_json::to_vec(item).unwrap_or_default());
+            content.push(b'\n');
+        }
+        self.write_bytes(rel, &content)?;
+        self.trails.insert(rel.to_string(), content);
+        Ok(())
+    }
+
+    /// The part of an existing trail that completed runs wrote. When the recorded
+    /// prefix does not match (an edited file), the whole file is kept: data is only
+    /// dropped when it is provably an interrupted run's.
+    fn committed_trail(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.root.join(rel);
+        let current = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
+        let Some(prev) = &self.previous else {
+            // No run ever completed here: every line is an interrupted run's.
+            return Ok(Vec::new());
+        };
+        let (Some(&len), Some(sha)) = (prev.trails.get(rel), prev.files.get(rel)) else {
+            return Ok(current);
+        };
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        match current.get(..len) {
+            Some(prefix) if &sha256_hex(prefix) == sha => Ok(prefix.to_vec()),
+            _ => Ok(current),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -173,10 +232,19 @@ impl ArtifactDir {
             input_hash,
             inputs,
             files: self.files,
+            trails: self
+                .trails
+                .iter()
+                .map(|(k, v)| (k.clone(), v.len() as u64))
+                .collect(),
             completed_at,
         };
         let path = self.root.join(MANIFEST_FILE);
         write_atomic(&path, &to_json_bytes(&manifest)).map_err(|e| StoreError::io(&path, e))?;
+        let aside = self.root.join(PREVIOUS_MANIFEST_FILE);
+        if aside.exists() {
+            fs::remove_file(&aside).map_err(|e| StoreError::io(&aside, e))?;
+        }
         Ok(manifest)
     }
 }
@@ -228,6 +296,33 @@ mod tests {
         assert!(verify_manifest(&root, &m).is_empty());
         fs::write(root.join("a.json"), "{}").unwrap();
         assert_eq!(verify_manifest(&root, &m).len(), 1);
+    }
+
+    #[test]
+    fn trails_keep_completed_runs_and_drop_an_interrupted_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        let line = |n: u32| serde_json::json!({ "n": n });
+        let finish = |d: ArtifactDir| {
+            d.finish("t", "complete", "h".into(), BTreeMap::new(), "t".into())
+                .unwrap()
+        };
+        let mut d = ArtifactDir::begin(&root).unwrap();
+        d.append_jsonl("e.jsonl", &[line(1)]).unwrap();
+        finish(d);
+        // An interrupted run: it appends, then dies before finishing.
+        let mut d = ArtifactDir::begin(&root).unwrap();
+        d.append_jsonl("e.jsonl", &[line(2)]).unwrap();
+        drop(d);
+        let mut d = ArtifactDir::begin(&root).unwrap();
+        d.append_jsonl("e.jsonl", &[line(3)]).unwrap();
+        d.append_jsonl("e.jsonl", &[line(4)]).unwrap();
+        let m = finish(d);
+        let text = fs::read_to_string(root.join("e.jsonl")).unwrap();
+        assert_eq!(text, "{\"n\":1}\n{\"n\":3}\n{\"n\":4}\n");
+        assert_eq!(m.trails["e.jsonl"], text.len() as u64);
+        assert!(verify_manifest(&root, &m).is_empty());
+        assert!(!root.join(PREVIOUS_MANIFEST_FILE).exists());
     }
 
     #[test]
