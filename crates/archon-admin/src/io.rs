@@ -91,6 +91,8 @@ pub struct MandateReport {
 pub struct RfpReport {
     pub session_dir: PathBuf,
     pub mandates: Vec<MandateReport>,
+    /// Motions whose plan has no epics (nothing to deliver), given no mandate.
+    pub without_epics: Vec<String>,
 }
 
 /// The motion folders of an executive dir: the dir itself when it holds a plan,
@@ -163,8 +165,20 @@ pub fn rfp(
     if let Some(m) = &opts.motion_id {
         safe_component(m, "--motion-id", "$")?;
     }
+    // A plan every portfolio answered with "no action" has nothing to deliver:
+    // in a whole executive session it gets no mandate and the others go on;
+    // asked for by itself (its folder, or --motion-id) it is refused by read_plan.
+    let whole_session = opts.motion_id.is_none() && !executive_dir.join(PLAN_FILE).is_file();
     let mut inputs = Vec::new();
+    let mut without_epics = Vec::new();
     for dir in motion_dirs(executive_dir)? {
+        if whole_session {
+            let plan: ExecutionPlan = read_json(&dir.join(PLAN_FILE))?;
+            if plan.epics.is_empty() {
+                without_epics.push(plan.motion_id);
+                continue;
+            }
+        }
         inputs.push(read_plan(&dir)?);
     }
     let session_key: String = inputs
@@ -184,6 +198,13 @@ pub fn rfp(
                 .is_none_or(|m| &i.plan.motion_id == m)
         })
         .collect();
+    if selected.is_empty() && !without_epics.is_empty() {
+        return Ok(RfpReport {
+            session_dir,
+            mandates: Vec::new(),
+            without_epics,
+        });
+    }
     if selected.is_empty() {
         return Err(AdminError::Usage(format!(
             "--motion-id {}: no such motion in {} (motions: {})",
@@ -212,6 +233,7 @@ pub fn rfp(
     Ok(RfpReport {
         session_dir,
         mandates,
+        without_epics,
     })
 }
 

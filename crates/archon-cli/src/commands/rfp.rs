@@ -65,6 +65,9 @@ pub fn run(ctx: &Context, args: &RfpArgs) -> Result<Outcome> {
                 println!("    blocked: {r}");
             }
         }
+        for m in &report.without_epics {
+            println!("  {m}: no mandate (the plan has no epics, nothing to deliver)");
+        }
         if blocked > 0 {
             println!("blocked: {blocked} dossier(s); run again with --retry-failed");
         }

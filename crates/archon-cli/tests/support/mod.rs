@@ -1,0 +1,2 @@
+//! Shared fixtures of the CLI integration tests.
+pub mod mock_llm;
