@@ -67,6 +67,7 @@ fn fanout(c: &mut Criterion) {
             cap: Duration::from_secs(1),
         },
         record: None,
+        progress: archon_agents::Progress::off(),
     })
     .expect("backend");
     let mut group = c.benchmark_group("fanout_50ms");

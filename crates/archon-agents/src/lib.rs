@@ -15,6 +15,7 @@ pub mod binding;
 pub mod cassette;
 pub mod config;
 mod llm;
+pub mod progress;
 mod replay;
 pub mod retry;
 pub mod usage;
@@ -32,6 +33,7 @@ pub use config::{
     CassetteMode, ConfigError, ConfigFile, LlmFlags, LlmSettings, Price, DEFAULT_CONCURRENCY,
 };
 pub use llm::{LlmBackend, Transport};
+pub use progress::{Progress, ProgressMode};
 pub use replay::ReplayBackend;
 pub use retry::RetryPolicy;
 
@@ -50,9 +52,11 @@ pub enum AgentsError {
 /// The backend the settings describe: replay from a cassette, or live HTTP
 /// (recording when asked). Every archon's binding is checked first, so a bad
 /// provider or a missing API key variable is one clear error before any call.
+/// Live batches show a bar on `progress`.
 pub fn backend(
     settings: &LlmSettings,
     archons: &[Archon],
+    progress: &Progress,
 ) -> Result<Arc<dyn Backend>, AgentsError> {
     let replaying = matches!(settings.cassette, CassetteMode::Replay(_));
     let problems: Vec<String> = archons
@@ -96,6 +100,7 @@ pub fn backend(
             cap: settings.retry_cap,
         },
         record,
+        progress: progress.clone(),
     })?))
 }
 
@@ -104,6 +109,8 @@ pub fn agents(
     settings: &LlmSettings,
     archons: &[Archon],
     seed: Seed,
+    progress: &Progress,
 ) -> Result<Agents, AgentsError> {
-    Ok(Agents::new(backend(settings, archons)?, seed).with_max_reasks(settings.max_reasks))
+    Ok(Agents::new(backend(settings, archons, progress)?, seed)
+        .with_max_reasks(settings.max_reasks))
 }

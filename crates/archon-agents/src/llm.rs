@@ -1,7 +1,7 @@
 //! The live backend: model servers over HTTP, with bounded concurrency, the
 //! one retry loop, and optional recording into a cassette.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::binding::{Binding, Overrides};
+use crate::progress::Progress;
 use crate::cassette::{self, Cassette, Entry, RecordedResponse, RequestSummary};
 use crate::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::wire::{self, WireAnswer};
@@ -26,6 +27,8 @@ pub struct Transport {
     pub retry: RetryPolicy,
     /// Record answered exchanges here, and reuse recorded ones.
     pub record: Option<Cassette>,
+    /// Where each batch shows its bar (labelled with its question kinds).
+    pub progress: Progress,
 }
 
 /// Answers exchanges by calling model servers. `complete` is synchronous: the
@@ -33,6 +36,7 @@ pub struct Transport {
 pub struct LlmBackend {
     runtime: tokio::runtime::Runtime,
     inner: Arc<Inner>,
+    progress: Progress,
 }
 
 struct Inner {
@@ -78,6 +82,7 @@ impl LlmBackend {
             .map_err(|e| AgentsError::Runtime(e.to_string()))?;
         Ok(LlmBackend {
             runtime,
+            progress: transport.progress,
             inner: Arc::new(Inner {
                 client,
                 overrides: transport.overrides,
@@ -105,11 +110,20 @@ impl Backend for LlmBackend {
 
     fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
         let n = batch.len();
+        let kinds: BTreeSet<&str> = batch.iter().map(|ex| ex.kind).collect();
+        let bar = self
+            .progress
+            .bar(&kinds.into_iter().collect::<Vec<_>>().join(", "), n as u64);
         let handles: Vec<_> = batch
             .into_iter()
             .map(|ex| {
                 let inner = self.inner.clone();
-                self.runtime.spawn(async move { inner.answer(ex).await })
+                let done = bar.handle();
+                self.runtime.spawn(async move {
+                    let answer = inner.answer(ex).await;
+                    done.inc(1);
+                    answer
+                })
             })
             .collect();
         // Awaiting the handles in order commits results in input order,

@@ -551,7 +551,8 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
         archon("Bael", "anthropic", "http://127.0.0.1:9"),
         archon("Agares", "google", ""),
     ];
-    let e = archon_agents::backend(&settings(LlmFlags::default()), &archons)
+    let off = archon_agents::Progress::off();
+    let e = archon_agents::backend(&settings(LlmFlags::default()), &archons, &off)
         .err()
         .unwrap()
         .to_string();
@@ -569,7 +570,7 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
         ..LlmFlags::default()
     });
     assert_eq!(
-        archon_agents::backend(&overridden, &archons)
+        archon_agents::backend(&overridden, &archons, &off)
             .unwrap()
             .name(),
         "llm"
@@ -580,7 +581,7 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
         api_key_env: Some("ARCHON_TEST_SURELY_UNSET_KEY".into()),
         ..LlmFlags::default()
     });
-    let e = archon_agents::backend(&keyed, &archons)
+    let e = archon_agents::backend(&keyed, &archons, &off)
         .err()
         .unwrap()
         .to_string();
@@ -596,6 +597,6 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
         ..LlmFlags::default()
     });
     assert!(matches!(replay.cassette, CassetteMode::Replay(_)));
-    let agents = archon_agents::agents(&replay, &archons, Seed(1)).unwrap();
+    let agents = archon_agents::agents(&replay, &archons, Seed(1), &off).unwrap();
     assert_eq!(agents.backend_name(), "replay", "replay needs no key");
 }

@@ -92,6 +92,7 @@ pub fn transport(record: Option<Cassette>) -> Transport {
             cap: Duration::from_secs(2),
         },
         record,
+        progress: archon_agents::Progress::off(),
     }
 }
 

@@ -1,12 +1,15 @@
 //! What every command shares: the clock, the seed, the roster, the agents.
 //! Built once from the global flags and the environment.
 
+use std::io::Write;
+
 use anyhow::{Context as _, Result};
-use archon_agents::{ConfigFile, LlmFlags, LlmSettings};
+use archon_agents::{ConfigFile, LlmFlags, LlmSettings, Progress, ProgressMode};
 use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
 use archon_core::roster::Roster;
 use archon_core::seed::Seed;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::{GlobalArgs, Mode};
 
@@ -17,10 +20,12 @@ pub struct Context {
     pub global: GlobalArgs,
     pub clock: Clock,
     pub seed: Seed,
+    /// The process's progress bars (stderr), shared by the run and the LLM backend.
+    pub progress: Progress,
 }
 
 impl Context {
-    pub fn from_args(global: &GlobalArgs) -> Result<Context> {
+    pub fn from_args(global: &GlobalArgs, progress: Progress) -> Result<Context> {
         let clock = match std::env::var("ARCHON_NOW") {
             Ok(v) if !v.is_empty() => Clock::fixed_from_rfc3339(&v)
                 .map_err(anyhow::Error::msg)
@@ -31,6 +36,7 @@ impl Context {
             global: global.clone(),
             clock,
             seed: Seed(global.seed),
+            progress,
         })
     }
 
@@ -73,7 +79,16 @@ impl Context {
     /// an endpoint is configured (`--base-url`, an `[llm]` section, `--replay`).
     pub fn agents(&self) -> Result<Agents> {
         let settings = self.llm_settings()?;
-        if !self.uses_llm(&settings)? {
+        let use_llm = match self.global.mode {
+            Mode::Simulation => false,
+            Mode::Auto | Mode::Manual => settings.configured,
+            Mode::Llm if settings.configured => true,
+            Mode::Llm => anyhow::bail!(
+                "--mode llm needs a model endpoint, and none is configured: set --base-url, \
+                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
+            ),
+        };
+        if !use_llm {
             if let Some(dir) = &self.global.llm.record {
                 anyhow::bail!(
                     "--record {} needs LLM mode, but answers are simulated (no model endpoint configured, or --mode simulation)",
@@ -87,24 +102,8 @@ impl Context {
             &settings,
             &roster.archons,
             self.seed,
+            &self.progress,
         )?)
-    }
-
-    /// Whether answers come from a model server (or a cassette) rather than simulation.
-    pub fn answers_from_llm(&self) -> Result<bool> {
-        self.uses_llm(&self.llm_settings()?)
-    }
-
-    fn uses_llm(&self, settings: &LlmSettings) -> Result<bool> {
-        Ok(match self.global.mode {
-            Mode::Simulation => false,
-            Mode::Auto | Mode::Manual => settings.configured,
-            Mode::Llm if settings.configured => true,
-            Mode::Llm => anyhow::bail!(
-                "--mode llm needs a model endpoint, and none is configured: set --base-url, \
-                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
-            ),
-        })
     }
 
     /// Whether progress and summaries go to the console.
@@ -113,8 +112,23 @@ impl Context {
     }
 }
 
+/// Progress bars on stderr: never with `--quiet`; otherwise as `ARCHON_PROGRESS`
+/// says (`auto`, the default: only on a terminal; `always`; `never`).
+pub fn progress(global: &GlobalArgs) -> Result<Progress> {
+    if global.quiet {
+        return Ok(Progress::off());
+    }
+    let mode: ProgressMode = std::env::var("ARCHON_PROGRESS")
+        .unwrap_or_default()
+        .parse()
+        .map_err(anyhow::Error::msg)
+        .context("ARCHON_PROGRESS")?;
+    Ok(Progress::stderr(mode))
+}
+
 /// Logs (tracing) go to stderr; `-v` shows info, `-vv` debug; `RUST_LOG` overrides.
-pub fn init_logging(global: &GlobalArgs) {
+/// Each log line is written with the progress bars cleared, so neither garbles the other.
+pub fn init_logging(global: &GlobalArgs, progress: &Progress) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
@@ -125,7 +139,50 @@ pub fn init_logging(global: &GlobalArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(AroundBars(progress.clone()))
         .without_time()
         .try_init();
+}
+
+/// A `MakeWriter` for stderr that holds each log event and writes it whole
+/// while the bars are suspended.
+struct AroundBars(Progress);
+
+impl<'a> MakeWriter<'a> for AroundBars {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine {
+            progress: self.0.clone(),
+            text: Vec::new(),
+        }
+    }
+}
+
+/// One log event, written to stderr when the subscriber drops it.
+struct LogLine {
+    progress: Progress,
+    text: Vec<u8>,
+}
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if !self.text.is_empty() {
+            // Nowhere left to report a failed write to stderr.
+            let _ = self
+                .progress
+                .suspend(|| std::io::stderr().write_all(&self.text));
+        }
+    }
 }

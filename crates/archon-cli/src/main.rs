@@ -19,8 +19,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    context::init_logging(&cli.global);
-    match commands::run(cli) {
+    let progress = match context::progress(&cli.global) {
+        Ok(p) => p,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    context::init_logging(&cli.global, &progress);
+    match commands::run(cli, progress) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -22,8 +22,8 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::outcome::Outcome;
 
-pub fn run(cli: Cli) -> Result<Outcome> {
-    let ctx = Context::from_args(&cli.global)?;
+pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
+    let ctx = Context::from_args(&cli.global, progress)?;
     match cli.command {
         Command::Roster => roster::run(&ctx),
         Command::Run(args) => run::run(&ctx, &args),

@@ -9,7 +9,6 @@
 //! <out>/governance.db                the ledger: activations, consent, results
 //! <out>/workspaces/<task>/, <out>/execute/<task>/   archon execute
 //! <out>/run_state.json               what each stage was made from
-//! <out>/cassettes/                   LLM mode: every model exchange (unless --record/--replay)
 //! ```
 //!
 //! Resume rule: a stage is skipped when `run_state.json` records it as done with
@@ -43,8 +42,6 @@ const EXAMPLE_NOVEL_PROPOSALS: &str =
     include_str!("../../../../data/example/consolidator/example-session-001/novel-proposals.json");
 
 const RUN_STATE_FILE: &str = "run_state.json";
-/// Where LLM exchanges are recorded by default, under the run's root.
-const CASSETTE_DIR: &str = "cassettes";
 /// Rounds of revise → re-select before a mandate is left to select's own escalation.
 const MAX_SELECTION_ROUNDS: u32 = 3;
 
@@ -164,18 +161,13 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     };
     let mut stage_global = ctx.global.clone();
     stage_global.quiet = ctx.global.verbose == 0;
-    // In LLM mode every exchange is recorded under the run's root unless a
-    // cassette is named, so a resumed run asks nothing already answered.
-    let llm = &mut stage_global.llm;
-    if llm.record.is_none() && llm.replay.is_none() && ctx.answers_from_llm()? {
-        llm.record = Some(args.out.join(CASSETTE_DIR));
-    }
     let mut runner = Runner {
         ctx,
         stage_ctx: Context {
             global: stage_global,
             clock: ctx.clock,
             seed: ctx.seed,
+            progress: ctx.progress.clone(),
         },
         args,
         state,
@@ -190,7 +182,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     let paths = RunPaths::new(&args.out, &session_id);
 
     let mut outcome = Outcome::Complete;
+    let bar = ctx.progress.bar("archon run", Stage::ALL.len() as u64);
     for stage in Stage::ALL {
+        bar.set_message(stage.name());
         let step = match stage {
             Stage::Review => runner.stage(
                 stage,
@@ -284,6 +278,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             })?,
             Stage::Execute => runner.ledger_stage(stage, |c| execute_accepted(c, &paths))?,
         };
+        bar.inc(1);
         if step != Outcome::Complete {
             outcome = step;
             if matches!(stage, Stage::Review | Stage::Plan | Stage::Rfp) {
@@ -294,6 +289,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             break;
         }
     }
+    drop(bar);
     if !ctx.global.quiet {
         print_summary(ctx, &paths)?;
     }
@@ -385,7 +381,8 @@ impl Runner<'_> {
 
     fn note(&self, stage: Stage, what: &str) {
         if self.ctx.global.verbose > 0 {
-            eprintln!("[{}] {what}", stage.name());
+            let line = format!("[{}] {what}", stage.name());
+            self.ctx.progress.suspend(|| eprintln!("{line}"));
         }
         tracing::info!(stage = stage.name(), "{what}");
     }
