@@ -79,16 +79,7 @@ impl Context {
     /// an endpoint is configured (`--base-url`, an `[llm]` section, `--replay`).
     pub fn agents(&self) -> Result<Agents> {
         let settings = self.llm_settings()?;
-        let use_llm = match self.global.mode {
-            Mode::Simulation => false,
-            Mode::Auto | Mode::Manual => settings.configured,
-            Mode::Llm if settings.configured => true,
-            Mode::Llm => anyhow::bail!(
-                "--mode llm needs a model endpoint, and none is configured: set --base-url, \
-                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
-            ),
-        };
-        if !use_llm {
+        if !self.uses_llm(&settings)? {
             if let Some(dir) = &self.global.llm.record {
                 anyhow::bail!(
                     "--record {} needs LLM mode, but answers are simulated (no model endpoint configured, or --mode simulation)",
@@ -104,6 +95,23 @@ impl Context {
             self.seed,
             &self.progress,
         )?)
+    }
+
+    /// Whether answers come from a model server (or a cassette) rather than simulation.
+    pub fn answers_from_llm(&self) -> Result<bool> {
+        self.uses_llm(&self.llm_settings()?)
+    }
+
+    fn uses_llm(&self, settings: &LlmSettings) -> Result<bool> {
+        Ok(match self.global.mode {
+            Mode::Simulation => false,
+            Mode::Auto | Mode::Manual => settings.configured,
+            Mode::Llm if settings.configured => true,
+            Mode::Llm => anyhow::bail!(
+                "--mode llm needs a model endpoint, and none is configured: set --base-url, \
+                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
+            ),
+        })
     }
 
     /// Whether progress and summaries go to the console.

@@ -9,6 +9,7 @@
 //! <out>/governance.db                the ledger: activations, consent, results
 //! <out>/workspaces/<task>/, <out>/execute/<task>/   archon execute
 //! <out>/run_state.json               what each stage was made from
+//! <out>/cassettes/                   LLM mode: every model exchange (unless --record/--replay)
 //! ```
 //!
 //! Resume rule: a stage is skipped when `run_state.json` records it as done with
@@ -42,6 +43,8 @@ const EXAMPLE_NOVEL_PROPOSALS: &str =
     include_str!("../../../../data/example/consolidator/example-session-001/novel-proposals.json");
 
 const RUN_STATE_FILE: &str = "run_state.json";
+/// Where LLM exchanges are recorded by default, under the run's root.
+const CASSETTE_DIR: &str = "cassettes";
 /// Rounds of revise → re-select before a mandate is left to select's own escalation.
 const MAX_SELECTION_ROUNDS: u32 = 3;
 
@@ -161,6 +164,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     };
     let mut stage_global = ctx.global.clone();
     stage_global.quiet = ctx.global.verbose == 0;
+    // In LLM mode every exchange is recorded under the run's root unless a
+    // cassette is named, so a resumed run asks nothing already answered.
+    let llm = &mut stage_global.llm;
+    if llm.record.is_none() && llm.replay.is_none() && ctx.answers_from_llm()? {
+        llm.record = Some(args.out.join(CASSETTE_DIR));
+    }
     let mut runner = Runner {
         ctx,
         stage_ctx: Context {
