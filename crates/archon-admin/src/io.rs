@@ -26,7 +26,7 @@ use archon_core::input::{InputError, InputErrors};
 use archon_core::roster::{Rank, Roster};
 use archon_core::seed::sha256_hex;
 use archon_store::artifact_dir::{read_manifest, verify_manifest};
-use archon_store::{read_json, ArtifactDir, EventLog, StoreError};
+use archon_store::{read_json, ArtifactDir, StoreError};
 
 use crate::dossier::{Dossier, DossierStatus, FileRef};
 use crate::error::AdminError;
@@ -54,12 +54,7 @@ fn bytes_of(path: &Path) -> Result<Vec<u8>, AdminError> {
 }
 
 fn append_events(dir: &mut ArtifactDir, rel: &str, events: &[Event]) -> Result<(), AdminError> {
-    let mut log = EventLog::open(&dir.root().join(rel))?;
-    for e in events {
-        log.append(e)?;
-    }
-    dir.adopt(rel)?;
-    Ok(())
+    Ok(dir.append_jsonl(rel, events)?)
 }
 
 /// The stored manifest of `dir` when it is complete, made from `input_hash`, and intact.

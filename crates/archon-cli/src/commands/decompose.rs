@@ -297,8 +297,15 @@ impl ActivationSink for LedgerSink<'_> {
         };
         // Idempotent: a rerun after a crash finds the activations the first run made
         // for the same request and reports them instead of failing on them.
-        if let Some(rec) = self.ledger.task(&request.task_ref).map_err(|e| e.to_string())? {
-            if rec.earl_id == request.earl_id && rec.provenance == request.provenance && rec.hold.is_none() {
+        if let Some(rec) = self
+            .ledger
+            .task(&request.task_ref)
+            .map_err(|e| e.to_string())?
+        {
+            if rec.earl_id == request.earl_id
+                && rec.provenance == request.provenance
+                && rec.hold.is_none()
+            {
                 return Ok(ActivationReceipt {
                     activation_id: rec.activation_id,
                     state: rec.state.to_string(),

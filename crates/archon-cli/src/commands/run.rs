@@ -482,8 +482,11 @@ fn decompose_args(
         no_activate: false,
         dry_run: false,
         checkpoint_dir: None,
+        // A decomposition interrupted by a crash is redone whole, so its events read
+        // as if it had never been interrupted; activations it already made are found
+        // in the ledger, and LLM answers in the cassette.
         no_checkpoint: false,
-        clear_checkpoints: false,
+        clear_checkpoints: true,
         ledger: Some(ledger.to_path_buf()),
     }
 }
@@ -591,6 +594,14 @@ fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
     });
     for task in pending {
         let workspace = paths.workspaces.join(&task.task_ref);
+        if task.state != TaskState::Accepted && workspace.is_dir() {
+            // An execution interrupted by a crash is redone from a fresh workspace (the
+            // run made it), so its report reads as if it had never been interrupted:
+            // files changed, delegated rather than verified. Delegates are
+            // deterministic in simulation, and recorded in LLM mode.
+            std::fs::remove_dir_all(&workspace)
+                .with_context(|| format!("removing {}", workspace.display()))?;
+        }
         std::fs::create_dir_all(&workspace)
             .with_context(|| format!("creating {}", workspace.display()))?;
         let step = execute::run(
