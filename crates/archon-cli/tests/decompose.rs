@@ -405,3 +405,94 @@ fn llm_mode_with_six_failing_earls_leaves_the_tactic_ambiguous() {
         1
     );
 }
+
+/// The decomposed task's capability tags travel in the activation's
+/// `provenance.capability_tags`, so a decline reroutes by what the task needs:
+/// cluster 43 (sorted next, wrong tags) is never chosen, cluster 44 (the tags,
+/// plus others than cluster 42's) is.
+#[test]
+fn a_declined_task_reroutes_only_to_clusters_with_the_required_tags() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let clusters = tmp.path().join("clusters");
+    fs::create_dir_all(&clusters).unwrap();
+    for f in ["cluster-42.json", "cluster-44.json"] {
+        fs::copy(data("clusters_engineering").join(f), clusters.join(f)).unwrap();
+    }
+    let mut wrong_tags = read(&data("clusters_engineering/cluster-42.json"));
+    wrong_tags["cluster_id"] = "c0000000-0000-4000-8000-000000000043".into();
+    wrong_tags["capabilities"]["tags"] = serde_json::json!(["data_engineering", "devops"]);
+    fs::write(clusters.join("cluster-43.json"), wrong_tags.to_string()).unwrap();
+    archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(&clusters)
+        .assert()
+        .code(0);
+    let tasks = |args: &[&str], code: i32| {
+        let out = Command::cargo_bin("archon")
+            .unwrap()
+            .current_dir(tmp.path())
+            .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
+            .arg("tasks")
+            .arg("--cluster-dir")
+            .arg(&clusters)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let show = || -> Value {
+        serde_json::from_slice(&tasks(&["show", "TASK-GUSI-001a", "--json"], 0).stdout).unwrap()
+    };
+    let task = show();
+    assert_eq!(
+        task["provenance"]["capability_tags"],
+        serde_json::json!(["dev_backend", "qa_testing"])
+    );
+    assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000042");
+
+    tasks(&["decline", "TASK-GUSI-001a"], 0);
+    let task = show();
+    assert_eq!(task["state"], "routed");
+    assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000044");
+
+    // With 44 declining too, no cluster with the tags is left: blocked, never 43.
+    let last = tasks(&["decline", "TASK-GUSI-001a"], 1);
+    let last = String::from_utf8(last.stdout).unwrap();
+    assert!(
+        last.contains(
+            "blocked by capability: no eligible cluster left for tags [dev_backend, qa_testing]"
+        ),
+        "{last}"
+    );
+    assert!(
+        last.contains(
+            "ineligible: c0000000-0000-4000-8000-000000000043 lacks tags dev_backend, qa_testing"
+        ),
+        "{last}"
+    );
+    let task = show();
+    assert_ne!(task["cluster_id"], "c0000000-0000-4000-8000-000000000043");
+    assert_ne!(task["state"], "routed");
+    let history = task["history"].to_string();
+    assert!(!history.contains("000000000043"), "{history}");
+    let excluded: Vec<&str> = task["excluded_clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cluster_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            "c0000000-0000-4000-8000-000000000042",
+            "c0000000-0000-4000-8000-000000000044"
+        ]
+    );
+}
