@@ -113,6 +113,40 @@ struct RunState {
     /// The rfp session folder the current plans produced (older ones are not read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rfp_session: Option<PathBuf>,
+    /// Items (mandates) of a stage in progress that are done, by "stage:fingerprint":
+    /// a resumed stage skips them instead of running them (and appending) twice.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    items: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What a stage body sees of the run: its state, and per-item checkpoints.
+struct StageScope<'a> {
+    state: &'a mut RunState,
+    key: String,
+    state_path: PathBuf,
+}
+
+impl StageScope<'_> {
+    fn state(&self) -> &RunState {
+        self.state
+    }
+
+    /// Runs `f` for `item` unless this stage run already finished it (before a crash).
+    fn once(&mut self, item: &Path, f: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+        let name = item.display().to_string();
+        if let Some(done) = self.state.items.get(&self.key).and_then(|m| m.get(&name)) {
+            return Ok(parse_outcome(done));
+        }
+        let outcome = f()?;
+        self.state
+            .items
+            .entry(self.key.clone())
+            .or_default()
+            .insert(name, outcome_name(outcome).to_string());
+        write_atomic(&self.state_path, &to_json_bytes(&*self.state))
+            .with_context(|| format!("writing {}", self.state_path.display()))?;
+        Ok(outcome)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,7 +232,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Review => runner.stage(
                 stage,
                 |_| vec![paths.review.clone()],
-                |c, _| {
+                |c, _: &mut StageScope<'_>| {
                     review::run(
                         c,
                         &review::ReviewArgs {
@@ -215,9 +249,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Plan => runner.stage(
                 stage,
                 |_| subdirs(&paths.executive),
-                |c, _| plan::run(c, &plan_args(&paths)),
+                |c, _: &mut StageScope<'_>| plan::run(c, &plan_args(&paths)),
             )?,
-            Stage::Rfp => runner.stage(stage, mandates, |c, state| {
+            Stage::Rfp => runner.stage(stage, mandates, |c, scope: &mut StageScope<'_>| {
                 let roster = c.roster()?;
                 let agents = c.agents()?;
                 let opts = archon_admin::io::RfpOptions {
@@ -227,7 +261,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 };
                 let report =
                     archon_admin::io::rfp(&paths.executive, &opts, &roster, &agents, &c.clock)?;
-                state.rfp_session = Some(report.session_dir.clone());
+                scope.state.rfp_session = Some(report.session_dir.clone());
                 let blocked = report
                     .mandates
                     .iter()
@@ -241,14 +275,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Proposals => runner.stage(
                 stage,
                 |st| in_mandates(st, "proposals_inbox"),
-                |c, st| {
-                    for m in mandates(st) {
+                |c, sc: &mut StageScope<'_>| {
+                    for m in mandates(sc.state()) {
                         let args = proposals::ProposalsArgs {
-                            mandate_dir: m,
+                            mandate_dir: m.clone(),
                             duke_name: None,
                             revise: false,
                         };
-                        proposals::run(c, &args)?;
+                        sc.once(&m, || proposals::run(c, &args))?;
                     }
                     Ok(Outcome::Complete)
                 },
@@ -256,10 +290,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Select => runner.stage(
                 stage,
                 |st| in_mandates(st, "selection"),
-                |c, st| {
+                |c, sc: &mut StageScope<'_>| {
                     let mut any_winner = false;
-                    for m in mandates(st) {
-                        any_winner |= select_with_revisions(c, &m)? == Outcome::Complete;
+                    for m in mandates(sc.state()) {
+                        any_winner |=
+                            sc.once(&m, || select_with_revisions(c, &m))? == Outcome::Complete;
                     }
                     Ok(if any_winner {
                         Outcome::Complete
@@ -274,10 +309,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                     let winners = mandates(st).into_iter().filter(|m| has_winner(m));
                     winners.map(|m| m.join("execution_bridge")).collect()
                 },
-                |c, st| {
-                    for m in mandates(st).iter().filter(|m| has_winner(m)) {
+                |c, sc: &mut StageScope<'_>| {
+                    for m in mandates(sc.state()).iter().filter(|m| has_winner(m)) {
                         let args = decompose_args(m, &paths.ledger, args.cluster_dir.clone());
-                        decompose::run(c, &args)?;
+                        sc.once(m, || decompose::run(c, &args))?;
                     }
                     Ok(Outcome::Complete)
                 },
@@ -350,7 +385,7 @@ impl Runner<'_> {
         &mut self,
         stage: Stage,
         manifests: impl Fn(&RunState) -> Vec<PathBuf>,
-        body: impl FnOnce(&Context, &mut RunState) -> Result<Outcome>,
+        body: impl FnOnce(&Context, &mut StageScope<'_>) -> Result<Outcome>,
     ) -> Result<Outcome> {
         let fingerprint = sha256_hex(format!("{}|{}", self.chain, stage.name()));
         let done = self.state.stages.get(stage.name());
@@ -367,8 +402,13 @@ impl Runner<'_> {
         // Whatever ran after this stage was made from its old outputs.
         self.forget_from(stage)?;
         self.note(stage, "running");
-        let outcome = body(&self.stage_ctx, &mut self.state)
-            .with_context(|| format!("stage {}", stage.name()))?;
+        let mut scope = StageScope {
+            state: &mut self.state,
+            key: format!("{}:{fingerprint}", stage.name()),
+            state_path: self.args.out.join(RUN_STATE_FILE),
+        };
+        let outcome =
+            body(&self.stage_ctx, &mut scope).with_context(|| format!("stage {}", stage.name()))?;
         self.record(stage, &fingerprint, outcome)?;
         let dirs = manifests(&self.state);
         self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(&dirs)?));
@@ -411,6 +451,8 @@ impl Runner<'_> {
     }
 
     fn record(&mut self, stage: Stage, fingerprint: &str, outcome: Outcome) -> Result<()> {
+        let prefix = format!("{}:", stage.name());
+        self.state.items.retain(|k, _| !k.starts_with(&prefix));
         self.state.stages.insert(
             stage.name().to_string(),
             StageRecord {
