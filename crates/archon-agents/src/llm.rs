@@ -10,8 +10,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::binding::{Binding, Overrides};
-use crate::progress::Progress;
 use crate::cassette::{self, Cassette, Entry, RecordedResponse, RequestSummary};
+use crate::progress::Progress;
 use crate::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::wire::{self, WireAnswer};
 use crate::AgentsError;
