@@ -74,11 +74,11 @@ pub fn write_run(
 ) -> Result<StageManifest, StoreError> {
     let mut dir = ArtifactDir::begin(out)?;
     dir.write_json("triage_results.json", &run.triage)?;
-    for p in &run.packets {
-        dir.write_json(&format!("review_packets/archon-{}.json", p.archon_id), p)?;
+    for p in run.packets() {
+        dir.write_json(&format!("review_packets/archon-{}.json", p.archon_id), &p)?;
     }
-    for f in &run.response_files {
-        dir.write_json(&format!("review_responses/archon-{}.json", f.archon_id), f)?;
+    for f in run.reviews.files() {
+        dir.write_json(&format!("review_responses/archon-{}.json", f.archon_id), &f)?;
     }
     dir.write_json(
         "aggregations.json",

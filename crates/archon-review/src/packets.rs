@@ -6,6 +6,7 @@
 //! domain expert (one of its domain terms names the motion's topic). The reason
 //! recorded is the last that applies in that order, as in the spec.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use archon_core::roster::Roster;
@@ -91,25 +92,24 @@ impl MotionDigest {
 
 /// Every assignment, ordered by archon (roster order) then motion (input order).
 pub fn assignments(triage: &[ImplicitSupport], facts: &Facts) -> Vec<Assignment> {
-    let mut out = Vec::new();
-    for archon in 0..facts.archons.len() {
-        for (motion, (t, mf)) in triage.iter().zip(&facts.motions).enumerate() {
-            if let Some(reason) = reason_for(
-                archon,
-                motion,
-                t,
-                mf.supporters.binary_search(&archon).is_ok(),
-                facts,
-            ) {
-                out.push(Assignment {
-                    archon,
-                    motion,
-                    reason,
-                });
-            }
-        }
-    }
-    out
+    (0..facts.archons.len())
+        .into_par_iter()
+        .flat_map_iter(|archon| {
+            triage
+                .iter()
+                .zip(&facts.motions)
+                .enumerate()
+                .filter_map(move |(motion, (t, mf))| {
+                    let contributed = mf.supporters.binary_search(&archon).is_ok();
+                    let reason = reason_for(archon, motion, t, contributed, facts)?;
+                    Some(Assignment {
+                        archon,
+                        motion,
+                        reason,
+                    })
+                })
+        })
+        .collect()
 }
 
 fn reason_for(
@@ -178,18 +178,19 @@ pub struct ReviewPacket<'a> {
     pub statistics: PacketStatistics,
 }
 
-/// One packet per archon, in roster order.
+/// One packet per archon, in roster order, each made when it is taken (a
+/// run writes them one at a time).
 #[allow(clippy::too_many_arguments)]
 pub fn build_packets<'a>(
     session_id: &'a str,
     roster: &'a Roster,
     motions: &'a [Motion],
     digests: &'a [MotionDigest],
-    triage: &[ImplicitSupport],
-    facts: &Facts,
-    assignments: &[Assignment],
-    now: &str,
-) -> Vec<ReviewPacket<'a>> {
+    triage: &'a [ImplicitSupport],
+    facts: &'a Facts,
+    assignments: &'a [Assignment],
+    now: &'a str,
+) -> impl Iterator<Item = ReviewPacket<'a>> + 'a {
     let low = triage
         .iter()
         .filter(|t| t.risk_tier == RiskTier::Low)
@@ -205,7 +206,7 @@ pub fn build_packets<'a>(
         .iter()
         .zip(by_archon)
         .enumerate()
-        .map(|(ai, (archon, assigned))| {
+        .map(move |(ai, (archon, assigned))| {
             let mut next = assigned.iter().peekable();
             let mut endorsed = Vec::new();
             let mut review = Vec::new();
@@ -251,7 +252,6 @@ pub fn build_packets<'a>(
                 requires_review: review,
             }
         })
-        .collect()
 }
 
 #[cfg(test)]
@@ -315,7 +315,7 @@ mod tests {
         );
         assert!(a.iter().all(|x| x.motion != 0), "LOW motions skip review");
         let digests: Vec<_> = ms.iter().map(MotionDigest::of).collect();
-        let p = build_packets("s", &r, &ms, &digests, &t, &f, &a, "now");
+        let p: Vec<_> = build_packets("s", &r, &ms, &digests, &t, &f, &a, "now").collect();
         assert_eq!(p.len(), 72);
         assert_eq!(p[0].already_endorsed.len(), 1);
         assert!(p[0].requires_review[0].conflict_flag.is_some());

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use archon_core::agent_port::{Agents, Ask, CallRecord};
 use archon_core::clock::Clock;
 use archon_core::input::InputErrors;
-use archon_core::roster::{Branch, Rank, Roster, ARCHON_COUNT};
+use archon_core::roster::{Archon, Branch, Rank, Roster, ARCHON_COUNT};
 use archon_core::seed::Seed;
 use archon_core::SCHEMA_VERSION;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
@@ -21,8 +22,8 @@ use crate::panel::{
     PanelVoteQuestion, PanelistVote, TranscriptEntry,
 };
 use crate::ratify::{
-    self, Ballot, BallotItem, BallotQuestion, CommitQuestion, RatificationVote, RejectedReveal,
-    RevealQuestion, ReviewPath, VoteOutcome,
+    self, Ballot, BallotItems, BallotQuestion, CommitQuestion, QueuedMotion, RatificationVote,
+    RejectedReveal, RevealQuestion, ReviewPath, VoteOutcome,
 };
 use crate::responses::ResponseSet;
 use crate::review::{
@@ -169,12 +170,12 @@ pub struct RatificationSummary {
 
 /// `ratification_results.json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct RatificationResults {
+pub struct RatificationResults<'a> {
     pub schema_version: &'static str,
     pub session_id: String,
     pub ratification_completed_at: String,
     pub summary: RatificationSummary,
-    pub votes: Vec<RatificationVote>,
+    pub votes: Vec<RatificationVote<'a>>,
 }
 
 /// `pipeline_result.json`: the spec's `MotionReviewPipelineResult` counts; the
@@ -211,17 +212,36 @@ pub struct PipelineResult {
 /// Everything a run produces, ready to be written.
 pub struct ReviewRun<'a> {
     pub triage: TriageResults,
-    pub packets: Vec<ReviewPacket<'a>>,
-    pub response_files: Vec<ResponseFile>,
+    pub reviews: Reviews<'a>,
     pub aggregations: Vec<AggregationRecord>,
     pub panels: Vec<DeliberationPanel>,
-    pub ratification: RatificationResults,
+    pub ratification: RatificationResults<'a>,
     pub ratified: OutcomeFile,
     pub rejected: OutcomeFile,
     pub deferred: OutcomeFile,
     pub result: PipelineResult,
     pub events: Vec<Event>,
     pub calls: Vec<CallRecord>,
+    facts: &'a Facts,
+    digests: &'a [MotionDigest],
+}
+
+impl ReviewRun<'_> {
+    /// `review_packets/archon-<id>.json` of every archon, in roster order,
+    /// each made when it is taken.
+    pub fn packets(&self) -> impl Iterator<Item = ReviewPacket<'_>> {
+        let (session, roster) = (self.reviews.session, self.reviews.roster);
+        build_packets(
+            &session.session_id,
+            roster,
+            &session.motions,
+            self.digests,
+            &self.triage.motions,
+            self.facts,
+            &self.reviews.assigned,
+            &self.triage.triaged_at,
+        )
+    }
 }
 
 /// What the run needs besides the session and roster.
@@ -254,7 +274,6 @@ pub fn run<'a>(
     let seed = env.seed;
     let sid = session.session_id.as_str();
     let mut trail = Trail::new(seed, sid, &now);
-    let mut calls = Vec::new();
     trail.push(
         "pipeline_started",
         vec![],
@@ -275,20 +294,14 @@ pub fn run<'a>(
 
     // Phase 2.
     let assigned = assignments(&triage.motions, facts);
-    let packets = build_packets(
-        sid,
-        roster,
-        &session.motions,
-        digests,
-        &triage.motions,
-        facts,
-        &assigned,
-        &now,
+    trail.push(
+        "packets_generated",
+        vec![],
+        json!({
+            "packets": roster.archons.len(), "total_assignments": assigned.len(),
+            "archons_with_assignments": assigned.chunk_by(|a, b| a.archon == b.archon).count(),
+        }),
     );
-    trail.push("packets_generated", vec![], json!({
-        "packets": packets.len(), "total_assignments": assigned.len(),
-        "archons_with_assignments": packets.iter().filter(|p| !p.requires_review.is_empty()).count(),
-    }));
 
     // Phase 3.
     let outcomes = match responses {
@@ -303,16 +316,27 @@ pub fn run<'a>(
             &now,
         ),
     };
-    calls.extend(env.agents.take_calls());
-    let response_files = response_files(session, roster, &assigned, &outcomes);
-    for f in response_files
-        .iter()
-        .filter(|f| !f.submissions.is_empty() || !f.no_response.is_empty())
-    {
-        trail.push("review_submitted", vec![f.archon_id.clone()], json!({
-            "valid": f.responses.len(), "invalid": f.invalid_submissions.len(), "no_response": f.no_response.len(),
-        }));
+    let mut calls = env.agents.take_calls();
+    let reviews = Reviews {
+        session,
+        roster,
+        assigned,
+        outcomes,
+    };
+    for (archon, range) in reviews.ranges().filter(|(_, r)| !r.is_empty()) {
+        let outcomes = &reviews.outcomes[range];
+        let count = |f: fn(&ReviewOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+        trail.push(
+            "review_submitted",
+            vec![archon.id.clone()],
+            json!({
+                "valid": count(|o| matches!(o, ReviewOutcome::Valid { .. })),
+                "invalid": count(|o| matches!(o, ReviewOutcome::Invalid { .. })),
+                "no_response": count(|o| matches!(o, ReviewOutcome::NoResponse { .. })),
+            }),
+        );
     }
+    let (assigned, outcomes) = (&reviews.assigned, &reviews.outcomes);
     let valid = outcomes
         .iter()
         .filter(|o| matches!(o, ReviewOutcome::Valid { .. }))
@@ -341,7 +365,7 @@ pub fn run<'a>(
     let mut assigned_count = vec![0usize; session.motions.len()];
     let mut assigned_contributors = vec![0usize; session.motions.len()];
     let mut records = vec![Record::NotAssigned; session.motions.len() * ARCHON_COUNT];
-    for (a, o) in assigned.iter().zip(&outcomes) {
+    for (a, o) in assigned.iter().zip(outcomes) {
         assigned_count[a.motion] += 1;
         if facts.motions[a.motion]
             .supporters
@@ -573,8 +597,7 @@ pub fn run<'a>(
     }));
     Ok(ReviewRun {
         triage,
-        packets,
-        response_files,
+        reviews,
         aggregations,
         panels,
         ratification,
@@ -584,6 +607,8 @@ pub fn run<'a>(
         result,
         events: trail.events,
         calls,
+        facts,
+        digests,
     })
 }
 
@@ -610,7 +635,7 @@ impl Record {
     }
 }
 
-fn summary(v: &RatificationVote) -> VoteSummary {
+fn summary(v: &RatificationVote<'_>) -> VoteSummary {
     VoteSummary {
         vote_id: v.vote_id.clone(),
         mega_motion_id: v.mega_motion_id.clone(),
@@ -642,8 +667,8 @@ pub(crate) fn judge(
             response: ReviewResponse::from_answer(
                 id,
                 archon,
-                &submission.mega_motion_id,
-                &submission.answer,
+                submission.mega_motion_id,
+                submission.answer,
                 now,
             ),
         }
@@ -662,7 +687,7 @@ fn ask_reviews(
     now: &str,
 ) -> Vec<ReviewOutcome> {
     let asks: Vec<Ask<'_, ReviewQuestion<'_>>> = assigned
-        .iter()
+        .par_iter()
         .map(|a| {
             let (m, t, archon) = (
                 &session.motions[a.motion],
@@ -688,8 +713,9 @@ fn ask_reviews(
         })
         .collect();
     let answers = env.agents.ask_all(&asks);
+    drop(asks);
     assigned
-        .iter()
+        .par_iter()
         .zip(answers)
         .map(|(a, answer)| {
             let archon = &roster.archons[a.archon];
@@ -713,58 +739,69 @@ fn ask_reviews(
         .collect()
 }
 
-fn response_files(
-    session: &Session,
-    roster: &Roster,
-    assigned: &[Assignment],
-    outcomes: &[ReviewOutcome],
-) -> Vec<ResponseFile> {
-    let mut files: Vec<ResponseFile> = roster
-        .archons
-        .iter()
-        .map(|a| ResponseFile {
+/// Phase 3's results, one outcome per assignment. The `review_responses/`
+/// files are made from them one archon at a time, as they are written, so
+/// no second copy of every review is held.
+pub struct Reviews<'a> {
+    session: &'a Session,
+    roster: &'a Roster,
+    /// Ordered by archon (roster order), then motion.
+    pub assigned: Vec<Assignment>,
+    pub outcomes: Vec<ReviewOutcome>,
+}
+
+impl<'a> Reviews<'a> {
+    /// Each archon (roster order) with the range of its assignments.
+    fn ranges(&self) -> impl Iterator<Item = (&'a Archon, std::ops::Range<usize>)> + '_ {
+        self.roster.archons.iter().enumerate().map(|(ai, a)| {
+            let start = self.assigned.partition_point(|x| x.archon < ai);
+            let end = self.assigned.partition_point(|x| x.archon <= ai);
+            (a, start..end)
+        })
+    }
+
+    /// `review_responses/archon-<id>.json` of every archon, in roster order.
+    pub fn files(&self) -> impl Iterator<Item = ResponseFile> + '_ {
+        self.ranges().map(|(a, range)| self.file(a, range))
+    }
+
+    fn file(&self, archon: &Archon, range: std::ops::Range<usize>) -> ResponseFile {
+        let mut f = ResponseFile {
             schema_version: SCHEMA_VERSION,
-            session_id: session.session_id.clone(),
-            archon_id: a.id.clone(),
-            archon_name: a.name.clone(),
+            session_id: self.session.session_id.clone(),
+            archon_id: archon.id.clone(),
+            archon_name: archon.name.clone(),
             submissions: Vec::new(),
             responses: Vec::new(),
             invalid_submissions: Vec::new(),
             no_response: Vec::new(),
-        })
-        .collect();
-    for (a, o) in assigned.iter().zip(outcomes) {
-        let Some(f) = files.get_mut(a.archon) else {
-            continue;
         };
-        let motion_id = session.motions[a.motion].id.clone();
-        match o {
-            ReviewOutcome::Valid { response } => {
-                f.responses.push(response.clone());
-            }
-            ReviewOutcome::Invalid { submission, errors } => {
-                f.submissions.push(submission.clone());
-                f.invalid_submissions.push(InvalidSubmission {
-                    mega_motion_id: motion_id,
-                    errors: errors.clone(),
-                });
-            }
-            ReviewOutcome::NoResponse { reason } => {
-                f.no_response.push(NoResponse {
+        let mut invalid = Vec::new();
+        for (a, o) in self.assigned[range.clone()]
+            .iter()
+            .zip(&self.outcomes[range])
+        {
+            let motion_id = self.session.motions[a.motion].id.clone();
+            match o {
+                ReviewOutcome::Valid { response } => f.responses.push(response.clone()),
+                ReviewOutcome::Invalid { submission, errors } => {
+                    invalid.push(submission.clone());
+                    f.invalid_submissions.push(InvalidSubmission {
+                        mega_motion_id: motion_id,
+                        errors: errors.clone(),
+                    });
+                }
+                ReviewOutcome::NoResponse { reason } => f.no_response.push(NoResponse {
                     mega_motion_id: motion_id,
                     reason: reason.clone(),
-                });
+                }),
             }
         }
+        // Valid submissions are recorded from their responses, in assignment order.
+        f.submissions = f.responses.iter().map(submission_of).collect();
+        f.submissions.append(&mut invalid);
+        f
     }
-    // Valid submissions are recorded from their responses, in assignment order.
-    for f in &mut files {
-        let valid: Vec<ReviewSubmission> = f.responses.iter().map(submission_of).collect();
-        let mut all = valid;
-        all.extend(std::mem::take(&mut f.submissions));
-        f.submissions = all;
-    }
-    files
 }
 
 fn submission_of(r: &ReviewResponse) -> ReviewSubmission {
@@ -1080,9 +1117,9 @@ fn run_panels(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn ratify_queue(
-    session: &Session,
-    roster: &Roster,
+fn ratify_queue<'a>(
+    session: &'a Session,
+    roster: &'a Roster,
     facts: &Facts,
     queue: &[usize],
     decisions: &[Decision],
@@ -1090,7 +1127,7 @@ fn ratify_queue(
     env: &Env<'_>,
     now: &str,
     trail: &mut Trail,
-) -> Vec<RatificationVote> {
+) -> Vec<RatificationVote<'a>> {
     let ballot_ids: Vec<String> = roster
         .archons
         .iter()
@@ -1100,32 +1137,36 @@ fn ratify_queue(
                 .to_string()
         })
         .collect();
-    let items: Vec<Vec<BallotItem<'_>>> = (0..roster.archons.len())
-        .map(|ai| {
-            queue
-                .iter()
-                .map(|&mi| {
-                    let m = &session.motions[mi];
-                    BallotItem {
-                        mega_motion_id: &m.id,
-                        title: &m.title,
-                        theme: &m.theme,
-                        text: &decisions[mi].text,
-                        review_path: decisions[mi].path.unwrap_or(ReviewPath::Consensus),
-                        threshold_required: if m.is_constitutional_amendment {
-                            ratify::SUPERMAJORITY
-                        } else {
-                            ratify::SIMPLE_MAJORITY
-                        },
-                        your_record: records
-                            .get(mi * ARCHON_COUNT + ai)
-                            .map_or("not_assigned", |r| r.as_str()),
-                        touched_red_lines: facts.touched(ai, mi),
-                    }
-                })
-                .collect()
+    let queued: Vec<QueuedMotion<'_>> = queue
+        .iter()
+        .map(|&mi| {
+            let m = &session.motions[mi];
+            QueuedMotion {
+                motion: mi,
+                mega_motion_id: &m.id,
+                title: &m.title,
+                theme: &m.theme,
+                text: &decisions[mi].text,
+                review_path: decisions[mi].path.unwrap_or(ReviewPath::Consensus),
+                threshold_required: if m.is_constitutional_amendment {
+                    ratify::SUPERMAJORITY
+                } else {
+                    ratify::SIMPLE_MAJORITY
+                },
+            }
         })
         .collect();
+    let record = |ai: usize, mi: usize| {
+        records
+            .get(mi * ARCHON_COUNT + ai)
+            .map_or("not_assigned", |r| r.as_str())
+    };
+    let items = |archon: usize| BallotItems {
+        archon,
+        queue: &queued,
+        record: &record,
+        facts,
+    };
     let commit_asks: Vec<Ask<'_, CommitQuestion<'_>>> = roster
         .archons
         .iter()
@@ -1135,7 +1176,7 @@ fn ratify_queue(
             question: CommitQuestion(BallotQuestion {
                 ballot_id: &ballot_ids[ai],
                 phase: "commit",
-                items: &items[ai],
+                items: items(ai),
                 commitments: &[],
             }),
         })
@@ -1155,7 +1196,7 @@ fn ratify_queue(
             question: RevealQuestion(BallotQuestion {
                 ballot_id: &ballot_ids[ai],
                 phase: "reveal",
-                items: &items[ai],
+                items: items(ai),
                 commitments: &commits[ai],
             }),
         })
@@ -1166,35 +1207,45 @@ fn ratify_queue(
         .into_iter()
         .map(|r| r.map(|c| c.reveals).unwrap_or_default())
         .collect();
-    let commit_maps: Vec<HashMap<&str, &str>> = commits
+    // Each archon's commitment and reveal by queue position (a later entry for
+    // the same motion replaces an earlier one; entries for motions not on the
+    // ballot are ignored).
+    let position: HashMap<&str, usize> = queued
         .iter()
-        .map(|v| {
-            v.iter()
-                .map(|c| (c.mega_motion_id.as_str(), c.commitment.as_str()))
-                .collect()
-        })
+        .enumerate()
+        .map(|(k, q)| (q.mega_motion_id, k))
         .collect();
-    let reveal_maps: Vec<HashMap<&str, &ratify::Reveal>> = reveals
+    let by_position = |ids: &mut dyn Iterator<Item = &str>| {
+        let mut at: Vec<Option<usize>> = vec![None; queue.len()];
+        for (i, id) in ids.enumerate() {
+            if let Some(&k) = position.get(id) {
+                at[k] = Some(i);
+            }
+        }
+        at
+    };
+    let commit_at: Vec<Vec<Option<usize>>> = commits
         .iter()
-        .map(|v| v.iter().map(|r| (r.mega_motion_id.as_str(), r)).collect())
+        .map(|v| by_position(&mut v.iter().map(|c| c.mega_motion_id.as_str())))
         .collect();
-    let mut rejected_per_archon = vec![0usize; roster.archons.len()];
-    let votes: Vec<RatificationVote> = queue
+    let reveal_at: Vec<Vec<Option<usize>>> = reveals
         .iter()
-        .map(|&mi| {
+        .map(|v| by_position(&mut v.iter().map(|r| r.mega_motion_id.as_str())))
+        .collect();
+    let votes: Vec<RatificationVote<'a>> = queue
+        .par_iter()
+        .enumerate()
+        .map(|(k, &mi)| {
             let m = &session.motions[mi];
             let mut by_archon = BTreeMap::new();
             let mut rejected = Vec::new();
             let (mut yeas, mut nays, mut abstentions) = (0, 0, 0);
             for (ai, a) in roster.archons.iter().enumerate() {
-                let ballot = ratify::check_reveal(
-                    commit_maps[ai].get(m.id.as_str()).copied(),
-                    reveal_maps[ai].get(m.id.as_str()).copied(),
-                );
-                let vote = match ballot {
+                let committed = commit_at[ai][k].map(|i| commits[ai][i].commitment.as_str());
+                let revealed = reveal_at[ai][k].map(|i| &reveals[ai][i]);
+                let vote = match ratify::check_reveal(committed, revealed) {
                     Ballot::Counted(v) => v,
                     Ballot::Rejected { reason, detail } => {
-                        rejected_per_archon[ai] += 1;
                         rejected.push(RejectedReveal {
                             archon_id: a.id.clone(),
                             reason: reason.to_string(),
@@ -1208,7 +1259,7 @@ fn ratify_queue(
                     ratify::Vote::Nay => nays += 1,
                     ratify::Vote::Abstain => abstentions += 1,
                 }
-                by_archon.insert(a.id.clone(), vote.as_str());
+                by_archon.insert(a.id.as_str(), vote.as_str());
             }
             let (threshold_type, threshold_required, threshold_met, outcome) =
                 ratify::decide(yeas, nays, abstentions, m.is_constitutional_amendment);
@@ -1233,10 +1284,19 @@ fn ratify_queue(
         })
         .collect();
     for (ai, a) in roster.archons.iter().enumerate() {
-        trail.push("ratification_vote_cast", vec![a.id.clone()], json!({
-            "ballot_id": ballot_ids[ai], "motions": queue.len(),
-            "committed": commits[ai].len(), "revealed": reveals[ai].len(), "rejected": rejected_per_archon[ai],
-        }));
+        let rejected = votes
+            .iter()
+            .flat_map(|v| &v.rejected_reveals)
+            .filter(|r| r.archon_id == a.id)
+            .count();
+        trail.push(
+            "ratification_vote_cast",
+            vec![a.id.clone()],
+            json!({
+                "ballot_id": ballot_ids[ai], "motions": queue.len(),
+                "committed": commits[ai].len(), "revealed": reveals[ai].len(), "rejected": rejected,
+            }),
+        );
     }
     votes
 }

@@ -20,6 +20,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::facts::Facts;
+
 pub const SIMPLE_MAJORITY: usize = 37;
 pub const SUPERMAJORITY: usize = 48;
 
@@ -102,6 +104,73 @@ pub struct BallotItem<'a> {
     pub touched_red_lines: Vec<&'a str>,
 }
 
+/// One motion of the ratification queue, as every ballot shows it.
+#[derive(Debug, Clone)]
+pub struct QueuedMotion<'a> {
+    /// Index of the motion in the session.
+    pub motion: usize,
+    pub mega_motion_id: &'a str,
+    pub title: &'a str,
+    pub theme: &'a str,
+    pub text: &'a str,
+    pub review_path: ReviewPath,
+    pub threshold_required: usize,
+}
+
+/// An archon's items: the shared queue seen with the archon's own records.
+/// Items are made on demand (for the prompt, or the simulated answer), so
+/// the queue is held once, not once per archon.
+#[derive(Clone, Copy)]
+pub struct BallotItems<'a> {
+    pub archon: usize,
+    pub queue: &'a [QueuedMotion<'a>],
+    /// The archon's own record on a motion: `(archon, motion)` → record.
+    pub record: &'a (dyn Fn(usize, usize) -> &'static str + Sync),
+    pub facts: &'a Facts,
+}
+
+impl<'a> BallotItems<'a> {
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The item at queue position `k` (`k < len()`).
+    pub fn item(&self, k: usize) -> Option<BallotItem<'a>> {
+        let q = self.queue.get(k)?;
+        Some(BallotItem {
+            mega_motion_id: q.mega_motion_id,
+            title: q.title,
+            theme: q.theme,
+            text: q.text,
+            review_path: q.review_path,
+            threshold_required: q.threshold_required,
+            your_record: (self.record)(self.archon, q.motion),
+            touched_red_lines: self.facts.touched(self.archon, q.motion),
+        })
+    }
+}
+
+impl Serialize for BallotItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((0..self.len()).filter_map(|k| self.item(k)))
+    }
+}
+
+impl std::fmt::Debug for BallotItems<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "BallotItems(archon {}, {} motions)",
+            self.archon,
+            self.len()
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Commitment {
     pub mega_motion_id: String,
@@ -119,7 +188,7 @@ pub struct Reveal {
 pub struct BallotQuestion<'a> {
     pub ballot_id: &'a str,
     pub phase: &'static str,
-    pub items: &'a [BallotItem<'a>],
+    pub items: BallotItems<'a>,
     pub commitments: &'a [Commitment],
 }
 
@@ -183,7 +252,7 @@ pub struct RejectedReveal {
 
 /// The spec's `RatificationVote`, with the rejected reveals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RatificationVote {
+pub struct RatificationVote<'a> {
     pub vote_id: String,
     pub mega_motion_id: String,
     pub mega_motion_title: String,
@@ -193,7 +262,7 @@ pub struct RatificationVote {
     pub threshold_type: &'static str,
     pub threshold_required: usize,
     pub threshold_met: bool,
-    pub votes_by_archon: BTreeMap<String, &'static str>,
+    pub votes_by_archon: BTreeMap<&'a str, &'static str>,
     pub rejected_reveals: Vec<RejectedReveal>,
     pub outcome: VoteOutcome,
     pub ratified_at: Option<String>,

@@ -129,29 +129,24 @@ impl ReviewResponse {
     pub fn from_answer(
         response_id: String,
         archon: &Archon,
-        motion_id: &str,
-        a: &ReviewAnswer,
+        motion_id: String,
+        a: ReviewAnswer,
         at: &str,
     ) -> Self {
+        let amend = a.stance == ReviewStance::Amend;
         let reasoning = match a.stance {
-            ReviewStance::Oppose => a.opposition_reason.clone(),
-            ReviewStance::Amend => a.amendment_rationale.clone(),
-            ReviewStance::Endorse | ReviewStance::Abstain => a.additional_notes.clone(),
+            ReviewStance::Oppose => a.opposition_reason,
+            ReviewStance::Amend => a.amendment_rationale,
+            ReviewStance::Endorse | ReviewStance::Abstain => a.additional_notes,
         };
         ReviewResponse {
             response_id,
             archon_id: archon.id.clone(),
             archon_name: archon.name.clone(),
-            mega_motion_id: motion_id.to_string(),
+            mega_motion_id: motion_id,
             stance: a.stance,
-            amendment_type: a
-                .amendment_type
-                .clone()
-                .filter(|_| a.stance == ReviewStance::Amend),
-            amendment_text: a
-                .amendment_text
-                .clone()
-                .filter(|_| a.stance == ReviewStance::Amend),
+            amendment_type: a.amendment_type.filter(|_| amend),
+            amendment_text: a.amendment_text.filter(|_| amend),
             reasoning: reasoning.unwrap_or_default(),
             confidence: a.confidence,
             reviewed_at: at.to_string(),

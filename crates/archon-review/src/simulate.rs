@@ -257,10 +257,11 @@ fn intended(item: &BallotItem<'_>, ctx: &SimContext<'_>) -> (Vote, String) {
 }
 
 pub fn commitments(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> Vec<Commitment> {
-    q.items
-        .par_iter()
+    (0..q.items.len())
+        .into_par_iter()
+        .filter_map(|k| q.items.item(k))
         .map(|item| {
-            let (vote, salt) = intended(item, ctx);
+            let (vote, salt) = intended(&item, ctx);
             Commitment {
                 mega_motion_id: item.mega_motion_id.to_string(),
                 commitment: commitment(vote, &salt),
@@ -270,10 +271,11 @@ pub fn commitments(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> Vec<Commitme
 }
 
 pub fn reveals(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> Vec<Reveal> {
-    q.items
-        .par_iter()
+    (0..q.items.len())
+        .into_par_iter()
+        .filter_map(|k| q.items.item(k))
         .map(|item| {
-            let (mut vote, salt) = intended(item, ctx);
+            let (mut vote, salt) = intended(&item, ctx);
             // Rarely an archon reveals a vote other than the one it committed to.
             if ctx
                 .seed

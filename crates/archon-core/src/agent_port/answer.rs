@@ -31,7 +31,8 @@ impl Schema {
         };
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
-        if let Some(v) = &self.validator {
+        // `is_valid` is the fast path; errors are collected only for an answer that fails.
+        if let Some(v) = self.validator.as_ref().filter(|v| !v.is_valid(&value)) {
             let errors: Vec<String> = v
                 .iter_errors(&value)
                 .take(10)
@@ -45,8 +46,17 @@ impl Schema {
                 return Err(errors);
             }
         }
-        crate::input::from_value::<T>("answer", "$", &value)
-            .map_err(|e| vec![format!("at {}: {}", e.path, e.message)])
+        match serde_json::from_value::<T>(value) {
+            Ok(answer) => Ok(answer),
+            // Decoding the owned value moves its strings; only a failure is
+            // decoded again, to name the path of the offending field.
+            Err(_) => {
+                let value: serde_json::Value = serde_json::from_str(json)
+                    .map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
+                crate::input::from_value::<T>("answer", "$", &value)
+                    .map_err(|e| vec![format!("at {}: {}", e.path, e.message)])
+            }
+        }
     }
 }
 

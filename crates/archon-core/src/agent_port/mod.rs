@@ -162,6 +162,21 @@ pub struct Agents {
 /// How many times an invalid answer is re-asked by default.
 pub const DEFAULT_MAX_REASKS: u32 = 2;
 
+/// A fan-out goes to the backend in rounds of at most this many asks, so the
+/// exchanges and answer texts held at once stay bounded however many asks a
+/// stage makes (far above any model server's concurrency, so LLM calls still
+/// run as concurrently as the backend allows).
+const ROUND_SIZE: usize = 4096;
+
+/// What became of one exchange of a round.
+enum Answered<A> {
+    Failed(TransportFailure),
+    /// The completion (its text dropped) and the decoded answer.
+    Valid(Completion, A),
+    /// The completion and why its answer was rejected.
+    Invalid(Completion, Vec<String>),
+}
+
 impl Agents {
     pub fn new(backend: Arc<dyn Backend>, seed: Seed) -> Agents {
         Agents {
@@ -209,6 +224,28 @@ impl Agents {
         asks: &[Ask<'_, Q>],
     ) -> Vec<Result<Q::Answer, AgentFailure>> {
         let schema = self.schema_of::<Q>();
+        let mut results = Vec::with_capacity(asks.len());
+        let mut records = Vec::with_capacity(asks.len());
+        for round in asks.chunks(ROUND_SIZE) {
+            results.extend(self.ask_round(round, &schema, &mut records));
+        }
+        let mut calls = lock(&self.calls);
+        if calls.is_empty() {
+            *calls = records;
+        } else {
+            calls.extend(records);
+        }
+        drop(calls);
+        results
+    }
+
+    /// One round of [`Agents::ask_all`]: asks, validation and re-asks.
+    fn ask_round<Q: Question>(
+        &self,
+        asks: &[Ask<'_, Q>],
+        schema: &answer::Schema,
+        records: &mut Vec<CallRecord>,
+    ) -> Vec<Result<Q::Answer, AgentFailure>> {
         let mut results: Vec<Option<Result<Q::Answer, AgentFailure>>> =
             asks.iter().map(|_| None).collect();
         // (index into asks, conversation so far)
@@ -233,7 +270,6 @@ impl Agents {
             };
             pending.push((i, messages));
         }
-        let mut records = Vec::new();
         for attempt in 0..=self.max_reasks {
             if pending.is_empty() {
                 break;
@@ -241,73 +277,74 @@ impl Agents {
             // Simulated answers and decoding are pure CPU work: spread them over the cores.
             let batch: Vec<Exchange> = pending
                 .par_iter()
-                .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), &schema, attempt))
+                .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), schema, attempt))
                 .collect();
-            let completions = self.backend.complete(batch);
-            let decoded: Vec<Option<Result<Q::Answer, Vec<String>>>> = completions
-                .par_iter()
-                .map(|c| c.as_ref().ok().map(|c| schema.decode::<Q::Answer>(&c.text)))
+            // A valid answer's text is dropped as soon as it is decoded; only an
+            // invalid one is kept, for the re-ask.
+            let answered: Vec<Answered<Q::Answer>> = self
+                .backend
+                .complete(batch)
+                .into_par_iter()
+                .map(|completion| match completion {
+                    Err(e) => Answered::Failed(e),
+                    Ok(mut c) => match schema.decode::<Q::Answer>(&c.text) {
+                        Ok(answer) => {
+                            c.text = String::new();
+                            Answered::Valid(c, answer)
+                        }
+                        Err(errors) => Answered::Invalid(c, errors),
+                    },
+                })
                 .collect();
             let mut next = Vec::new();
-            for (((i, messages), completion), decoded) in
-                pending.into_iter().zip(completions).zip(decoded)
-            {
+            for ((i, messages), answered) in pending.into_iter().zip(answered) {
                 let archon = asks[i].archon;
-                let mut record = CallRecord {
-                    kind: Q::KIND.to_string(),
-                    archon_id: archon.id.clone(),
-                    archon_name: archon.name.clone(),
-                    model: archon.llm_config.model.clone(),
-                    attempt,
-                    outcome: "ok".into(),
-                    error: None,
-                    prompt_tokens: 0,
-                    completion_tokens: 0,
-                    latency_ms: 0,
-                    source: AnswerSource::Live,
-                };
-                match completion {
-                    Err(e) => {
-                        record.outcome = "failed".into();
-                        record.error = Some(e.message.clone());
+                let record =
+                    |c: Option<&Completion>, outcome: &str, error: Option<String>| CallRecord {
+                        kind: Q::KIND.to_string(),
+                        archon_id: archon.id.clone(),
+                        archon_name: archon.name.clone(),
+                        model: c
+                            .map_or_else(|| archon.llm_config.model.clone(), |c| c.model.clone()),
+                        attempt,
+                        outcome: outcome.into(),
+                        error,
+                        prompt_tokens: c.map_or(0, |c| c.prompt_tokens),
+                        completion_tokens: c.map_or(0, |c| c.completion_tokens),
+                        latency_ms: c.map_or(0, |c| c.latency_ms),
+                        source: c.map_or(AnswerSource::Live, |c| c.source),
+                    };
+                match answered {
+                    Answered::Failed(e) => {
+                        records.push(record(None, "failed", Some(e.message.clone())));
                         results[i] = Some(Err(failure::<Q>(archon, attempt + 1, e.message)));
                     }
-                    Ok(c) => {
-                        record.model = c.model.clone();
-                        record.prompt_tokens = c.prompt_tokens;
-                        record.completion_tokens = c.completion_tokens;
-                        record.latency_ms = c.latency_ms;
-                        record.source = c.source;
-                        match decoded.unwrap_or_else(|| Err(vec!["no answer".into()])) {
-                            Ok(answer) => results[i] = Some(Ok(answer)),
-                            Err(errors) => {
-                                let joined = errors.join("; ");
-                                record.outcome = "invalid".into();
-                                record.error = Some(joined.clone());
-                                if attempt < self.max_reasks {
-                                    let mut messages = messages;
-                                    messages.push(Message {
-                                        role: Role::Assistant,
-                                        content: c.text,
-                                    });
-                                    messages.push(Message {
-                                        role: Role::User,
-                                        content: answer::reask_message(&errors),
-                                    });
-                                    next.push((i, messages));
-                                } else {
-                                    results[i] =
-                                        Some(Err(failure::<Q>(archon, attempt + 1, joined)));
-                                }
-                            }
+                    Answered::Valid(c, answer) => {
+                        records.push(record(Some(&c), "ok", None));
+                        results[i] = Some(Ok(answer));
+                    }
+                    Answered::Invalid(c, errors) => {
+                        let joined = errors.join("; ");
+                        records.push(record(Some(&c), "invalid", Some(joined.clone())));
+                        if attempt < self.max_reasks {
+                            let mut messages = messages;
+                            messages.push(Message {
+                                role: Role::Assistant,
+                                content: c.text,
+                            });
+                            messages.push(Message {
+                                role: Role::User,
+                                content: answer::reask_message(&errors),
+                            });
+                            next.push((i, messages));
+                        } else {
+                            results[i] = Some(Err(failure::<Q>(archon, attempt + 1, joined)));
                         }
                     }
                 }
-                records.push(record);
             }
             pending = next;
         }
-        lock(&self.calls).extend(records);
         results
             .into_iter()
             .zip(asks)
