@@ -28,7 +28,10 @@ impl Files for FsFiles {
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
-        archon_store::write_atomic(path, bytes).map_err(|e| FilesError::new(path, e))
+        // Not synced: the durable commit point is the ledger, and every phase
+        // record is verified by sha256 before reuse, so a file a power loss ate
+        // only means that phase is delegated again.
+        archon_store::write_atomic_unsynced(path, bytes).map_err(|e| FilesError::new(path, e))
     }
 
     fn append_line(&self, path: &Path, line: &str) -> Result<(), FilesError> {
@@ -52,6 +55,11 @@ impl Files for FsFiles {
     }
 
     fn git_state(&self, root: &Path) -> Option<GitState> {
+        // Spawning git costs milliseconds; outside any worktree the answer is known.
+        let abs = std::fs::canonicalize(root).ok()?;
+        if !abs.ancestors().any(|a| a.join(".git").exists()) {
+            return None;
+        }
         let toplevel = git(root, &["rev-parse", "--show-toplevel"])?;
         let head = git(root, &["rev-parse", "--verify", "-q", "HEAD"]);
         Some(GitState { toplevel, head })

@@ -39,8 +39,23 @@ pub struct StageManifest {
 /// Where `begin` keeps the last complete manifest while a new run is in progress.
 const PREVIOUS_MANIFEST_FILE: &str = ".stage_manifest.previous.json";
 
-/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix.
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never
+/// a mix, and durably (file and rename are synced before it returns).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_file(path, bytes, true)
+}
+
+/// [`write_atomic`] without the syncs: atomic for readers (and across a killed
+/// process), but a power loss may lose it. For files whose loss is detected and
+/// repaired anyway (checkpoints verified by sha256 before reuse).
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_file(path, bytes, false)
+}
+
+/// Temp file in the same folder, then rename: atomic for readers. With `durable`,
+/// the data and the rename are synced; without, the caller syncs later (see
+/// [`ArtifactDir::finish`]), which turns one fsync per file into one per stage.
+fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let name = path
@@ -51,12 +66,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     fs::rename(&tmp, path)?;
-    // Make the rename itself durable.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    if durable {
+        // Make the rename itself durable.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Flushes the files written under `root`, then their folders (the renames), to
+/// disk: one fsync per file and one per folder, instead of two per file.
+fn sync_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for rel in files.keys() {
+        let path = root.join(rel);
+        File::open(&path)?.sync_all()?;
+        if let Some(dir) = path.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    for dir in dirs {
+        File::open(&dir)?.sync_all()?;
     }
     Ok(())
 }
@@ -174,7 +210,8 @@ impl ArtifactDir {
     /// Writes bytes at `rel` (a relative path of safe components).
     pub fn write_bytes(&mut self, rel: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.root.join(rel);
-        write_atomic(&path, bytes).map_err(|e| StoreError::io(&path, e))?;
+        // Synced all at once by `finish`, before the manifest that makes them count.
+        replace_file(&path, bytes, false).map_err(|e| StoreError::io(&path, e))?;
         self.files.insert(rel.to_string(), sha256_hex(bytes));
         Ok(())
     }
@@ -239,6 +276,8 @@ impl ArtifactDir {
                 .collect(),
             completed_at,
         };
+        // Every file must be on disk before the manifest that vouches for them.
+        sync_files(&self.root, &manifest.files).map_err(|e| StoreError::io(&self.root, e))?;
         let path = self.root.join(MANIFEST_FILE);
         write_atomic(&path, &to_json_bytes(&manifest)).map_err(|e| StoreError::io(&path, e))?;
         let aside = self.root.join(PREVIOUS_MANIFEST_FILE);

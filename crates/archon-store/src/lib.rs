@@ -5,6 +5,8 @@ pub mod artifact_dir;
 pub mod event_log;
 pub mod input;
 
-pub use artifact_dir::{write_atomic, ArtifactDir, StageManifest, MANIFEST_FILE};
+pub use artifact_dir::{
+    write_atomic, write_atomic_unsynced, ArtifactDir, StageManifest, MANIFEST_FILE,
+};
 pub use event_log::EventLog;
 pub use input::{read_json, read_text, StoreError};
