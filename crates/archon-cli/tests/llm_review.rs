@@ -199,25 +199,43 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     assert_eq!(server.requests(), paid);
     let replayed = files(&tmp.path().join("replay-1"));
     assert_eq!(replayed, files(&tmp.path().join("replay-2")));
-    // Against the recorded run, the only differences are provenance: the call
-    // records' `source`, the manifest's input hash, and the stage's `mode`.
-    let comparable = |f: &[(String, Vec<u8>)]| -> Vec<(String, String)> {
-        f.iter()
-            .filter(|(name, _)| {
-                !matches!(name.as_str(), "agent_calls.jsonl" | "stage_manifest.json")
-            })
+    // Against the recorded run, every artifact is byte-identical, the input
+    // hash and `mode` included. Only the call records' `source` tells them
+    // apart (and so the manifest's checksum of agent_calls.jsonl).
+    let sourceless = |f: Vec<(String, Vec<u8>)>| -> Vec<(String, String)> {
+        f.into_iter()
             .map(|(name, bytes)| {
-                let text = String::from_utf8_lossy(bytes);
-                (
-                    name.clone(),
-                    text.replace("\"mode\": \"replay\"", "\"mode\": \"llm\""),
-                )
+                let text = String::from_utf8(bytes).unwrap();
+                let text = match name.as_str() {
+                    "agent_calls.jsonl" => {
+                        text.replace("\"source\":\"replayed\"", "\"source\":\"live\"")
+                    }
+                    "stage_manifest.json" => {
+                        let mut manifest: Value = serde_json::from_str(&text).unwrap();
+                        let files = manifest["files"].as_object_mut().unwrap();
+                        assert!(files.remove("agent_calls.jsonl").is_some());
+                        manifest.to_string()
+                    }
+                    _ => text,
+                };
+                (name, text)
             })
             .collect()
     };
+    let live_files = files(&tmp.path().join("live"));
+    let calls_of = |f: &[(String, Vec<u8>)]| {
+        f.iter()
+            .find(|(n, _)| n == "agent_calls.jsonl")
+            .map(|(_, b)| b.clone())
+    };
+    assert_ne!(
+        calls_of(&live_files),
+        calls_of(&replayed),
+        "call records name their source"
+    );
     assert_eq!(
-        comparable(&replayed),
-        comparable(&files(&tmp.path().join("live"))),
+        sourceless(replayed),
+        sourceless(live_files),
         "replayed artifacts differ from the recorded run"
     );
     let replay_calls = calls(&tmp.path().join("replay-1"));

@@ -280,7 +280,7 @@ pub fn run<'a>(
         json!({
             "mega_motions_input": session.mega_motions_input,
             "novel_proposals_input": session.novel_proposals_input,
-            "motions": session.motions.len(), "mode": env.agents.backend_name(), "seed": seed.0,
+            "motions": session.motions.len(), "mode": env.agents.mode(), "seed": seed.0,
         }),
     );
 
@@ -567,7 +567,7 @@ pub fn run<'a>(
         session_name: sid.to_string(),
         started_at: now.clone(),
         completed_at: now.clone(),
-        mode: env.agents.backend_name(),
+        mode: env.agents.mode(),
         seed: seed.0,
         mega_motions_input: session.mega_motions_input,
         novel_proposals_input: session.novel_proposals_input,

@@ -89,12 +89,13 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         "roster".into(),
         sha256_hex(serde_json::to_vec(&roster.archons)?),
     );
+    // The mode, not the backend: a replay has its recording's input hash.
     let input_hash = sha256_hex(format!(
         "{inputs:?}|seed={}|novel={}|responses={}|mode={}",
         ctx.seed.0,
         args.include_novel,
         args.responses.is_some(),
-        agents.backend_name()
+        agents.mode()
     ));
     archon_review::write_run(&out, &run, input_hash, inputs)?;
     if ctx.global.verbose > 0 {

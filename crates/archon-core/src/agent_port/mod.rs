@@ -206,6 +206,18 @@ impl Agents {
         self.backend.name()
     }
 
+    /// What kind of answers a run gets: `simulation`, or `llm` for model
+    /// answers whether live or replayed from a recording. Artifacts record
+    /// this, not the backend, so a replay reproduces its recording byte for
+    /// byte; the backend shows only in each call record's `source`.
+    pub fn mode(&self) -> &'static str {
+        if self.backend.is_simulated() {
+            "simulation"
+        } else {
+            "llm"
+        }
+    }
+
     /// Takes the call records made since the last call (for a stage's events).
     pub fn take_calls(&self) -> Vec<CallRecord> {
         std::mem::take(&mut *lock(&self.calls))
