@@ -102,6 +102,18 @@ fn small_session_runs_every_phase_and_places_each_motion_once() {
     );
 }
 
+/// The key artifacts of a small run, pinned: triage tiers and conflicts, the
+/// aggregation formulas and routing, and every ratification count.
+#[test]
+fn small_session_key_artifacts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    review(&data().join("session-small"), &out).success();
+    for name in ["triage_results", "aggregations", "ratification_results"] {
+        insta::assert_json_snapshot!(name, json(&out.join(format!("{name}.json"))));
+    }
+}
+
 #[test]
 fn reruns_with_the_same_seed_and_clock_are_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
