@@ -114,6 +114,72 @@ fn small_session_key_artifacts() {
     }
 }
 
+/// The bundled example with its novel proposals as motions takes every path
+/// of the pipeline.
+#[test]
+fn bundled_example_takes_every_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let session = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/example/consolidator/example-session-001");
+    Command::cargo_bin("archon")
+        .unwrap()
+        .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
+        .args(["review", "--include-novel", "--out"])
+        .arg(&out)
+        .arg(&session)
+        .assert()
+        .success();
+    let triage = json(&out.join("triage_results.json"));
+    assert!(triage["summary"]["low_risk"].as_u64().unwrap() >= 1);
+    assert!(
+        triage["summary"]["novel_proposals_flagged"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let aggregations = json(&out.join("aggregations.json"));
+    let routes: Vec<(&str, bool)> = aggregations["aggregations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["route"].as_str().unwrap(),
+                a["amendment_synthesis"].is_object(),
+            )
+        })
+        .collect();
+    for path in [
+        ("ratification", false),
+        ("ratification", true),
+        ("panel", true),
+        ("deferred", true),
+    ] {
+        assert!(routes.contains(&path), "no {path:?} in {routes:?}");
+    }
+    let mut recommendations: Vec<String> = fs::read_dir(out.join("panel_deliberations"))
+        .unwrap()
+        .map(|e| json(&e.unwrap().path())["panel_recommendation"].to_string())
+        .collect();
+    recommendations.sort();
+    recommendations.dedup();
+    assert_eq!(recommendations, ["\"amend\"", "\"fail\"", "\"pass\""]);
+    let votes = json(&out.join("ratification_results.json"));
+    assert!(votes["votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["threshold_type"] == "supermajority" && v["outcome"] == "ratified"));
+    for outcome in ["ratified", "rejected", "deferred"] {
+        let file = json(&out.join(format!("{outcome}_motions.json")));
+        assert!(
+            !file["motions"].as_array().unwrap().is_empty(),
+            "no {outcome} motion"
+        );
+    }
+}
+
 #[test]
 fn reruns_with_the_same_seed_and_clock_are_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();

@@ -84,6 +84,8 @@ struct Expected {
     yeas: u64,
     nays: u64,
     abstentions: u64,
+    threshold_type: String,
+    threshold_required: u64,
     plan_id: String,
     epic_id: String,
     intent: String,
@@ -181,6 +183,8 @@ fn expected() -> Expected {
         yeas: vote["yeas"].as_u64().unwrap(),
         nays: vote["nays"].as_u64().unwrap(),
         abstentions: vote["abstentions"].as_u64().unwrap(),
+        threshold_type: vote["threshold_type"].as_str().unwrap().to_string(),
+        threshold_required: vote["threshold_required"].as_u64().unwrap(),
         plan_id: plan["plan_id"].as_str().unwrap().to_string(),
         intent: epic["intent"].as_str().unwrap().to_string(),
         epic_id,
@@ -204,7 +208,10 @@ fn trace_prints_every_link_from_motion_to_ledger_states() {
         e.motion_id.as_str(),
         &e.motion_title,
         &format!("{} yea, {} nay, {} abstain", e.yeas, e.nays, e.abstentions),
-        "simple_majority needs 37: met (ratified)",
+        &format!(
+            "{} needs {}: met (ratified)",
+            e.threshold_type, e.threshold_required
+        ),
         &e.plan_id,
         &format!("epic {}: {}", e.epic_id, e.intent),
         &format!("{}: {}", e.req_id, e.req_text),
@@ -251,7 +258,10 @@ fn trace_json_has_one_object_per_link() {
     assert_eq!(v["ratification"]["yeas"], e.yeas);
     assert_eq!(v["ratification"]["nays"], e.nays);
     assert_eq!(v["ratification"]["abstentions"], e.abstentions);
-    assert_eq!(v["ratification"]["threshold_required"], 37);
+    assert_eq!(
+        v["ratification"]["threshold_required"],
+        e.threshold_required
+    );
     assert_eq!(v["ratification"]["threshold_met"], true);
     assert_eq!(v["plan"]["plan_id"], e.plan_id.as_str());
     assert_eq!(v["plan"]["epic_id"], e.epic_id.as_str());

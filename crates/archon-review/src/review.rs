@@ -221,6 +221,8 @@ pub(crate) fn stance_weights(q: &ReviewQuestion<'_>, rank: Rank) -> [f64; 4] {
     if q.review_reason == ReviewReason::ConflictReview {
         w[1] += 0.3;
     }
+    // A short motion leaves less to amend: full weight from three sections on.
+    w[2] *= q.sections.min(3) as f64 / 3.0;
     w
 }
 

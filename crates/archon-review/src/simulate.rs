@@ -1,6 +1,12 @@
 //! The simulated archons: deterministic answers from (seed, archon, motion,
 //! persona red lines, rank, own record). Every choice is a roll of the seed on
 //! labels naming it, so answers do not depend on order or concurrency.
+//!
+//! Tendencies (weights in [`crate::review::stance_weights`] and below): red
+//! lines a motion touches push a reviewer to oppose and a panelist to fail it;
+//! a short motion draws fewer amendments than a long one; panel supporters
+//! of a strongly opposed motion, and critics untouched by its red lines,
+//! lean to amending it.
 
 use archon_core::agent_port::SimContext;
 use archon_core::roster::{Archon, Rank};
@@ -187,9 +193,14 @@ pub fn panel_statement(q: &PanelStatementQuestion<'_>, ctx: &SimContext<'_>) -> 
 
 pub fn panel_vote(q: &PanelVoteQuestion<'_>, ctx: &SimContext<'_>) -> PanelVoteAnswer {
     let a = ctx.archon;
-    // Weights [pass, fail, amend, defer].
+    // Weights [pass, fail, amend, defer]. A supporter facing strong opposition
+    // (above 27%) accepts amendment as the price of passage. A critic whose own red lines
+    // the motion leaves alone objects to the wording more than the aim: it
+    // leans to amendment; one whose red line it crosses leans to failing it.
     let mut w = match q.role {
+        PanelRole::Supporter if q.opposition_ratio > 0.27 => [0.45, 0.02, 0.48, 0.05],
         PanelRole::Supporter => [0.70, 0.02, 0.23, 0.05],
+        PanelRole::Critic if q.touched_red_lines.is_empty() => [0.05, 0.25, 0.60, 0.10],
         PanelRole::Critic => [0.05, 0.50, 0.35, 0.10],
         PanelRole::Neutral if q.opposition_ratio > 0.4 => [0.10, 0.35, 0.35, 0.20],
         PanelRole::Neutral => [0.40, 0.10, 0.35, 0.15],

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use archon_core::seed::sha256_hex;
-use archon_review::pipeline::TriageResults;
+use archon_review::pipeline::{MotionOutcome, TriageResults};
+use archon_review::ratify::ReviewPath;
 use archon_review::{Env, Facts, LoadOptions, MotionDigest};
 use clap::Args;
 
@@ -132,11 +133,18 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
             "  aggregation: {} amendment syntheses; panels convened: {}",
             r.amendment_syntheses, r.panels_convened
         );
-        for v in &run.ratification.votes {
-            println!(
-                "  vote {:<40} {:>2} yea {:>2} nay {:>2} abstain  (needs {}) → {:?}",
-                v.mega_motion_id, v.yeas, v.nays, v.abstentions, v.threshold_required, v.outcome
-            );
+        for (label, file) in [
+            ("ratified", &run.ratified),
+            ("rejected", &run.rejected),
+            ("deferred", &run.deferred),
+        ] {
+            if !file.motions.is_empty() {
+                println!("  {label} ({}):", file.motions.len());
+            }
+            for m in &file.motions {
+                let title = m.title.strip_prefix("Mega-Motion: ").unwrap_or(&m.title);
+                println!("    {:<50} {}", truncate(title, 48), how(m));
+            }
         }
         println!(
             "  outcome: {} ratified, {} rejected, {} deferred → {}",
@@ -147,6 +155,45 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Complete)
+}
+
+/// A title cut to `max` characters, marked with an ellipsis when cut.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((i, _)) if text.chars().count() > max => format!("{}…", &text[..i]),
+        _ => text.to_string(),
+    }
+}
+
+/// How a motion reached its outcome, in a person's words.
+fn how(m: &MotionOutcome) -> String {
+    let path = match m.review_path {
+        Some(ReviewPath::FastTrack) => "fast track",
+        Some(ReviewPath::Consensus) => "consensus",
+        Some(ReviewPath::PanelPass) => "panel passed it",
+        Some(ReviewPath::PanelAmend) => "panel amended it",
+        None => "",
+    };
+    let decided = match (&m.vote, m.decided_at) {
+        (Some(v), _) => format!(
+            "{path}; vote {} yea, {} nay, {} abstain (needs {})",
+            v.yeas, v.nays, v.abstentions, v.threshold_required
+        ),
+        (None, "panel") => match m
+            .reason
+            .as_deref()
+            .and_then(|r| r.split_once(" recommended "))
+        {
+            Some((_, rest)) => format!("panel recommended {rest}"),
+            None => "decided by its panel".to_string(),
+        },
+        (None, _) => "neither consensus nor contested: extended review".to_string(),
+    };
+    let ratified = m.vote.as_ref().is_some_and(|v| v.threshold_met);
+    match m.revision_source {
+        Some("amendment_synthesis") if ratified => format!("{decided}; revised by synthesis"),
+        _ => decided,
+    }
 }
 
 fn print_triage(ctx: &Context, t: &TriageResults) -> Result<()> {
