@@ -496,3 +496,49 @@ fn a_declined_task_reroutes_only_to_clusters_with_the_required_tags() {
         ]
     );
 }
+
+/// The same Duke winning two mandates gives the same task refs: the second
+/// mandate's tasks are qualified with their mandate, and none is lost.
+#[test]
+fn the_same_winner_in_two_mandates_keeps_every_task_in_one_ledger() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let first = tmp.path().join(MANDATE);
+    let second = first.with_file_name("mandate-1111aaaa");
+    for rel in [
+        "selection/selection_result.json",
+        "proposals_inbox/proposal_gusion.md",
+        "rfp.json",
+    ] {
+        let text = fs::read_to_string(first.join(rel)).unwrap().replace(
+            "mandate-80b8d82e-21c9-43f2-a090-1702ba2e74e2",
+            "mandate-1111aaaa-0000-4000-8000-000000000000",
+        );
+        fs::create_dir_all(second.join(rel).parent().unwrap()).unwrap();
+        fs::write(second.join(rel), text).unwrap();
+    }
+    for mandate in [&first, &second] {
+        archon(tmp.path())
+            .arg("--selection-file")
+            .arg(mandate.join("selection/selection_result.json"))
+            .arg("--cluster-dir")
+            .arg(data("clusters_engineering"))
+            .assert()
+            .code(0);
+    }
+    let out = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["tasks", "list", "--json"])
+        .output()
+        .unwrap();
+    let tasks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refs: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task_ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs.len(), 12, "{refs:?}");
+    assert!(refs.contains(&"TASK-GUSI-001a"), "{refs:?}");
+    assert!(refs.contains(&"TASK-GUSI-001a-1111aaaa"), "{refs:?}");
+}

@@ -282,9 +282,18 @@ struct LedgerSink<'a> {
     clock: &'a Clock,
 }
 
+/// A short, file-name-safe tag of a mandate id (`mandate-433d7e16-…` → `433d7e16`).
+fn mandate_tag(mandate_id: &str) -> String {
+    let id = mandate_id.strip_prefix("mandate-").unwrap_or(mandate_id);
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
+}
+
 impl ActivationSink for LedgerSink<'_> {
     fn create_activation(&mut self, r: &ActivationRequest) -> Result<ActivationReceipt, String> {
-        let request = archon_tasks::ActivationRequest {
+        let mut request = archon_tasks::ActivationRequest {
             task_ref: r.task_ref.clone(),
             earl_id: r.earl_id.clone(),
             cluster_id: r.cluster_id.clone(),
@@ -295,21 +304,31 @@ impl ActivationSink for LedgerSink<'_> {
             ttl_hours: r.ttl_hours,
             provenance: serde_json::to_value(&r.provenance).unwrap_or_default(),
         };
-        // Idempotent: a rerun after a crash finds the activations the first run made
-        // for the same request and reports them instead of failing on them.
-        if let Some(rec) = self
-            .ledger
-            .task(&request.task_ref)
-            .map_err(|e| e.to_string())?
-        {
-            if rec.earl_id == request.earl_id
-                && rec.provenance == request.provenance
-                && rec.hold.is_none()
+        // Task refs name a Duke's tactics, so the same Duke winning two mandates
+        // gives the same refs: the second mandate's tasks are qualified with their
+        // mandate (`TASK-GREM-001a-433d7e16`) so that one ledger holds both.
+        let qualified = format!("{}-{}", r.task_ref, mandate_tag(&r.provenance.mandate_id));
+        for task_ref in [r.task_ref.clone(), qualified] {
+            request.task_ref = task_ref;
+            match self
+                .ledger
+                .task(&request.task_ref)
+                .map_err(|e| e.to_string())?
             {
-                return Ok(ActivationReceipt {
-                    activation_id: rec.activation_id,
-                    state: rec.state.to_string(),
-                });
+                None => break,
+                // Idempotent: a rerun after a crash finds the activation the first
+                // run made for the same request and reports it instead of failing.
+                Some(rec)
+                    if rec.earl_id == request.earl_id
+                        && rec.provenance == request.provenance
+                        && rec.hold.is_none() =>
+                {
+                    return Ok(ActivationReceipt {
+                        activation_id: rec.activation_id,
+                        state: rec.state.to_string(),
+                    });
+                }
+                Some(_) => {}
             }
         }
         let result = self
