@@ -5,13 +5,16 @@
 //! byte-identical.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use serde_json::Value;
+use support::mock_llm::MockLlm;
+use support::tree::files;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -19,99 +22,6 @@ fn workspace() -> PathBuf {
 
 fn session() -> PathBuf {
     workspace().join("data/example/consolidator/example-session-001")
-}
-
-/// An instance of a JSON Schema (schemars output): first enum value, every
-/// property, one array item, minimum numbers.
-fn instance(schema: &Value, root: &Value) -> Value {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let target = root
-            .pointer(r.trim_start_matches('#'))
-            .unwrap_or(&Value::Null);
-        return instance(target, root);
-    }
-    if let Some(c) = schema.get("const") {
-        return c.clone();
-    }
-    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
-        return first.clone();
-    }
-    for key in ["oneOf", "anyOf", "allOf"] {
-        if let Some(first) = schema.get(key).and_then(|e| e.get(0)) {
-            return instance(first, root);
-        }
-    }
-    let ty = match schema.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .unwrap_or("null"),
-        _ if schema.get("properties").is_some() => "object",
-        _ => "null",
-    };
-    match ty {
-        "object" => Value::Object(
-            schema
-                .get("properties")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(k, s)| (k.clone(), instance(s, root)))
-                .collect(),
-        ),
-        "array" => {
-            let n = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1);
-            let item = instance(schema.get("items").unwrap_or(&Value::Null), root);
-            Value::Array((0..n.max(1)).map(|_| item.clone()).collect())
-        }
-        "string" => json!("mock answer"),
-        "integer" => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(0)),
-        "number" => json!(schema.get("minimum").and_then(Value::as_f64).unwrap_or(0.5)),
-        "boolean" => json!(true),
-        _ => Value::Null,
-    }
-}
-
-fn respond(request: &Request) -> ResponseTemplate {
-    let body: Value = request.body_json().unwrap_or_default();
-    let schema = &body["response_format"]["json_schema"]["schema"];
-    let answer = instance(schema, schema).to_string();
-    ResponseTemplate::new(200).set_body_json(json!({
-        "model": "mock-served",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}],
-        "usage": {"prompt_tokens": 7, "completion_tokens": 3}
-    }))
-}
-
-struct Server {
-    rt: tokio::runtime::Runtime,
-    mock: MockServer,
-}
-
-impl Server {
-    fn start() -> Server {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = rt.block_on(MockServer::start());
-        rt.block_on(
-            Mock::given(method("POST"))
-                .and(path("/v1/chat/completions"))
-                .respond_with(respond)
-                .mount(&mock),
-        );
-        Server { rt, mock }
-    }
-
-    fn requests(&self) -> usize {
-        self.rt
-            .block_on(self.mock.received_requests())
-            .unwrap_or_default()
-            .len()
-    }
 }
 
 fn review(tmp: &Path, out: &str, llm: &[&str]) -> std::process::Output {
@@ -134,24 +44,6 @@ fn review(tmp: &Path, out: &str, llm: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                out.push((rel, fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn calls(out: &Path) -> Vec<Value> {
     fs::read_to_string(out.join("agent_calls.jsonl"))
         .unwrap()
@@ -162,9 +54,9 @@ fn calls(out: &Path) -> Vec<Value> {
 
 #[test]
 fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
-    let server = Server::start();
+    let server = MockLlm::with_usage((7, 3));
     let tmp = tempfile::tempdir().unwrap();
-    let url = server.mock.uri();
+    let url = server.url();
     let live = ["--base-url", url.as_str(), "--record", "cassette"];
 
     let first = review(tmp.path(), "live", &live);
@@ -202,7 +94,7 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     // Against the recorded run, every artifact is byte-identical, the input
     // hash and `mode` included. Only the call records' `source` tells them
     // apart (and so the manifest's checksum of agent_calls.jsonl).
-    let sourceless = |f: Vec<(String, Vec<u8>)>| -> Vec<(String, String)> {
+    let sourceless = |f: BTreeMap<String, Vec<u8>>| -> Vec<(String, String)> {
         f.into_iter()
             .map(|(name, bytes)| {
                 let text = String::from_utf8(bytes).unwrap();
@@ -223,11 +115,7 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
             .collect()
     };
     let live_files = files(&tmp.path().join("live"));
-    let calls_of = |f: &[(String, Vec<u8>)]| {
-        f.iter()
-            .find(|(n, _)| n == "agent_calls.jsonl")
-            .map(|(_, b)| b.clone())
-    };
+    let calls_of = |f: &BTreeMap<String, Vec<u8>>| f.get("agent_calls.jsonl").cloned();
     assert_ne!(
         calls_of(&live_files),
         calls_of(&replayed),

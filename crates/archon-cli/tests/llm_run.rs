@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 use support::mock_llm::{recorded_messages_hash, MockLlm};
+use support::tree::files_where;
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 /// The default `--concurrency`: calls a killed run may have had in flight.
@@ -123,30 +124,20 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
 /// keep every field except `source`: an answer read back from the cassette
 /// after a resume is `replayed`, where the uninterrupted run paid for it live.
 fn snapshot(out: &Path) -> BTreeMap<String, String> {
-    fn walk(dir: &Path, root: &Path, acc: &mut BTreeMap<String, String>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            if rel.starts_with("cassettes")
-                || rel.contains("governance.db")
-                || rel.ends_with("stage_manifest.json")
-                || rel == "run_state.json"
-            {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, root, acc);
-            } else {
-                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap())
-                    .replace("\"source\":\"live\"", "\"source\":\"replayed\"")
-                    .replace("\"source\": \"live\"", "\"source\": \"replayed\"");
-                acc.insert(rel, text);
-            }
-        }
-    }
-    let mut acc = BTreeMap::new();
-    walk(out, out, &mut acc);
-    acc
+    files_where(out, |rel| {
+        !(rel.starts_with("cassettes")
+            || rel.contains("governance.db")
+            || rel.ends_with("stage_manifest.json")
+            || rel == "run_state.json")
+    })
+    .into_iter()
+    .map(|(rel, bytes)| {
+        let text = String::from_utf8_lossy(&bytes)
+            .replace("\"source\":\"live\"", "\"source\":\"replayed\"")
+            .replace("\"source\": \"live\"", "\"source\": \"replayed\"");
+        (rel, text)
+    })
+    .collect()
 }
 
 fn tasks(cwd: &Path) -> String {

@@ -2,6 +2,8 @@
 //! hand-written inbox, and the review of the bundled example session.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
+use support::tree::files;
 
 const MOTION: &str = "mm-vote-record-001";
 const CYCLE: &str = "exec_c456f381d59d";
@@ -26,24 +29,6 @@ fn archon() -> Command {
 fn read(path: &Path) -> Value {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).expect("prefix").display().to_string();
-                out.push((rel, fs::read(&p).expect("file")));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -69,8 +54,8 @@ fn simulated_plan_writes_every_artifact_deterministically() {
     run(&a);
     run(&b);
     assert_eq!(
-        tree(&a),
-        tree(&b),
+        files(&a),
+        files(&b),
         "same inputs, seed and ARCHON_NOW give identical bytes"
     );
     let dir = a.join(MOTION);

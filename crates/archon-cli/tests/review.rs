@@ -2,10 +2,13 @@
 //! fixture formats (roster and consolidator session).
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use support::tree::files;
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/review")
@@ -25,24 +28,6 @@ fn review(session: &Path, out: &Path) -> assert_cmd::assert::Assert {
         .arg(out)
         .arg(session)
         .assert()
-}
-
-fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                out.push((rel, fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn json(path: &Path) -> serde_json::Value {

@@ -2,12 +2,15 @@
 //! resume without redoing, byte-identical reruns, and resume after SIGKILL.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
+use support::tree::files_where;
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 
@@ -22,22 +25,7 @@ fn archon(cwd: &Path) -> Command {
 /// Every file below `root` with its bytes, except the SQLite ledger files
 /// (compared through their content instead: page layout is not content).
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, root, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                if !rel.contains("governance.db") {
-                    out.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
+    files_where(root, |rel| !rel.contains("governance.db"))
 }
 
 /// The ledger's tasks as `archon tasks list --json` prints them.

@@ -51,6 +51,8 @@ pub struct MockLlm {
 
 struct Answerer {
     latency: Option<Duration>,
+    /// Fixed (prompt, completion) token counts instead of ones from the lengths.
+    usage: Option<(usize, usize)>,
     log: Arc<Mutex<Vec<Arrival>>>,
     ollama: bool,
 }
@@ -81,7 +83,9 @@ impl Respond for Answerer {
             .filter_map(|m| m["content"].as_str())
             .map(str::len)
             .sum();
-        let (prompt_tokens, completion_tokens) = (prompt_chars / 4 + 1, content.len() / 4 + 1);
+        let (prompt_tokens, completion_tokens) = self
+            .usage
+            .unwrap_or((prompt_chars / 4 + 1, content.len() / 4 + 1));
         let reply = if self.ollama {
             json!({
                 "model": "mock-served", "done": true,
@@ -106,6 +110,16 @@ impl Respond for Answerer {
 impl MockLlm {
     /// Starts the server; every answer waits `latency` when given.
     pub fn start(latency: Option<Duration>) -> MockLlm {
+        MockLlm::start_with(latency, None)
+    }
+
+    /// Starts the server; every answer reports `usage` (prompt, completion)
+    /// tokens, so tests can check the accounting by arithmetic.
+    pub fn with_usage(usage: (usize, usize)) -> MockLlm {
+        MockLlm::start_with(None, Some(usage))
+    }
+
+    fn start_with(latency: Option<Duration>, usage: Option<(usize, usize)>) -> MockLlm {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -115,6 +129,7 @@ impl MockLlm {
         for (route, ollama) in [("/v1/chat/completions", false), ("/api/chat", true)] {
             let answerer = Answerer {
                 latency,
+                usage,
                 log: log.clone(),
                 ollama,
             };

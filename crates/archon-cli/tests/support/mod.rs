@@ -1,2 +1,3 @@
 //! Shared fixtures of the CLI integration tests.
 pub mod mock_llm;
+pub mod tree;
