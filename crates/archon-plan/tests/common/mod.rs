@@ -13,10 +13,10 @@ use archon_plan::{plan_motion, DraftSource, PlanOptions, PlanOutput};
 
 pub const NOW: &str = "2026-01-21T09:00:00Z";
 
+/// A test input, by a path relative to the crate (cargo runs tests there), so
+/// that the paths plans record as provenance do not depend on the checkout's place.
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
+    PathBuf::from("tests/data").join(rel)
 }
 
 pub fn roster() -> Roster {
