@@ -599,6 +599,8 @@ fn consent_by_policy(
         if routed.is_empty() {
             break;
         }
+        // One pair of transactions per steward and round, not per task.
+        let mut answers: BTreeMap<String, Vec<(String, Transition)>> = BTreeMap::new();
         for task in routed {
             let Some(cluster) = task.cluster_id.as_deref().and_then(|c| clusters.get(c)) else {
                 continue;
@@ -613,7 +615,15 @@ fn consent_by_policy(
             } else {
                 Transition::Decline { reason: None }
             };
-            ledger.transition(&task.task_ref, answer, &steward, &ctx.clock)?;
+            answers
+                .entry(steward)
+                .or_default()
+                .push((task.task_ref.clone(), answer));
+        }
+        for (steward, moves) in answers {
+            for result in ledger.transitions(moves, &steward, &ctx.clock) {
+                result?;
+            }
         }
     }
     Ok(Outcome::Complete)
