@@ -288,7 +288,8 @@ fn find_mandate(out: &Path, prov: &TaskProvenance) -> Result<PathBuf> {
     )
 }
 
-/// The task's draft: a task routed to several clusters is `<draft ref>@<cluster>` in the ledger.
+/// The task's draft: a task routed to several clusters is `<draft ref>@<cluster>` in
+/// the ledger, and one whose ref another mandate already held is `<draft ref>-<mandate tag>`.
 fn find_draft(mandate: &Path, task: &TaskRecord, prov: &TaskProvenance) -> Result<(Value, String)> {
     let path = mandate.join("execution_bridge").join("task_drafts.json");
     let drafts: Vec<Value> = read_json(&path)?;
@@ -297,10 +298,13 @@ fn find_draft(mandate: &Path, task: &TaskRecord, prov: &TaskProvenance) -> Resul
             return false;
         };
         let same_ref = task.task_ref == r
-            || task
-                .task_ref
-                .strip_prefix(r)
-                .is_some_and(|rest| rest.starts_with('@'));
+            || task.task_ref.strip_prefix(r).is_some_and(|rest| {
+                rest.starts_with('@')
+                    || rest.strip_prefix('-').is_some_and(|tag| {
+                        let tag = tag.split('@').next().unwrap_or(tag);
+                        !tag.is_empty() && prov.mandate_id.contains(tag)
+                    })
+            });
         same_ref
             && d["parent_tactic_id"].as_str() == Some(prov.parent_tactic_id.as_str())
             && d["proposal_id"].as_str() == Some(prov.proposal_id.as_str())
