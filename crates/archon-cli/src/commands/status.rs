@@ -39,6 +39,7 @@ pub struct CycleSummary {
 #[derive(Debug, Serialize)]
 pub struct PlanLine {
     pub motion_id: String,
+    pub title: String,
     pub gates: String,
 }
 
@@ -99,8 +100,12 @@ pub fn cycle_summary(
         let gates = read(motion.join("executive_gates.json"))
             .map(|g| gate_verdict(&g))
             .unwrap_or_else(|| "not planned".into());
+        let title = read(motion.join("execution_plan_v2.json"))
+            .and_then(|p| p["motion_title"].as_str().map(str::to_string))
+            .unwrap_or_default();
         s.plans.push(PlanLine {
             motion_id: name_of(&motion),
+            title,
             gates,
         });
         s.clarification_items += subdirs_files(&motion.join("conclave_queue_items"));
@@ -181,7 +186,8 @@ impl CycleSummary {
         );
         let _ = writeln!(o, "  plan:       {} plan(s)", self.plans.len());
         for p in &self.plans {
-            let _ = writeln!(o, "    {}: gates {}", p.motion_id, p.gates);
+            let title: String = p.title.chars().take(60).collect();
+            let _ = writeln!(o, "    {} {title}: gates {}", short(&p.motion_id), p.gates);
         }
         let _ = writeln!(
             o,
@@ -204,6 +210,11 @@ impl CycleSummary {
         }
         o
     }
+}
+
+/// The first block of a UUID-like id, enough to tell motions apart on a console.
+fn short(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
 }
 
 fn counts(m: &BTreeMap<String, usize>) -> String {
