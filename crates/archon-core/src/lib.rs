@@ -10,6 +10,7 @@ pub mod ids;
 pub mod input;
 pub mod roster;
 pub mod seed;
+pub mod task_state;
 
 /// Schema version written into every artifact that has no version of its own in the specs.
 pub const SCHEMA_VERSION: &str = "1.0";

@@ -11,45 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::report::Blocker;
 use crate::task_result::TaskResult;
 
-/// The task lifecycle's states (the governance ledger's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskState {
-    Authorized,
-    Activated,
-    Routed,
-    Accepted,
-    InProgress,
-    Reported,
-    Aggregated,
-    Completed,
-    Declined,
-    Quarantined,
-    Nullified,
-}
-
-impl TaskState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Authorized => "authorized",
-            TaskState::Activated => "activated",
-            TaskState::Routed => "routed",
-            TaskState::Accepted => "accepted",
-            TaskState::InProgress => "in_progress",
-            TaskState::Reported => "reported",
-            TaskState::Aggregated => "aggregated",
-            TaskState::Completed => "completed",
-            TaskState::Declined => "declined",
-            TaskState::Quarantined => "quarantined",
-            TaskState::Nullified => "nullified",
-        }
-    }
-
-    /// Accepted or in progress: the cluster has consented and the work is its own.
-    pub fn is_executable(self) -> bool {
-        matches!(self, TaskState::Accepted | TaskState::InProgress)
-    }
-}
+/// The task lifecycle's states, shared with the governance ledger.
+pub use archon_core::task_state::TaskState;
 
 /// A task as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use archon_execute::report::Blocker;
 use archon_execute::task_result::TaskResult;
 use archon_execute::{
     doctrine, execute, Execution, HandoffInput, LedgerEntry, LedgerError, LedgerTask, OutcomeValue,
-    Services, TaskLedger, TaskState,
+    Services, TaskLedger,
 };
 use archon_store::EventLog;
 use archon_tasks::{EventBody, Ledger, LedgerEvent, Transition, TransitionReport};
@@ -254,9 +254,7 @@ impl TaskLedger for GovernanceLedger {
         let Some(rec) = self.ledger.task(task_ref).map_err(ledger_error)? else {
             return Ok(None);
         };
-        let state: TaskState = serde_json::to_value(rec.state)
-            .and_then(serde_json::from_value)
-            .map_err(|e| ledger_error(format!("task {task_ref}: state {}: {e}", rec.state)))?;
+        let state = rec.state;
         Ok(Some(LedgerTask {
             task_ref: rec.task_ref,
             state,
