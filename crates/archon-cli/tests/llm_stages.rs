@@ -340,6 +340,14 @@ fn execute_with_the_llm_delegate() {
     );
     assert_eq!(mock.requests(), answered.len(), "requests to the mock");
     assert_eq!(mock.repeated_bodies(), 0, "a question was paid twice");
+    // The calls are also accounted beside the report, for `archon usage`.
+    let text = std::fs::read_to_string(dir.join("agent_calls.jsonl")).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), answered.len(), "{text}");
+    assert!(records.iter().all(|r| r["source"] == "live"), "{text}");
 }
 
 /// Every string nested in `v`, once per occurrence.

@@ -3,7 +3,7 @@
 //! writes the files. With the simulated backend this is the `simulation`
 //! delegate (deterministic, from the question alone); with an LLM backend, `llm`.
 
-use archon_core::agent_port::{Agents, Ask, Question, SimContext};
+use archon_core::agent_port::{Agents, Ask, CallRecord, Question, SimContext};
 use archon_core::ids::slug;
 use archon_core::roster::Archon;
 use schemars::JsonSchema;
@@ -214,6 +214,8 @@ pub struct AgentDelegate<'a> {
     agents: &'a Agents,
     archon: &'a Archon,
     doctrine: String,
+    /// Every call record, kept for the caller's accounting (`agent_calls.jsonl`).
+    calls: std::sync::Mutex<Vec<CallRecord>>,
 }
 
 impl<'a> AgentDelegate<'a> {
@@ -222,7 +224,13 @@ impl<'a> AgentDelegate<'a> {
             agents,
             archon,
             doctrine,
+            calls: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The records of every model call this delegate made, in order.
+    pub fn call_records(&self) -> Vec<CallRecord> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
 
@@ -255,9 +263,11 @@ impl Delegate for AgentDelegate<'_> {
                 question,
             }])
             .pop();
-        let calls: Vec<String> = self
-            .agents
-            .take_calls()
+        let records = self.agents.take_calls();
+        if let Ok(mut kept) = self.calls.lock() {
+            kept.extend(records.iter().cloned());
+        }
+        let calls: Vec<String> = records
             .iter()
             .map(|c| {
                 format!(

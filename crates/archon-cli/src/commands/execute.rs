@@ -95,35 +95,43 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
         handoff_issuer: args.issuer.clone(),
     };
 
+    if args.delegate != DelegateKind::Command && args.delegate_cmd.is_some() {
+        bail!("--delegate-cmd is only used with --delegate command");
+    }
+    let agents = match args.delegate {
+        DelegateKind::Command => None,
+        DelegateKind::Llm => {
+            let agents = ctx.agents()?;
+            if agents.backend_name() == "simulation" {
+                bail!("--delegate llm needs an LLM backend: pass --mode llm with a configured endpoint");
+            }
+            Some(agents)
+        }
+        DelegateKind::Simulation => Some(archon_core::agent_port::Agents::simulated(ctx.seed)),
+    };
     let roster;
-    let agents;
-    let delegate: Box<dyn Delegate + '_> = match args.delegate {
-        DelegateKind::Command => {
+    let (agent_delegate, command_delegate) = match &agents {
+        None => {
             let template = args
                 .delegate_cmd
                 .as_deref()
                 .context("--delegate command needs --delegate-cmd 'PROGRAM {phase} …'")?;
-            Box::new(CommandDelegate::parse(template).map_err(anyhow::Error::msg)?)
+            (
+                None,
+                Some(CommandDelegate::parse(template).map_err(anyhow::Error::msg)?),
+            )
         }
-        kind => {
-            if args.delegate_cmd.is_some() {
-                bail!("--delegate-cmd is only used with --delegate command");
-            }
-            agents = match kind {
-                DelegateKind::Llm => {
-                    let agents = ctx.agents()?;
-                    if agents.backend_name() == "simulation" {
-                        bail!("--delegate llm needs an LLM backend: pass --mode llm with a configured endpoint");
-                    }
-                    agents
-                }
-                _ => archon_core::agent_port::Agents::simulated(ctx.seed),
-            };
+        Some(agents) => {
             roster = ctx.roster()?;
             let archon = execution_archon(&roster.archons, ctx, task_ref)?;
             let skill = doctrine::assemble(&doctrine::shipped())?;
-            Box::new(AgentDelegate::new(&agents, archon, skill))
+            (Some(AgentDelegate::new(agents, archon, skill)), None)
         }
+    };
+    let delegate: &dyn Delegate = match (&agent_delegate, &command_delegate) {
+        (Some(d), _) => d,
+        (None, Some(d)) => d,
+        (None, None) => bail!("no delegate"),
     };
 
     let execution = execute(
@@ -133,9 +141,23 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
             seed: ctx.seed,
             files: &FsFiles,
             ledger: &mut ledger,
-            delegate: delegate.as_ref(),
+            delegate,
         },
     )?;
+    // The delegate's model calls, for `archon usage`, beside the report.
+    if let Some(calls) = agent_delegate
+        .map(|d| d.call_records())
+        .filter(|c| !c.is_empty())
+    {
+        let path = report.with_file_name(archon_agents::usage::CALLS_FILE);
+        let mut bytes = Vec::new();
+        for call in &calls {
+            bytes.extend(serde_json::to_vec(call)?);
+            bytes.push(b'\n');
+        }
+        archon_store::write_atomic(&path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     print(ctx, &execution)?;
     Ok(match execution.outcome() {
         OutcomeValue::Complete => Outcome::Complete,
