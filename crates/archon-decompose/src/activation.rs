@@ -52,3 +52,33 @@ pub trait ActivationSink {
         request: &ActivationRequest,
     ) -> Result<ActivationReceipt, String>;
 }
+
+/// The ledger ref of a task whose draft ref a task of another mandate already
+/// holds (the same Duke won both): the draft ref with the mandate's short tag,
+/// `TASK-GREM-001a` → `TASK-GREM-001a-433d7e16` for `mandate-433d7e16-…`.
+pub fn qualified_task_ref(task_ref: &str, mandate_id: &str) -> String {
+    let id = mandate_id.strip_prefix("mandate-").unwrap_or(mandate_id);
+    let tag: String = id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    format!("{task_ref}-{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_refs_carry_the_mandate_tag() {
+        assert_eq!(
+            qualified_task_ref("TASK-GREM-001a", "mandate-433d7e16-af8f-40b5"),
+            "TASK-GREM-001a-433d7e16"
+        );
+        assert_eq!(
+            qualified_task_ref("TASK-A-001b", "m/../x"),
+            "TASK-A-001b-mx"
+        );
+    }
+}

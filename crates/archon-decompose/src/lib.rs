@@ -22,7 +22,9 @@ pub mod questions;
 pub mod routing;
 pub mod tactics;
 
-pub use activation::{ActivationReceipt, ActivationRequest, ActivationSink, Provenance};
+pub use activation::{
+    qualified_task_ref, ActivationReceipt, ActivationRequest, ActivationSink, Provenance,
+};
 pub use bridge::{run_bridge, BridgeInputs, BridgeOptions, BridgeOutput, Services};
 pub use decompose::DecompositionMode;
 pub use model::{BridgeEvent, BridgeSummary, TaskDraft};

@@ -127,6 +127,17 @@ pub fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     bytes
 }
 
+/// One compact JSON object per line: the one serialisation of every JSONL trail.
+pub fn to_jsonl_bytes<T: Serialize>(items: &[T]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for item in items {
+        // Our own event types always serialise.
+        bytes.extend(serde_json::to_vec(item).unwrap_or_default());
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
 /// A stage's output directory being written.
 pub struct ArtifactDir {
     root: PathBuf,
@@ -170,10 +181,7 @@ impl ArtifactDir {
             Some(c) => c,
             None => self.committed_trail(rel)?,
         };
-        for item in items {
-            content.extend(serde_json::to_vec(item).unwrap_or_default());
-            content.push(b'\n');
-        }
+        content.extend(to_jsonl_bytes(items));
         self.write_bytes(rel, &content)?;
         self.trails.insert(rel.to_string(), content);
         Ok(())
@@ -230,13 +238,7 @@ impl ArtifactDir {
 
     /// Writes a whole JSONL trail at once.
     pub fn write_jsonl<T: Serialize>(&mut self, rel: &str, items: &[T]) -> Result<(), StoreError> {
-        let mut bytes = Vec::new();
-        for item in items {
-            // Our own event types always serialise.
-            bytes.extend(serde_json::to_vec(item).unwrap_or_default());
-            bytes.push(b'\n');
-        }
-        self.write_bytes(rel, &bytes)
+        self.write_bytes(rel, &to_jsonl_bytes(items))
     }
 
     /// Records a file written elsewhere (e.g. an appended event trail) in the manifest.

@@ -11,6 +11,14 @@ use crate::result::TaskResult;
 
 /// Reads every `*.json` in `dir` (sorted by name) as a cluster definition.
 /// All problems are reported together, each naming its file and JSON path.
+/// The clusters of `dir`, or the bundled ones when no folder is given.
+pub fn load_clusters(dir: Option<&Path>) -> Result<ClusterRegistry, StoreError> {
+    match dir {
+        Some(dir) => load_cluster_dir(dir),
+        None => Ok(ClusterRegistry::bundled()?),
+    }
+}
+
 pub fn load_cluster_dir(dir: &Path) -> Result<ClusterRegistry, StoreError> {
     let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
     let mut files = Vec::new();

@@ -10,11 +10,12 @@ use archon_core::seed::sha256_hex;
 use archon_decompose::checkpoint::{CheckpointStore, NoCheckpoints};
 use archon_decompose::inputs::RoutingTable;
 use archon_decompose::io::{self, DirCheckpoints, InputPaths, BRIDGE_DIR};
+use archon_decompose::qualified_task_ref;
 use archon_decompose::{
     run_bridge, ActivationReceipt, ActivationRequest, ActivationSink, BridgeOptions, BridgeSummary,
     DecomposeError, DecompositionMode, Progress, Services,
 };
-use archon_tasks::{ClusterRegistry, Ledger, TaskState};
+use archon_tasks::{Ledger, TaskState};
 use clap::Args;
 
 use crate::context::Context;
@@ -88,13 +89,6 @@ pub fn run(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome> {
     }
 }
 
-fn load_clusters(dir: Option<&Path>) -> Result<ClusterRegistry, DecomposeError> {
-    Ok(match dir {
-        Some(dir) => archon_tasks::io::load_cluster_dir(dir)?,
-        None => ClusterRegistry::bundled()?,
-    })
-}
-
 fn load_routing_table(path: Option<&Path>) -> Result<(RoutingTable, String), DecomposeError> {
     let (source, text) = match path {
         Some(p) => (p.display().to_string(), archon_store::read_text(p)?),
@@ -116,7 +110,7 @@ fn bridge(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome, DecomposeError
         proposal_md: args.proposal_md.clone(),
         out_root: PathBuf::from(OUT_ROOT),
     })?;
-    let clusters = load_clusters(args.cluster_dir.as_deref())?;
+    let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
     let (routing_table, table_hash) = load_routing_table(args.earl_routing_table.as_deref())?;
     let inputs = io::bridge_inputs(&located, clusters, routing_table)?;
     let roster = ctx
@@ -282,15 +276,6 @@ struct LedgerSink<'a> {
     clock: &'a Clock,
 }
 
-/// A short, file-name-safe tag of a mandate id (`mandate-433d7e16-…` → `433d7e16`).
-fn mandate_tag(mandate_id: &str) -> String {
-    let id = mandate_id.strip_prefix("mandate-").unwrap_or(mandate_id);
-    id.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(8)
-        .collect()
-}
-
 impl ActivationSink for LedgerSink<'_> {
     fn create_activation(&mut self, r: &ActivationRequest) -> Result<ActivationReceipt, String> {
         let mut request = archon_tasks::ActivationRequest {
@@ -307,7 +292,7 @@ impl ActivationSink for LedgerSink<'_> {
         // Task refs name a Duke's tactics, so the same Duke winning two mandates
         // gives the same refs: the second mandate's tasks are qualified with their
         // mandate (`TASK-GREM-001a-433d7e16`) so that one ledger holds both.
-        let qualified = format!("{}-{}", r.task_ref, mandate_tag(&r.provenance.mandate_id));
+        let qualified = qualified_task_ref(&r.task_ref, &r.provenance.mandate_id);
         for task_ref in [r.task_ref.clone(), qualified] {
             request.task_ref = task_ref;
             match self

@@ -150,11 +150,7 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
         .filter(|c| !c.is_empty())
     {
         let path = report.with_file_name(archon_agents::usage::CALLS_FILE);
-        let mut bytes = Vec::new();
-        for call in &calls {
-            bytes.extend(serde_json::to_vec(call)?);
-            bytes.push(b'\n');
-        }
+        let bytes = archon_store::artifact_dir::to_jsonl_bytes(&calls);
         archon_store::write_atomic(&path, &bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -26,7 +26,7 @@ use archon_core::ids::check_file_component;
 use archon_core::seed::sha256_hex;
 use archon_store::artifact_dir::{read_manifest, to_json_bytes, verify_manifest};
 use archon_store::{write_atomic, MANIFEST_FILE};
-use archon_tasks::{ClusterRegistry, Ledger, TaskState, Transition};
+use archon_tasks::{Ledger, TaskState, Transition};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
@@ -143,8 +143,7 @@ impl StageScope<'_> {
             .entry(self.key.clone())
             .or_default()
             .insert(name, outcome_name(outcome).to_string());
-        write_atomic(&self.state_path, &to_json_bytes(&*self.state))
-            .with_context(|| format!("writing {}", self.state_path.display()))?;
+        save_state(&self.state_path, self.state)?;
         Ok(outcome)
     }
 }
@@ -465,10 +464,12 @@ impl Runner<'_> {
     }
 
     fn save(&self) -> Result<()> {
-        let path = self.args.out.join(RUN_STATE_FILE);
-        write_atomic(&path, &to_json_bytes(&self.state))
-            .with_context(|| format!("writing {}", path.display()))
+        save_state(&self.args.out.join(RUN_STATE_FILE), &self.state)
     }
+}
+
+fn save_state(path: &Path, state: &RunState) -> Result<()> {
+    write_atomic(path, &to_json_bytes(state)).with_context(|| format!("writing {}", path.display()))
 }
 
 fn outcome_name(o: Outcome) -> &'static str {
@@ -583,10 +584,7 @@ fn consent_by_policy(
     if !ledger_path.is_file() {
         return Ok(Outcome::Complete);
     }
-    let clusters = match cluster_dir {
-        Some(d) => archon_tasks::io::load_cluster_dir(d)?,
-        None => ClusterRegistry::bundled()?,
-    };
+    let clusters = archon_tasks::io::load_clusters(cluster_dir)?;
     let mut ledger = Ledger::open(ledger_path)?.with_clusters(clusters.clone());
     // A decline reroutes, so answer rounds until nothing waits for consent;
     // each round excludes one more cluster per task, so clusters + 1 rounds suffice.

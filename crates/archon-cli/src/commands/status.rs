@@ -159,6 +159,9 @@ pub fn cycle_summary(
 }
 
 impl CycleSummary {
+    /// Adds another review session of the same root. Mandates, tasks and outcomes
+    /// come from the root's shared rfp folder, ledger and execute folder, so every
+    /// session's summary already holds all of them: one copy is kept.
     fn merge(&mut self, other: CycleSummary) {
         self.sessions.extend(other.sessions);
         for (k, v) in other.motions {
@@ -170,6 +173,8 @@ impl CycleSummary {
         self.tasks = other.tasks;
         self.outcomes = other.outcomes;
         self.incomplete.extend(other.incomplete);
+        self.incomplete.sort();
+        self.incomplete.dedup();
     }
 
     pub fn render(&self) -> String {

@@ -11,6 +11,7 @@
 //! Every hop follows a recorded id or a recorded sha256; a hop that does not
 //! resolve is an error naming the file and what was looked for.
 
+use archon_decompose::qualified_task_ref;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
@@ -297,14 +298,14 @@ fn find_draft(mandate: &Path, task: &TaskRecord, prov: &TaskProvenance) -> Resul
         let Some(r) = d["task_ref"].as_str() else {
             return false;
         };
-        let same_ref = task.task_ref == r
-            || task.task_ref.strip_prefix(r).is_some_and(|rest| {
-                rest.starts_with('@')
-                    || rest.strip_prefix('-').is_some_and(|tag| {
-                        let tag = tag.split('@').next().unwrap_or(tag);
-                        !tag.is_empty() && prov.mandate_id.contains(tag)
-                    })
-            });
+        let qualified = qualified_task_ref(r, &prov.mandate_id);
+        let same_ref = [r, qualified.as_str()].into_iter().any(|c| {
+            task.task_ref == c
+                || task
+                    .task_ref
+                    .strip_prefix(c)
+                    .is_some_and(|rest| rest.starts_with('@'))
+        });
         same_ref
             && d["parent_tactic_id"].as_str() == Some(prov.parent_tactic_id.as_str())
             && d["proposal_id"].as_str() == Some(prov.proposal_id.as_str())
