@@ -80,21 +80,36 @@ fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()>
     Ok(())
 }
 
+/// Most fsyncs in flight at once. A sync mostly waits on the disk, so running
+/// them side by side lets the device merge the flushes: the whole chain's
+/// ≈1,000 artifact syncs cost about as much as a few dozen one after another.
+const PARALLEL_SYNCS: usize = 16;
+
 /// Flushes the files written under `root`, then their folders (the renames), to
-/// disk: one fsync per file and one per folder, instead of two per file.
+/// disk: one fsync per file and one per folder, instead of two per file, spread
+/// over [`PARALLEL_SYNCS`] threads. Order does not matter: all of them finish
+/// before the manifest that vouches for them is written.
 fn sync_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
-    let mut dirs = std::collections::BTreeSet::new();
-    for rel in files.keys() {
-        let path = root.join(rel);
-        File::open(&path)?.sync_all()?;
-        if let Some(dir) = path.parent() {
-            dirs.insert(dir.to_path_buf());
-        }
-    }
-    for dir in dirs {
-        File::open(&dir)?.sync_all()?;
-    }
-    Ok(())
+    let mut paths: Vec<PathBuf> = files.keys().map(|rel| root.join(rel)).collect();
+    let dirs: std::collections::BTreeSet<PathBuf> = paths
+        .iter()
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    paths.extend(dirs);
+    let per_thread = paths.len().div_ceil(PARALLEL_SYNCS).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(sync_path)))
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+fn sync_path(path: &PathBuf) -> std::io::Result<()> {
+    File::open(path)?.sync_all()
 }
 
 /// Removes the temp files a killed writer left below `root` (`.<name>.tmp-<pid>`),
