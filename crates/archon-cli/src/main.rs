@@ -1,11 +1,30 @@
 //! The `archon` binary: parse flags, run one command, map the result to an exit code.
 //! Exit codes: 0 complete, 1 blocked or escalated, 2 bad input or usage.
 
+/// `print!` and `println!` that never panic: what goes to a closed pipe
+/// (`archon … | head`) is dropped and the command carries on with its work.
+/// They shadow std's macros in every module below.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+macro_rules! println {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cli;
 mod commands;
 mod context;
 mod outcome;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,4 +53,8 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stdout().lock().write_fmt(args);
 }

@@ -1,5 +1,6 @@
-//! Progress bars: on stderr only, drawn into a pipe only when forced with
-//! `ARCHON_PROGRESS=always`, never with `--quiet`.
+//! Console output. Progress bars: on stderr only, drawn into a pipe only when
+//! forced with `ARCHON_PROGRESS=always`, never with `--quiet`. Stdout closed
+//! early (`archon … | head`) is not a crash.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::process::{Command, Output};
@@ -101,4 +102,25 @@ fn an_unknown_progress_setting_is_a_usage_error() {
         stderr.contains("ARCHON_PROGRESS: expected auto, always or never, got \"sometimes\""),
         "{stderr}"
     );
+}
+
+#[test]
+fn output_into_a_closed_pipe_is_dropped_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("archon");
+    // `true` exits at once; archon starts writing into the pipe after its
+    // reader is gone, so every write fails with EPIPE.
+    let script = format!(
+        "{{ sleep 0.3; '{}' roster 2>err; echo $? >status; }} | true",
+        bin.display()
+    );
+    let ok = Command::new("sh")
+        .current_dir(dir.path())
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert_eq!(read("status").trim(), "0", "stderr: {}", read("err"));
+    assert!(!read("err").contains("panicked"), "{}", read("err"));
 }
