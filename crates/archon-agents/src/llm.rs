@@ -200,8 +200,17 @@ impl Inner {
             },
             response: RecordedResponse::new(answer, latency_ms),
         };
+        // The entry is synced to disk before the answer is used, on the blocking
+        // pool: a runtime worker waiting on the disk would hold up other calls.
+        let cassette = recorder.cassette.clone();
+        let (entry, stored) = tokio::task::spawn_blocking(move || {
+            let stored = cassette.store(&entry);
+            (entry, stored)
+        })
+        .await
+        .map_err(|e| fail(format!("recording the answer failed: {e}")))?;
         // The answer is good even if it cannot be stored; losing it would pay twice.
-        if let Err(e) = recorder.cassette.store(&entry) {
+        if let Err(e) = stored {
             tracing::warn!(archon = %ex.archon_name, kind = ex.kind, "cannot record exchange: {e}");
         }
         Ok(live(entry.response))

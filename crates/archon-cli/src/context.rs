@@ -2,10 +2,11 @@
 //! Built once from the global flags and the environment.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result};
 use archon_agents::{ConfigFile, LlmFlags, LlmSettings, Progress, ProgressMode};
-use archon_core::agent_port::Agents;
+use archon_core::agent_port::{Agents, Backend};
 use archon_core::clock::Clock;
 use archon_core::roster::Roster;
 use archon_core::seed::Seed;
@@ -22,6 +23,10 @@ pub struct Context {
     pub seed: Seed,
     /// The process's progress bars (stderr), shared by the run and the LLM backend.
     pub progress: Progress,
+    /// The model backend, built on first use and shared by every command run
+    /// with this context (all stages of `archon run`, side by side or not): one
+    /// runtime, one connection pool, one concurrency limit.
+    backend: Mutex<Option<Arc<dyn Backend>>>,
 }
 
 impl Context {
@@ -37,7 +42,19 @@ impl Context {
             clock,
             seed: Seed(global.seed),
             progress,
+            backend: Mutex::default(),
         })
+    }
+
+    /// The same clock, seed and progress bars under other global options.
+    pub fn with_global(&self, global: GlobalArgs) -> Context {
+        Context {
+            global,
+            clock: self.clock,
+            seed: self.seed,
+            progress: self.progress.clone(),
+            backend: Mutex::default(),
+        }
     }
 
     /// The roster from `--roster`, or the bundled one.
@@ -88,13 +105,16 @@ impl Context {
             }
             return Ok(Agents::simulated(self.seed).with_max_reasks(settings.max_reasks));
         }
-        let roster = self.roster()?;
-        Ok(archon_agents::agents(
-            &settings,
-            &roster.archons,
-            self.seed,
-            &self.progress,
-        )?)
+        let mut shared = self.backend.lock().unwrap_or_else(|e| e.into_inner());
+        let backend = match &*shared {
+            Some(backend) => backend.clone(),
+            None => {
+                let roster = self.roster()?;
+                let backend = archon_agents::backend(&settings, &roster.archons, &self.progress)?;
+                shared.insert(backend).clone()
+            }
+        };
+        Ok(Agents::new(backend, self.seed).with_max_reasks(settings.max_reasks))
     }
 
     /// Whether answers come from a model server (or a cassette) rather than simulation.

@@ -102,9 +102,10 @@ fn sync_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<
             .chunks(per_thread)
             .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(sync_path)))
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     })
 }
 

@@ -13,7 +13,7 @@ mod prompts;
 mod simulated;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -155,7 +155,6 @@ pub struct Agents {
     backend: Arc<dyn Backend>,
     seed: Seed,
     max_reasks: u32,
-    schemas: Mutex<HashMap<&'static str, Arc<answer::Schema>>>,
     calls: Mutex<Vec<CallRecord>>,
 }
 
@@ -183,7 +182,6 @@ impl Agents {
             backend,
             seed,
             max_reasks: DEFAULT_MAX_REASKS,
-            schemas: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -191,6 +189,13 @@ impl Agents {
     /// The simulated backend with `seed`.
     pub fn simulated(seed: Seed) -> Agents {
         Agents::new(Arc::new(SimulatedBackend), seed)
+    }
+
+    /// Another port over the same backend (so the same concurrency limit), seed
+    /// and re-ask bound, with its own call records: for work done side by side
+    /// whose records must not mix.
+    pub fn fork(&self) -> Agents {
+        Agents::new(self.backend.clone(), self.seed).with_max_reasks(self.max_reasks)
     }
 
     pub fn with_max_reasks(mut self, n: u32) -> Agents {
@@ -223,9 +228,14 @@ impl Agents {
         std::mem::take(&mut *lock(&self.calls))
     }
 
+    /// The answer schema of `Q`, compiled once per process: compiling one
+    /// (regexes included) costs milliseconds, and every stage, motion and
+    /// tactic has its own port.
     fn schema_of<Q: Question>(&self) -> Arc<answer::Schema> {
-        lock(&self.schemas)
-            .entry(Q::KIND)
+        static SCHEMAS: LazyLock<Mutex<HashMap<&'static str, Arc<answer::Schema>>>> =
+            LazyLock::new(Mutex::default);
+        lock(&SCHEMAS)
+            .entry(std::any::type_name::<Q::Answer>())
             .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>()))
             .clone()
     }
