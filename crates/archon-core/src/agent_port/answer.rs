@@ -1,27 +1,37 @@
 //! Turning a model's text into a typed answer: JSON extraction, schema
 //! validation, decoding, and the message that asks again.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-/// The JSON Schema of an answer type with its compiled validator.
+/// The JSON Schema of an answer type with its validator, compiled on first use.
 pub(crate) struct Schema {
     pub json: Arc<serde_json::Value>,
-    validator: Option<jsonschema::Validator>,
+    validator: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl Schema {
     pub fn of<T: JsonSchema>() -> Schema {
         let json = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
-        // A schema that does not compile is a programming error caught by tests;
-        // without a validator, decoding still checks the shape.
-        let validator = jsonschema::validator_for(&json).ok();
         Schema {
             json: Arc::new(json),
-            validator,
+            validator: OnceLock::new(),
         }
+    }
+
+    pub fn is_compiled(&self) -> bool {
+        self.validator.get().is_some()
+    }
+
+    /// Compiles the validator the first time (milliseconds for a process's
+    /// first schemas). A schema that does not compile is a programming error
+    /// caught by tests; without a validator, decoding still checks the shape.
+    pub fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.validator
+            .get_or_init(|| jsonschema::validator_for(&self.json).ok())
+            .as_ref()
     }
 
     /// Validates and decodes; the errors are what the model is told on a re-ask.
@@ -32,7 +42,7 @@ impl Schema {
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
         // `is_valid` is the fast path; errors are collected only for an answer that fails.
-        if let Some(v) = self.validator.as_ref().filter(|v| !v.is_valid(&value)) {
+        if let Some(v) = self.validator().filter(|v| !v.is_valid(&value)) {
             let errors: Vec<String> = v
                 .iter_errors(&value)
                 .take(10)

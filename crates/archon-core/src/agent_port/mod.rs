@@ -248,9 +248,16 @@ impl Agents {
         let schema = self.schema_of::<Q>();
         let mut results = Vec::with_capacity(asks.len());
         let mut records = Vec::with_capacity(asks.len());
-        for round in asks.chunks(ROUND_SIZE) {
-            results.extend(self.ask_round(round, &schema, &mut records));
-        }
+        std::thread::scope(|scope| {
+            // A model takes far longer to answer than the validator takes to
+            // compile: compiling it meanwhile keeps it off the critical path.
+            if !self.backend.is_simulated() && !schema.is_compiled() {
+                scope.spawn(|| schema.validator());
+            }
+            for round in asks.chunks(ROUND_SIZE) {
+                results.extend(self.ask_round(round, &schema, &mut records));
+            }
+        });
         let mut calls = lock(&self.calls);
         if calls.is_empty() {
             *calls = records;
