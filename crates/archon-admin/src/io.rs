@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
+use archon_core::fan_out;
 use archon_core::ids::{check_file_component, safe_component};
 use archon_core::input::{InputError, InputErrors};
 use archon_core::roster::{Rank, Roster};
@@ -212,19 +213,22 @@ pub fn rfp(
                 .join(", ")
         )));
     }
-    let mut mandates = Vec::new();
-    for (input, plan_sha, handoff_sha) in selected {
-        mandates.push(rfp_mandate(
+    // Mandates are independent: drafted side by side, each into its own folder
+    // with its own call records, reported in plan order.
+    let mandates = fan_out::in_order(&selected, |(input, plan_sha, handoff_sha)| {
+        rfp_mandate(
             &session_dir,
             input,
             plan_sha,
             handoff_sha,
             opts.retry_failed,
             roster,
-            agents,
+            &agents.fork(),
             clock,
-        )?);
-    }
+        )
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     Ok(RfpReport {
         session_dir,
         mandates,

@@ -42,6 +42,24 @@ fn ledger_tasks(cwd: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Tasks with their event numbers (`seq`, `version`) removed.
+fn without_event_numbers(tasks: &str) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("seq");
+                map.remove("version");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(tasks).unwrap();
+    strip(&mut v);
+    v
+}
+
 fn run_ok(cwd: &Path, extra: &[&str]) -> (String, String) {
     let out = archon(cwd).arg("run").args(extra).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -119,13 +137,23 @@ fn a_tampered_artifact_makes_its_stage_run_again() {
     assert_eq!(std::fs::read(&triage).unwrap(), good);
 }
 
+/// Items run side by side (motions, mandates, tactics, tasks), so three runs
+/// give timing three chances to leak into the output; the ledger file itself
+/// is compared byte for byte too.
 #[test]
 fn same_seed_and_clock_give_byte_identical_runs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    run_ok(a.path(), &["--quiet"]);
-    run_ok(b.path(), &["--quiet"]);
-    assert_same_tree(a.path(), b.path());
-    assert_eq!(ledger_tasks(a.path()), ledger_tasks(b.path()));
+    let runs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for run in &runs {
+        run_ok(run.path(), &["--quiet"]);
+    }
+    let ledger = |dir: &Path| std::fs::read(dir.join("archon-out/governance.db")).unwrap();
+    for other in &runs[1..] {
+        assert_same_tree(runs[0].path(), other.path());
+        assert!(
+            ledger(runs[0].path()) == ledger(other.path()),
+            "governance.db differs"
+        );
+    }
 }
 
 /// A run killed with SIGKILL at spread-out moments resumes with the same
@@ -154,5 +182,10 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     }
     run_ok(crashed.path(), &["--quiet"]);
     assert_same_tree(reference.path(), crashed.path());
-    assert_eq!(expected_tasks, ledger_tasks(crashed.path()));
+    // A kill between an operation's intent and its outcome leaves the intent in
+    // the log (the ledger's record of the crash), so event numbers may shift.
+    assert_eq!(
+        without_event_numbers(&expected_tasks),
+        without_event_numbers(&ledger_tasks(crashed.path()))
+    );
 }

@@ -6,6 +6,7 @@
 
 pub mod agent_port;
 pub mod clock;
+pub mod fan_out;
 pub mod ids;
 pub mod input;
 pub mod roster;

@@ -3,9 +3,12 @@
 //! activations go through the injected ports.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
+use archon_core::fan_out;
+use archon_core::roster::Archon;
 use archon_core::roster::Roster;
 use archon_core::seed::{sha256_hex, Seed};
 use serde_json::{json, Value};
@@ -13,7 +16,7 @@ use serde_json::{json, Value};
 use crate::activation::{ActivationReceipt, ActivationRequest, ActivationSink, Provenance};
 use crate::checkpoint::{self, Cached, CheckpointStore};
 use crate::context::{requirement_ids, DecompositionContext};
-use crate::decompose::{Decomposer, DecompositionMode};
+use crate::decompose::{Decomposed, Decomposer, DecompositionMode};
 use crate::earls::{earls, resolve_facilitator};
 use crate::inputs::{Rfp, RoutingTable, SelectionResult, Winner};
 use crate::lint::{detect_overlap, has_weak_provenance, lint_task_draft};
@@ -176,31 +179,35 @@ pub fn run_bridge(
     let mut task_drafts: Vec<TaskDraft> = Vec::new();
     let mut routing_plan: Vec<RoutingPlanEntry> = Vec::new();
     let mut routable: Vec<TaskDraft> = Vec::new();
-    for tactic in tactics {
-        let ctx = DecompositionContext::new(
-            tactic,
-            &inputs.rfp,
-            &winner.proposal_id,
-            options.max_tasks_per_tactic,
-        );
+    let contexts: Vec<DecompositionContext> = tactics
+        .iter()
+        .map(|tactic| {
+            DecompositionContext::new(
+                tactic,
+                &inputs.rfp,
+                &winner.proposal_id,
+                options.max_tasks_per_tactic,
+            )
+        })
+        .collect();
+    let decompositions = decompose_side_by_side(
+        &contexts,
+        inputs,
+        options,
+        agents,
+        &earls,
+        checkpoints,
+        &tactic_ids,
+    );
+    for (tactic, (decomposed, notes)) in tactics.iter().zip(decompositions) {
         trail.emit(
             event::DECOMPOSITION_STARTED,
             json!({ "tactic_id": tactic.tactic_id, "title": tactic.title }),
         );
-        let facilitator = resolve_facilitator(&inputs.routing_table, &earls, &ctx)
-            .ok_or_else(|| DecomposeError::Usage("no Earl can facilitate".into()))?;
-        let decomposed = {
-            let mut decomposer = Decomposer {
-                mode: options.mode,
-                seed: options.seed,
-                agents,
-                earls: &earls,
-                checkpoints: &mut *checkpoints,
-                progress: &mut *trail.progress,
-                tactic_ids: &tactic_ids,
-            };
-            decomposer.decompose(&ctx, &facilitator)?
-        };
+        for note in &notes {
+            trail.note(note);
+        }
+        let decomposed = decomposed?;
         let mut entry = RoutingPlanEntry {
             tactic_id: tactic.tactic_id.clone(),
             tactic_title: tactic.title.clone(),
@@ -386,6 +393,61 @@ pub fn run_bridge(
         summary,
         events: trail.events,
     })
+}
+
+/// Decomposes every tactic side by side: tactics are independent, and each
+/// asks its Earls in rounds of its own, so decomposing them one after another
+/// would put every tactic's rounds on the critical path. Each gets its own call
+/// records; checkpoints are shared under a lock; console notes are returned
+/// per tactic, so the caller shows them (and emits events) in tactic order.
+fn decompose_side_by_side(
+    contexts: &[DecompositionContext],
+    inputs: &BridgeInputs,
+    options: &BridgeOptions,
+    agents: &Agents,
+    earls: &[&Archon],
+    checkpoints: &mut dyn CheckpointStore,
+    tactic_ids: &[String],
+) -> Vec<(Result<Decomposed, DecomposeError>, Vec<String>)> {
+    let shared = Mutex::new(checkpoints);
+    fan_out::in_order(contexts, |ctx| {
+        let mut notes = Vec::new();
+        let decomposed = resolve_facilitator(&inputs.routing_table, earls, ctx)
+            .ok_or_else(|| DecomposeError::Usage("no Earl can facilitate".into()))
+            .and_then(|facilitator| {
+                let agents = agents.fork();
+                let mut decomposer = Decomposer {
+                    mode: options.mode,
+                    seed: options.seed,
+                    agents: &agents,
+                    earls,
+                    checkpoints: &mut Locked(&shared),
+                    progress: &mut |p| {
+                        if let Progress::Note(n) = p {
+                            notes.push(n.to_string());
+                        }
+                    },
+                    tactic_ids,
+                };
+                decomposer.decompose(ctx, &facilitator)
+            });
+        (decomposed, notes)
+    })
+}
+
+/// A checkpoint store shared by decompositions running side by side.
+struct Locked<'s, 'a>(&'s Mutex<&'a mut dyn CheckpointStore>);
+
+impl CheckpointStore for Locked<'_, '_> {
+    fn load(&self, name: &str) -> Result<Option<String>, String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).load(name)
+    }
+    fn save(&mut self, name: &str, bytes: &[u8]) -> Result<bool, String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .save(name, bytes)
+    }
 }
 
 fn push_once(events: &mut Vec<String>, e: &str) {

@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Where checkpoints live: a directory (CLI), nowhere (`--no-checkpoint`), or
-/// read-only (`--dry-run`).
-pub trait CheckpointStore {
+/// read-only (`--dry-run`). `Send`: tactics are decomposed side by side.
+pub trait CheckpointStore: Send {
     /// The checkpoint's text, or `None` when there is none.
     fn load(&self, name: &str) -> Result<Option<String>, String>;
     /// Stores a checkpoint; `Ok(false)` when this store does not write.

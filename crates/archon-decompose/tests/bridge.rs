@@ -431,11 +431,15 @@ fn a_crashed_run_resumes_from_checkpoints_without_redoing_tactics() {
         crashed.output,
         Err(DecomposeError::Checkpoint { .. })
     ));
+    // Tactics are decomposed side by side: all three were asked, two saved
+    // before the "crash" (which two depends on timing).
     assert_eq!(backend.0.load(Ordering::SeqCst), 3);
-    assert_eq!(
-        checkpoints.files.keys().collect::<Vec<_>>(),
-        ["T-GUSI-001.task_drafts.json", "T-GUSI-002.task_drafts.json"]
-    );
+    let saved: Vec<String> = checkpoints.files.keys().cloned().collect();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    let lost = ["T-GUSI-001", "T-GUSI-002", "T-GUSI-003"]
+        .into_iter()
+        .find(|t| !saved.contains(&format!("{t}.task_drafts.json")))
+        .unwrap();
 
     checkpoints.saves_left = None;
     let backend = Arc::new(Counting(AtomicUsize::new(0)));
@@ -445,14 +449,16 @@ fn a_crashed_run_resumes_from_checkpoints_without_redoing_tactics() {
     assert_eq!(
         backend.0.load(Ordering::SeqCst),
         1,
-        "only T-GUSI-003 is decomposed again"
+        "only {lost} is decomposed again"
     );
+    for kept in saved {
+        assert!(resumed
+            .lines
+            .contains(&format!("    [checkpoint] loaded {kept}")));
+    }
     assert!(resumed
         .lines
-        .contains(&"    [checkpoint] loaded T-GUSI-001.task_drafts.json".to_string()));
-    assert!(resumed
-        .lines
-        .contains(&"    [checkpoint] saved T-GUSI-003.task_drafts.json".to_string()));
+        .contains(&format!("    [checkpoint] saved {lost}.task_drafts.json")));
     // The resumed run gives what an uninterrupted run gives.
     let fresh = simulate(&inputs, &opts, None);
     assert_eq!(out.task_drafts, fresh.task_drafts);

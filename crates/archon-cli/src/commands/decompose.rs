@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use archon_core::clock::Clock;
+use archon_core::fan_out::Turn;
 use archon_core::seed::sha256_hex;
 use archon_decompose::checkpoint::{CheckpointStore, NoCheckpoints};
 use archon_decompose::inputs::RoutingTable;
@@ -79,7 +80,19 @@ pub struct DecomposeArgs {
 }
 
 pub fn run(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome> {
-    match bridge(ctx, args) {
+    run_in_turn(ctx, args, None)
+}
+
+/// [`run`] as one of several mandates decomposed side by side (`archon run`):
+/// the mandate's activations wait for `turn`, so the ledger reads the same (and
+/// the same Duke's second mandate gets the qualified refs) whatever order the
+/// decompositions finish in.
+pub fn run_in_turn(
+    ctx: &Context,
+    args: &DecomposeArgs,
+    turn: Option<&Turn<'_>>,
+) -> Result<Outcome> {
+    match bridge(ctx, args, turn) {
         Ok(outcome) => Ok(outcome),
         Err(DecomposeError::Stop(message)) => {
             eprintln!("ERROR: {message}");
@@ -100,7 +113,11 @@ fn load_routing_table(path: Option<&Path>) -> Result<(RoutingTable, String), Dec
     Ok((RoutingTable::parse(&source, &text)?, sha256_hex(&text)))
 }
 
-fn bridge(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome, DecomposeError> {
+fn bridge(
+    ctx: &Context,
+    args: &DecomposeArgs,
+    turn: Option<&Turn<'_>>,
+) -> Result<Outcome, DecomposeError> {
     let verbose = ctx.global.verbose > 0 && !ctx.global.quiet;
     // Everything is read and validated before anything is written.
     let located = io::locate(&InputPaths {
@@ -173,6 +190,7 @@ fn bridge(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome, DecomposeError
         Some(LedgerSink {
             ledger,
             clock: &ctx.clock,
+            turn,
         })
     };
     let mut progress = |p: Progress<'_>| {
@@ -274,10 +292,14 @@ fn print_summary(s: &BridgeSummary, dry_run: bool) {
 struct LedgerSink<'a> {
     ledger: Ledger,
     clock: &'a Clock,
+    turn: Option<&'a Turn<'a>>,
 }
 
 impl ActivationSink for LedgerSink<'_> {
     fn create_activation(&mut self, r: &ActivationRequest) -> Result<ActivationReceipt, String> {
+        if let Some(turn) = self.turn {
+            turn.wait();
+        }
         let mut request = archon_tasks::ActivationRequest {
             task_ref: r.task_ref.clone(),
             earl_id: r.earl_id.clone(),

@@ -2,19 +2,23 @@
 //! handoff is assembled from the governance ledger's task and the flags; the
 //! outcome (complete | blocked | escalated) is printed and decides the exit code.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use archon_core::clock::Clock;
+use archon_core::fan_out::Turn;
 use archon_core::ids::check_file_component;
 use archon_core::roster::{Archon, Rank};
 use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
+use archon_execute::execute::json_report_path;
 use archon_execute::io::FsFiles;
 use archon_execute::ledger::{Move, Stop};
 use archon_execute::report::Blocker;
 use archon_execute::task_result::TaskResult;
+use archon_execute::workspace::{Files, FilesError, GitState};
 use archon_execute::{
     doctrine, execute, Execution, HandoffInput, LedgerEntry, LedgerError, LedgerTask, OutcomeValue,
     Services, TaskLedger,
@@ -41,6 +45,16 @@ pub struct ExecuteArgs {
     /// default: archon-out/execute/<TASK_REF>/execution-stage-report.md.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub delegate: DelegateArgs,
+    /// Who issues this handoff (required input field).
+    #[arg(long, value_name = "NAME")]
+    pub issuer: Option<String>,
+}
+
+/// Who does a task's work (`archon execute`, and the execute stage of `archon run`).
+#[derive(Debug, Clone, Args)]
+pub struct DelegateArgs {
     /// Who does the work of each step.
     #[arg(long, value_enum, default_value_t = DelegateKind::Simulation)]
     pub delegate: DelegateKind,
@@ -48,9 +62,6 @@ pub struct ExecuteArgs {
     /// placeholders {phase} {step} {workspace} {task_ref} {task_json} {task_file}.
     #[arg(long, value_name = "TEMPLATE")]
     pub delegate_cmd: Option<String>,
-    /// Who issues this handoff (required input field).
-    #[arg(long, value_name = "NAME")]
-    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -63,7 +74,34 @@ pub enum DelegateKind {
     Command,
 }
 
+impl DelegateArgs {
+    /// Refuses a delegate that cannot work here, before any work is done; the
+    /// parsed program for `--delegate command`.
+    pub fn command(&self, ctx: &Context) -> Result<Option<CommandDelegate>> {
+        match (self.delegate, &self.delegate_cmd) {
+            (DelegateKind::Command, Some(template)) => Ok(Some(
+                CommandDelegate::parse(template).map_err(anyhow::Error::msg)?,
+            )),
+            (DelegateKind::Command, None) => {
+                bail!("--delegate command needs --delegate-cmd 'PROGRAM {{phase}} …'")
+            }
+            (_, Some(_)) => bail!("--delegate-cmd is only used with --delegate command"),
+            (DelegateKind::Llm, None) if !ctx.answers_from_llm()? => bail!(
+                "--delegate llm needs an LLM backend: pass --mode llm with a configured endpoint"
+            ),
+            _ => Ok(None),
+        }
+    }
+}
+
 pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
+    run_in_turn(ctx, args, None)
+}
+
+/// [`run`] as one of several tasks executed side by side (`archon run`): the
+/// task's ledger writes wait for `turn`, so the ledger and the stop log read
+/// the same whatever order the executions finish in.
+pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -> Result<Outcome> {
     let task_ref = args.task_ref.trim();
     check_file_component(task_ref).map_err(|m| anyhow::anyhow!("TASK_REF: {m}"))?;
     let ledger_path = args
@@ -73,7 +111,7 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
     if !ledger_path.is_file() {
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
-    let mut ledger = GovernanceLedger::open(&ledger_path)?;
+    let mut ledger = GovernanceLedger::open(&ledger_path, turn)?;
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
@@ -95,37 +133,20 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
         handoff_issuer: args.issuer.clone(),
     };
 
-    if args.delegate != DelegateKind::Command && args.delegate_cmd.is_some() {
-        bail!("--delegate-cmd is only used with --delegate command");
-    }
-    let agents = match args.delegate {
+    let command_delegate = args.delegate.command(ctx)?;
+    let agents = match args.delegate.delegate {
         DelegateKind::Command => None,
-        DelegateKind::Llm => {
-            let agents = ctx.agents()?;
-            if agents.backend_name() == "simulation" {
-                bail!("--delegate llm needs an LLM backend: pass --mode llm with a configured endpoint");
-            }
-            Some(agents)
-        }
+        DelegateKind::Llm => Some(ctx.agents()?),
         DelegateKind::Simulation => Some(archon_core::agent_port::Agents::simulated(ctx.seed)),
     };
     let roster;
-    let (agent_delegate, command_delegate) = match &agents {
-        None => {
-            let template = args
-                .delegate_cmd
-                .as_deref()
-                .context("--delegate command needs --delegate-cmd 'PROGRAM {phase} …'")?;
-            (
-                None,
-                Some(CommandDelegate::parse(template).map_err(anyhow::Error::msg)?),
-            )
-        }
+    let agent_delegate = match &agents {
+        None => None,
         Some(agents) => {
             roster = ctx.roster()?;
             let archon = execution_archon(&roster.archons, ctx, task_ref)?;
             let skill = doctrine::assemble(&doctrine::shipped())?;
-            (Some(AgentDelegate::new(agents, archon, skill)), None)
+            Some(AgentDelegate::new(agents, archon, skill))
         }
     };
     let delegate: &dyn Delegate = match (&agent_delegate, &command_delegate) {
@@ -134,32 +155,73 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
         (None, None) => bail!("no delegate"),
     };
 
+    // The delegate's model calls, for `archon usage`, beside the report.
+    let write_calls = || -> Result<(), FilesError> {
+        let calls = agent_delegate.as_ref().map(|d| d.call_records());
+        match calls.filter(|c| !c.is_empty()) {
+            Some(calls) => {
+                let path = report.with_file_name(archon_agents::usage::CALLS_FILE);
+                let bytes = archon_store::artifact_dir::to_jsonl_bytes(&calls);
+                FsFiles.write(&path, &bytes)
+            }
+            None => Ok(()),
+        }
+    };
     let execution = execute(
         &input,
         Services {
             clock: &ctx.clock,
             seed: ctx.seed,
-            files: &FsFiles,
+            files: &CallsBeforeReport {
+                report_json: json_report_path(&report),
+                write_calls: &write_calls,
+            },
             ledger: &mut ledger,
             delegate,
         },
     )?;
-    // The delegate's model calls, for `archon usage`, beside the report.
-    if let Some(calls) = agent_delegate
-        .map(|d| d.call_records())
-        .filter(|c| !c.is_empty())
-    {
-        let path = report.with_file_name(archon_agents::usage::CALLS_FILE);
-        let bytes = archon_store::artifact_dir::to_jsonl_bytes(&calls);
-        archon_store::write_atomic(&path, &bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
     print(ctx, &execution)?;
     Ok(match execution.outcome() {
         OutcomeValue::Complete => Outcome::Complete,
         OutcomeValue::Blocked => Outcome::Blocked,
         OutcomeValue::Escalated => Outcome::Escalated,
     })
+}
+
+/// The workspace and report files on disk, with one rule of order: the
+/// delegate's call records are written before the report's JSON, which
+/// `archon run` takes as the mark of a finished execution, so a crash between
+/// the two cannot lose the records.
+struct CallsBeforeReport<'a> {
+    report_json: PathBuf,
+    write_calls: &'a dyn Fn() -> Result<(), FilesError>,
+}
+
+impl Files for CallsBeforeReport<'_> {
+    fn is_dir(&self, path: &Path) -> bool {
+        FsFiles.is_dir(path)
+    }
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, FilesError> {
+        FsFiles.read(path)
+    }
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
+        if path == self.report_json {
+            (self.write_calls)()?;
+        }
+        FsFiles.write(path, bytes)
+    }
+    fn append_line(&self, path: &Path, line: &str) -> Result<(), FilesError> {
+        FsFiles.append_line(path, line)
+    }
+    fn snapshot(&self, root: &Path) -> Result<BTreeMap<String, String>, FilesError> {
+        FsFiles.snapshot(root)
+    }
+    fn git_state(&self, root: &Path) -> Option<GitState> {
+        FsFiles.git_state(root)
+    }
+    fn commits_between(&self, root: &Path, from: Option<&str>, to: &str) -> Vec<String> {
+        FsFiles.commits_between(root, from, to)
+    }
 }
 
 /// The archon whose persona answers as delegate: an Earl (the rank that turns
@@ -234,19 +296,39 @@ fn print(ctx: &Context, execution: &Execution) -> Result<()> {
 /// That ledger has no event for an execution that stops short (blocked or
 /// escalated), so those are appended to `execution_outcomes.jsonl` beside it,
 /// and the task's state is left as the lifecycle has it.
-struct GovernanceLedger {
+struct GovernanceLedger<'t> {
     ledger: Ledger,
     stops: PathBuf,
+    turn: Option<&'t Turn<'t>>,
 }
 
-impl GovernanceLedger {
-    fn open(path: &Path) -> Result<GovernanceLedger> {
+impl<'t> GovernanceLedger<'t> {
+    fn open(path: &Path, turn: Option<&'t Turn<'t>>) -> Result<GovernanceLedger<'t>> {
         let ledger = Ledger::open(path)?;
         let stops = path
             .parent()
             .unwrap_or(Path::new("."))
             .join("execution_outcomes.jsonl");
-        Ok(GovernanceLedger { ledger, stops })
+        Ok(GovernanceLedger {
+            ledger,
+            stops,
+            turn,
+        })
+    }
+
+    /// Before every write: wait for the earlier tasks run side by side.
+    fn wait_turn(&self) {
+        if let Some(turn) = self.turn {
+            turn.wait();
+        }
+    }
+
+    /// After an execution's last write (its report, or its stop): later tasks
+    /// may write while this one finishes its report files.
+    fn pass_turn(&self) {
+        if let Some(turn) = self.turn {
+            turn.pass();
+        }
     }
 }
 
@@ -267,7 +349,7 @@ fn entry(report: &TransitionReport, clock: &Clock) -> LedgerEntry {
     }
 }
 
-impl TaskLedger for GovernanceLedger {
+impl TaskLedger for GovernanceLedger<'_> {
     fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError> {
         let Some(rec) = self.ledger.task(task_ref).map_err(ledger_error)? else {
             return Ok(None);
@@ -290,6 +372,7 @@ impl TaskLedger for GovernanceLedger {
         actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
+        self.wait_turn();
         let report = self
             .ledger
             .transition(task_ref, Transition::Start, actor, clock)
@@ -343,10 +426,12 @@ impl TaskLedger for GovernanceLedger {
         let value = serde_json::to_value(result).map_err(ledger_error)?;
         let result = archon_tasks::TaskResult::from_json("execution result", &value)
             .map_err(ledger_error)?;
+        self.wait_turn();
         let report = self
             .ledger
             .report_result(task_ref, result, clock)
             .map_err(ledger_error)?;
+        self.pass_turn();
         Ok(entry(&report, clock))
     }
 
@@ -358,6 +443,7 @@ impl TaskLedger for GovernanceLedger {
         actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
+        self.wait_turn();
         let state = self
             .ledger
             .task(task_ref)
@@ -377,6 +463,7 @@ impl TaskLedger for GovernanceLedger {
         EventLog::open(&self.stops)
             .and_then(|mut log| log.append(&record))
             .map_err(ledger_error)?;
+        self.pass_turn();
         let event = match stop {
             Stop::Blocked => "execution.blocked",
             Stop::Escalated => "execution.escalated",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use archon_core::ids::safe_component;
 use archon_core::seed::sha256_hex;
@@ -24,6 +24,7 @@ use archon_plan::{plan_motion, DraftSource, PlanOptions, PlanOutput};
 use crate::cli::Mode;
 use crate::context::Context;
 use crate::outcome::Outcome;
+use archon_core::fan_out;
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -127,7 +128,6 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Complete);
     }
-    let agents = ctx.agents()?;
     let opts = PlanOptions {
         overrides,
         llm_blocker_workup: args.llm_blocker_workup,
@@ -135,9 +135,9 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         emit_admin_handoff: args.emit_admin_handoff,
         emit_conclave_clarifications: args.emit_conclave_clarifications,
     };
-    let mut summaries = Vec::new();
-    let mut failing = Vec::new();
-    for packet in &packets {
+    // Motions are independent: planned side by side, each written when done
+    // (into its own folder), reported in packet order.
+    let planned = fan_out::in_order(&packets, |packet| -> Result<(PlanOutput, Value)> {
         let inbox_dir = inbox_of(&packet.motion_id);
         let inbox = read_inbox(&inbox_dir)?;
         let manual = match ctx.global.mode {
@@ -154,6 +154,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         } else {
             DraftSource::Agents
         };
+        let agents = ctx.agents()?;
         let output = plan_motion(packet, &roster, &agents, &ctx.clock, source, &opts)
             .with_context(|| format!("planning motion {}", packet.motion_id))?;
         let blocked = args.require_gates && !output.gates.all_passed;
@@ -174,6 +175,18 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             motion_inputs,
             ctx.clock.stamp(),
         )?;
+        let source = if manual {
+            "manual"
+        } else {
+            agents.backend_name()
+        };
+        let summary = summary(&output, &dir, source);
+        Ok((output, summary))
+    });
+    let mut summaries = Vec::new();
+    let mut failing = Vec::new();
+    for planned in planned {
+        let (output, summary) = planned?;
         if !output.gates.all_passed {
             failing.push(output.motion_id.clone());
             if args.require_gates {
@@ -182,15 +195,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
                 }
             }
         }
-        summaries.push(summary(
-            &output,
-            &dir,
-            if manual {
-                "manual"
-            } else {
-                agents.backend_name()
-            },
-        ));
+        summaries.push(summary);
     }
     print_summaries(ctx, &summaries)?;
     if args.require_gates && !failing.is_empty() {
@@ -252,7 +257,7 @@ fn input_hash(
     sha256_hex(v.to_string())
 }
 
-fn summary(out: &PlanOutput, dir: &Path, source: &str) -> serde_json::Value {
+fn summary(out: &PlanOutput, dir: &Path, source: &str) -> Value {
     let count = |d: Disposition| {
         out.plan
             .blockers

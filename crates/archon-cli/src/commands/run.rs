@@ -20,13 +20,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context as _, Result};
 use archon_core::ids::check_file_component;
 use archon_core::seed::sha256_hex;
+use archon_execute::execute::EXECUTION_LEAD;
 use archon_store::artifact_dir::{read_manifest, to_json_bytes, verify_manifest};
 use archon_store::{write_atomic, MANIFEST_FILE};
-use archon_tasks::{Ledger, TaskState, Transition};
+use archon_tasks::{Ledger, TaskRecord, TaskState, Transition};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,7 @@ use super::status::subdirs;
 use super::{decompose, execute, plan, proposals, review, select};
 use crate::context::Context;
 use crate::outcome::Outcome;
+use archon_core::fan_out::{self, Turn};
 
 /// The bundled example session, written out when `archon run` gets no SESSION_DIR.
 const EXAMPLE_SESSION_ID: &str = "example-session-001";
@@ -103,6 +106,10 @@ pub struct RunArgs {
     /// Cluster definitions for routing and consent; default: the bundled clusters.
     #[arg(long, value_name = "DIR")]
     pub cluster_dir: Option<PathBuf>,
+    /// The execute stage's delegate: `--delegate llm` has the model do each
+    /// task's work (in LLM mode), `--delegate command` a program.
+    #[command(flatten)]
+    pub delegate: execute::DelegateArgs,
 }
 
 /// What `run_state.json` records of each completed stage.
@@ -131,20 +138,45 @@ impl StageScope<'_> {
         self.state
     }
 
-    /// Runs `f` for `item` unless this stage run already finished it (before a crash).
-    fn once(&mut self, item: &Path, f: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+    /// Runs `f` for every item this stage run has not finished yet (before a
+    /// crash), side by side: items are independent and write only their own
+    /// folders, or the ledger after their turn. Each is marked done as it
+    /// finishes, so a crash costs at most the items in flight. Outcomes in
+    /// item order.
+    fn each_once(
+        &mut self,
+        items: &[PathBuf],
+        f: impl Fn(&Path, &Turn<'_>) -> Result<Outcome> + Sync,
+    ) -> Result<Vec<Outcome>> {
+        let scope = Mutex::new(self);
+        let lock = || scope.lock().unwrap_or_else(|e| e.into_inner());
+        let outcomes = fan_out::in_order_with_turns(items, |item, turn| {
+            if let Some(done) = lock().done(item) {
+                return Ok(done);
+            }
+            let outcome = f(item, turn)?;
+            lock().mark_done(item, outcome)?;
+            Ok(outcome)
+        });
+        outcomes.into_iter().collect()
+    }
+
+    fn done(&self, item: &Path) -> Option<Outcome> {
         let name = item.display().to_string();
-        if let Some(done) = self.state.items.get(&self.key).and_then(|m| m.get(&name)) {
-            return Ok(parse_outcome(done));
-        }
-        let outcome = f()?;
+        let done = self.state.items.get(&self.key)?.get(&name)?;
+        Some(parse_outcome(done))
+    }
+
+    fn mark_done(&mut self, item: &Path, outcome: Outcome) -> Result<()> {
         self.state
             .items
             .entry(self.key.clone())
             .or_default()
-            .insert(name, outcome_name(outcome).to_string());
-        save_state(&self.state_path, self.state)?;
-        Ok(outcome)
+            .insert(
+                item.display().to_string(),
+                outcome_name(outcome).to_string(),
+            );
+        save_state(&self.state_path, self.state)
     }
 }
 
@@ -179,6 +211,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
         .with_context(|| format!("{}: not a session directory", session_dir.display()))?;
     check_file_component(&session_id)
         .map_err(|m| anyhow::anyhow!("{}: session id: {m}", session_dir.display()))?;
+    args.delegate.command(ctx)?;
     let roster_text = match &ctx.global.roster {
         Some(p) => archon_store::read_text(p)?,
         None => String::new(),
@@ -205,12 +238,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     }
     let mut runner = Runner {
         ctx,
-        stage_ctx: Context {
-            global: stage_global,
-            clock: ctx.clock,
-            seed: ctx.seed,
-            progress: ctx.progress.clone(),
-        },
+        stage_ctx: ctx.with_global(stage_global),
         args,
         state,
         chain: sha256_hex(format!(
@@ -275,14 +303,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 stage,
                 |st| in_mandates(st, "proposals_inbox"),
                 |c, sc: &mut StageScope<'_>| {
-                    for m in mandates(sc.state()) {
+                    sc.each_once(&mandates(sc.state()), |m, _| {
                         let args = proposals::ProposalsArgs {
-                            mandate_dir: m.clone(),
+                            mandate_dir: m.to_path_buf(),
                             duke_name: None,
                             revise: false,
                         };
-                        sc.once(&m, || proposals::run(c, &args))?;
-                    }
+                        proposals::run(c, &args)
+                    })?;
                     Ok(Outcome::Complete)
                 },
             )?,
@@ -290,11 +318,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 stage,
                 |st| in_mandates(st, "selection"),
                 |c, sc: &mut StageScope<'_>| {
-                    let mut any_winner = false;
-                    for m in mandates(sc.state()) {
-                        any_winner |=
-                            sc.once(&m, || select_with_revisions(c, &m))? == Outcome::Complete;
-                    }
+                    let outcomes =
+                        sc.each_once(&mandates(sc.state()), |m, _| select_with_revisions(c, m))?;
+                    let any_winner = outcomes.contains(&Outcome::Complete);
                     Ok(if any_winner {
                         Outcome::Complete
                     } else {
@@ -309,17 +335,24 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                     winners.map(|m| m.join("execution_bridge")).collect()
                 },
                 |c, sc: &mut StageScope<'_>| {
-                    for m in mandates(sc.state()).iter().filter(|m| has_winner(m)) {
+                    let winners: Vec<PathBuf> = mandates(sc.state())
+                        .into_iter()
+                        .filter(|m| has_winner(m))
+                        .collect();
+                    let _anchor = ledger_anchor(&paths.ledger, !winners.is_empty())?;
+                    sc.each_once(&winners, |m, turn| {
                         let args = decompose_args(m, &paths.ledger, args.cluster_dir.clone());
-                        sc.once(m, || decompose::run(c, &args))?;
-                    }
+                        decompose::run_in_turn(c, &args, Some(turn))
+                    })?;
                     Ok(Outcome::Complete)
                 },
             )?,
             Stage::Tasks => runner.ledger_stage(stage, |c| {
                 consent_by_policy(c, &paths.ledger, args.cluster_dir.as_deref())
             })?,
-            Stage::Execute => runner.ledger_stage(stage, |c| execute_accepted(c, &paths))?,
+            Stage::Execute => {
+                runner.ledger_stage(stage, |c| execute_accepted(c, &paths, &args.delegate))?
+            }
         };
         bar.inc(1);
         if step != Outcome::Complete {
@@ -450,6 +483,7 @@ impl Runner<'_> {
     }
 
     fn record(&mut self, stage: Stage, fingerprint: &str, outcome: Outcome) -> Result<()> {
+        self.note(stage, &format!("done ({})", outcome_name(outcome)));
         let prefix = format!("{}:", stage.name());
         self.state.items.retain(|k, _| !k.starts_with(&prefix));
         self.state.stages.insert(
@@ -627,23 +661,31 @@ fn consent_by_policy(
     Ok(Outcome::Complete)
 }
 
-/// Executes every accepted (or interrupted in-progress) task with the simulated delegate.
-fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
+/// Executes every accepted (or interrupted in-progress) task with `delegate`.
+fn execute_accepted(
+    ctx: &Context,
+    paths: &RunPaths,
+    delegate: &execute::DelegateArgs,
+) -> Result<Outcome> {
     if !paths.ledger.is_file() {
         return Ok(Outcome::Complete);
     }
-    let tasks = Ledger::open(&paths.ledger)?.tasks()?;
-    let mut outcome = Outcome::Complete;
+    let mut ledger = Ledger::open(&paths.ledger)?;
+    let tasks = ledger.tasks()?;
     let report_of = |t: &str| paths.execute.join(t).join("execution-stage-report.md");
     // A task reported by a run killed before its report was written is executed
     // again: its phases verify and its publish is idempotent, so only the report is new.
-    let pending = tasks.iter().filter(|t| match t.state {
-        TaskState::Accepted | TaskState::InProgress => true,
-        TaskState::Reported => !report_of(&t.task_ref).with_extension("json").is_file(),
-        _ => false,
-    });
-    for task in pending {
-        let workspace = paths.workspaces.join(&task.task_ref);
+    let pending: Vec<&TaskRecord> = tasks
+        .iter()
+        .filter(|t| match t.state {
+            TaskState::Accepted | TaskState::InProgress => true,
+            TaskState::Reported => !report_of(&t.task_ref).with_extension("json").is_file(),
+            _ => false,
+        })
+        .collect();
+    let workspace_of = |t: &str| paths.workspaces.join(t);
+    for task in &pending {
+        let workspace = workspace_of(&task.task_ref);
         if task.state != TaskState::Accepted && workspace.is_dir() {
             // An execution interrupted by a crash is redone from a fresh workspace (the
             // run made it), so its report reads as if it had never been interrupted:
@@ -654,23 +696,51 @@ fn execute_accepted(ctx: &Context, paths: &RunPaths) -> Result<Outcome> {
         }
         std::fs::create_dir_all(&workspace)
             .with_context(|| format!("creating {}", workspace.display()))?;
-        let step = execute::run(
-            ctx,
-            &execute::ExecuteArgs {
-                task_ref: task.task_ref.clone(),
-                ledger: Some(paths.ledger.clone()),
-                workspace: Some(workspace),
-                report: Some(report_of(&task.task_ref)),
-                delegate: execute::DelegateKind::Simulation,
-                delegate_cmd: None,
-                issuer: Some("archon run".into()),
-            },
-        )?;
+    }
+    // Executions are independent and run side by side, but the ledger must read
+    // the same whatever order they finish in: every accepted task is started
+    // here, in task order and in one batch (an execution then finds its start
+    // made, as after a crash), and each execution's report waits its turn.
+    let starts: Vec<(String, Transition)> = pending
+        .iter()
+        .filter(|t| t.state == TaskState::Accepted)
+        .map(|t| (t.task_ref.clone(), Transition::Start))
+        .collect();
+    for started in ledger.transitions(starts, EXECUTION_LEAD, &ctx.clock) {
+        started?;
+    }
+    // `ledger` stays open as the anchor (see `ledger_anchor`).
+    let steps = fan_out::in_order_with_turns(&pending, |task, turn| {
+        let args = execute::ExecuteArgs {
+            task_ref: task.task_ref.clone(),
+            ledger: Some(paths.ledger.clone()),
+            workspace: Some(workspace_of(&task.task_ref)),
+            report: Some(report_of(&task.task_ref)),
+            delegate: delegate.clone(),
+            issuer: Some("archon run".into()),
+        };
+        execute::run_in_turn(ctx, &args, Some(turn))
+    });
+    let mut outcome = Outcome::Complete;
+    for step in steps {
+        let step = step?;
         if step != Outcome::Complete {
             outcome = step;
         }
     }
     Ok(outcome)
+}
+
+/// A connection to the ledger held while items open and close their own side
+/// by side. SQLite checkpoints the log into the file whenever its last
+/// connection closes; the anchor is always the last, so the file's bytes do not
+/// depend on the order in which the items' connections closed.
+fn ledger_anchor(path: &Path, needed: bool) -> Result<Option<Ledger>> {
+    Ok(if needed {
+        Some(Ledger::open(path)?)
+    } else {
+        None
+    })
 }
 
 /// Writes the bundled example session under `<out>/input/` and returns its folder.

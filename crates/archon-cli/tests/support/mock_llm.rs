@@ -178,16 +178,21 @@ impl MockLlm {
         out
     }
 
-    /// Arrival bursts: requests arriving within `gap` of the previous one belong
-    /// to the same burst. Against a server with a fixed latency, a burst is one
-    /// dependent round (an `ask_all` batch, or one wave of a batch wider than the
-    /// concurrency limit).
+    /// Arrival bursts of everything the server saw: see [`bursts`].
     pub fn bursts(&self, gap: Duration) -> usize {
-        let mut times: Vec<Instant> = self.arrivals().iter().map(|a| a.at).collect();
-        times.sort();
-        let gaps = times.windows(2).filter(|w| w[1] - w[0] > gap).count();
-        usize::from(!times.is_empty()) + gaps
+        bursts(&self.arrivals(), gap)
     }
+}
+
+/// Arrival bursts: requests arriving within `gap` of the previous one belong to
+/// the same burst. Against a server with a fixed latency, a burst is one
+/// dependent round (an `ask_all` batch, or one wave of a batch wider than the
+/// concurrency limit).
+pub fn bursts(arrivals: &[Arrival], gap: Duration) -> usize {
+    let mut times: Vec<Instant> = arrivals.iter().map(|a| a.at).collect();
+    times.sort();
+    let gaps = times.windows(2).filter(|w| w[1] - w[0] > gap).count();
+    usize::from(!times.is_empty()) + gaps
 }
 
 /// The answer schema of a request, OpenAI or Ollama style.
