@@ -1,7 +1,7 @@
 //! What every command shares: the clock, the seed, the roster, the agents.
 //! Built once from the global flags and the environment.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result};
@@ -168,6 +168,7 @@ pub fn init_logging(global: &GlobalArgs, progress: &Progress) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(AroundBars(progress.clone()))
+        .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .try_init();
 }

@@ -66,6 +66,14 @@ fn without_a_terminal_nothing_is_drawn() {
 }
 
 #[test]
+fn logs_into_a_pipe_carry_no_terminal_escapes() {
+    let out = run(None, &["-v"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+#[test]
 fn quiet_wins_over_forced_bars() {
     let out = run(Some("always"), &["--quiet"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
