@@ -30,4 +30,12 @@ impl Event {
             serde_json::json!({ "round": round, "calls": calls }),
         )
     }
+
+    /// The call records an accounting event carries (none for other events).
+    pub fn call_records(&self) -> Vec<CallRecord> {
+        if !self.event_type.ends_with(".agent_calls") {
+            return Vec::new();
+        }
+        serde_json::from_value(self.payload["calls"].clone()).unwrap_or_default()
+    }
 }

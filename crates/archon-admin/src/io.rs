@@ -54,8 +54,15 @@ fn bytes_of(path: &Path) -> Result<Vec<u8>, AdminError> {
     std::fs::read(path).map_err(|e| StoreError::io(path, e).into())
 }
 
+/// Appends a run's events to their trail, and the call records they carry to
+/// the folder's `agent_calls.jsonl` (what `archon usage` totals).
 fn append_events(dir: &mut ArtifactDir, rel: &str, events: &[Event]) -> Result<(), AdminError> {
-    Ok(dir.append_jsonl(rel, events)?)
+    dir.append_jsonl(rel, events)?;
+    let calls: Vec<_> = events.iter().flat_map(Event::call_records).collect();
+    if !calls.is_empty() {
+        dir.append_jsonl(archon_core::agent_port::CALLS_FILE, &calls)?;
+    }
+    Ok(())
 }
 
 /// The stored manifest of `dir` when it is complete, made from `input_hash`, and intact.
@@ -123,6 +130,14 @@ fn read_plan(motion_dir: &Path) -> Result<(PlanInput, String, String), AdminErro
         return Err(InputErrors(errors).into());
     }
     let plan_sha = sha256_hex(&plan_bytes);
+    let content_sha256 = match serde_json::from_slice(&plan_bytes) {
+        Ok(serde_json::Value::Object(mut plan)) => {
+            plan.remove("trace_metadata");
+            sha256_hex(serde_json::Value::Object(plan).to_string())
+        }
+        // Decoded as a plan above, so an object; the file's hash otherwise.
+        _ => plan_sha.clone(),
+    };
     let handoff_path = motion_dir.join(HANDOFF_FILE);
     let (handoff, handoff_ref, handoff_sha) = if handoff_path.is_file() {
         let sha = sha256_hex(bytes_of(&handoff_path)?);
@@ -145,6 +160,7 @@ fn read_plan(motion_dir: &Path) -> Result<(PlanInput, String, String), AdminErro
             handoff,
             plan_ref,
             handoff_ref,
+            content_sha256,
         },
         plan_sha,
         handoff_sha,
@@ -179,7 +195,7 @@ pub fn rfp(
     }
     let session_key: String = inputs
         .iter()
-        .map(|(i, sha, _)| format!("{}:{sha}\n", i.plan.motion_id))
+        .map(|(i, _, _)| format!("{}:{}\n", i.plan.motion_id, i.content_sha256))
         .collect();
     let session = format!(
         "rfp_{}",
@@ -247,7 +263,8 @@ fn rfp_mandate(
     agents: &Agents,
     clock: &Clock,
 ) -> Result<MandateReport, AdminError> {
-    let identity = rfp::mandate_identity(agents.seed(), &input.plan.motion_id, plan_sha);
+    let identity =
+        rfp::mandate_identity(agents.seed(), &input.plan.motion_id, &input.content_sha256);
     let dir = session_dir.join("mandates").join(&identity.mandate_id);
     let input_hash = sha256_hex(format!(
         "rfp|{plan_sha}|{handoff_sha}|{}|{}",

@@ -318,14 +318,16 @@ pub struct MandateIdentity {
     pub implementation_dossier_id: String,
 }
 
+/// The mandate of a plan: from the seed, the motion and the plan's content
+/// ([`PlanInput::content_sha256`]).
 pub fn mandate_identity(
     seed: archon_core::seed::Seed,
     motion_id: &str,
-    plan_sha256: &str,
+    plan_content_sha256: &str,
 ) -> MandateIdentity {
     let mandate_id = format!(
         "mandate-{}",
-        seed.uuid(&["mandate", motion_id, plan_sha256])
+        seed.uuid(&["mandate", motion_id, plan_content_sha256])
     );
     let implementation_dossier_id = format!("rfp-{}", &sha256_hex(&mandate_id)[..12]);
     MandateIdentity {
@@ -362,6 +364,10 @@ pub struct PlanInput {
     pub handoff: Handoff,
     pub plan_ref: FileRef,
     pub handoff_ref: Option<FileRef>,
+    /// sha256 of the plan without its `trace_metadata`: what names its mandate
+    /// and the rfp session. The trace records measured model latency, so two
+    /// runs whose models said the same things name the same mandates.
+    pub content_sha256: String,
 }
 
 /// What one rfp run produced for one mandate.

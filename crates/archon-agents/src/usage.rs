@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::config::Price;
 
 /// The file, in a stage directory, holding one `CallRecord` per line.
-pub const CALLS_FILE: &str = "agent_calls.jsonl";
+pub use archon_core::agent_port::CALLS_FILE;
 
 /// Totals of a group of calls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -92,8 +92,8 @@ pub fn totals(calls: &[CallRecord], prices: &BTreeMap<String, Price>) -> Totals 
 }
 
 /// Reads every `agent_calls.jsonl` under `dir` (in path order). A file's stage
-/// is the `stage` of the `stage_manifest.json` beside it, or its directory name
-/// when the stage did not complete.
+/// is the `stage` of the `stage_manifest.json` beside it, or else the name of
+/// the folder above it (`execute/<task>/`, or a stage that did not complete).
 pub fn scan(dir: &Path, prices: &BTreeMap<String, Price>) -> Result<UsageReport, StoreError> {
     if !dir.is_dir() {
         return Err(StoreError::Invalid {
@@ -108,8 +108,12 @@ pub fn scan(dir: &Path, prices: &BTreeMap<String, Price>) -> Result<UsageReport,
         let stage_dir = file.parent().unwrap_or(dir);
         let stage = match archon_store::artifact_dir::read_manifest(stage_dir)? {
             Some(manifest) => manifest.stage,
+            // No manifest: an execution (`execute/<task>/`) or an interrupted
+            // stage (`review/<session>/`): the folder above names the stage.
             None => stage_dir
-                .file_name()
+                .parent()
+                .and_then(Path::file_name)
+                .or_else(|| stage_dir.file_name())
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| ".".into()),
         };
@@ -186,8 +190,9 @@ mod tests {
             br#"{"schema_version":"1.0","stage":"review","outcome":"complete","input_hash":"h","inputs":{},"files":{},"completed_at":"t"}"#,
         )
         .unwrap();
-        let plan = tmp.path().join("executive/m-1");
-        write_calls(&plan, &[call("Agares", "m3", "ok", 10, 10)]);
+        // Without a manifest (an execution's folder), the folder above names the stage.
+        let task = tmp.path().join("execute/TASK-1");
+        write_calls(&task, &[call("Agares", "m3", "ok", 10, 10)]);
         let prices = BTreeMap::from([(
             "m1".to_string(),
             Price {
@@ -199,11 +204,11 @@ mod tests {
         assert_eq!(
             r.files,
             [
-                "executive/m-1/agent_calls.jsonl",
+                "execute/TASK-1/agent_calls.jsonl",
                 "review/s1/agent_calls.jsonl"
             ]
         );
-        assert_eq!(r.by_stage.keys().collect::<Vec<_>>(), ["m-1", "review"]);
+        assert_eq!(r.by_stage.keys().collect::<Vec<_>>(), ["execute", "review"]);
         let review = &r.by_stage["review"];
         assert_eq!(
             (review.calls, review.ok, review.invalid, review.failed),

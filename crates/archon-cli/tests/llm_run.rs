@@ -123,6 +123,22 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
         "{executed} tasks executed: {asked:?}"
     );
     assert_eq!(mock.repeated_bodies(), 0, "a question was paid twice");
+    // `archon usage` accounts for every request the server saw, by stage.
+    let usage = Command::cargo_bin("archon")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["--json", "usage", "archon-out"])
+        .output()
+        .unwrap();
+    let usage: Value = serde_json::from_slice(&usage.stdout).unwrap();
+    assert_eq!(usage["total"]["calls"], mock.requests(), "{usage}");
+    for stage in ["review", "plan", "rfp", "proposals", "select", "decompose"] {
+        assert!(
+            usage["by_stage"][stage]["calls"].as_u64() > Some(0),
+            "{stage}: {}",
+            usage["by_stage"]
+        );
+    }
     // Every exchange is recorded by default, so a repeated run pays nothing.
     let cassettes = tmp.path().join("archon-out/cassettes");
     assert_eq!(recorded(&cassettes).len(), mock.requests());

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use archon_core::agent_port::Agents;
+use archon_core::agent_port::{Agents, CallRecord};
 use archon_core::clock::Clock;
 use archon_core::fan_out;
 use archon_core::roster::Archon;
@@ -69,6 +69,8 @@ pub struct BridgeOutput {
     pub activation_manifest: Vec<ActivationManifestEntry>,
     pub summary: BridgeSummary,
     pub events: Vec<BridgeEvent>,
+    /// Every model call of the decomposition (every tactic's, whatever became of it).
+    pub calls: Vec<CallRecord>,
 }
 
 impl BridgeOutput {
@@ -190,6 +192,7 @@ pub fn run_bridge(
             )
         })
         .collect();
+    let mut all_calls: Vec<CallRecord> = Vec::new();
     let decompositions = decompose_side_by_side(
         &contexts,
         inputs,
@@ -219,6 +222,7 @@ pub fn run_bridge(
             earl_votes: decomposed.votes,
         };
         let calls = serde_json::to_value(&decomposed.calls).unwrap_or(Value::Null);
+        all_calls.extend(decomposed.calls.iter().cloned());
         let drafts = match decomposed.drafts {
             Err(reason) => {
                 entry.status = TacticStatus::Failed;
@@ -392,6 +396,7 @@ pub fn run_bridge(
         activation_manifest: manifest,
         summary,
         events: trail.events,
+        calls: all_calls,
     })
 }
 

@@ -237,6 +237,7 @@ pub fn write_outputs(
     dir.write_json("activation_manifest.json", &output.activation_manifest)?;
     dir.write_json("bridge_summary.json", &output.summary)?;
     dir.append_jsonl("bridge_events.jsonl", &output.events)?;
+    dir.append_jsonl(archon_core::agent_port::CALLS_FILE, &output.calls)?;
     dir.finish(
         "decompose",
         &output.summary.outcome,

@@ -179,5 +179,6 @@ pub fn write_motion(
         out.write_json(rel, value)?;
     }
     out.write_jsonl(EVENTS_FILE, &output.events)?;
+    out.write_jsonl(archon_core::agent_port::CALLS_FILE, &output.calls)?;
     Ok(out.finish(STAGE, outcome, input_hash, inputs, completed_at)?)
 }

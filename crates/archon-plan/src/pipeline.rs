@@ -63,6 +63,8 @@ pub struct PlanOutput {
     pub gates: GateReport,
     pub plan: ExecutionPlanV2,
     pub handoff_written: bool,
+    /// Every model call made for this motion.
+    pub calls: Vec<CallRecord>,
 }
 
 pub fn plan_motion(
@@ -371,6 +373,7 @@ pub fn plan_motion(
         gates,
         plan,
         handoff_written,
+        calls: all_calls,
     })
 }
 

@@ -104,7 +104,7 @@ pub fn write_run(
             "events": run.events,
         }),
     )?;
-    dir.write_jsonl("agent_calls.jsonl", &run.calls)?;
+    dir.write_jsonl(archon_core::agent_port::CALLS_FILE, &run.calls)?;
     dir.finish(
         "review",
         "complete",

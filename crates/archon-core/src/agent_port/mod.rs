@@ -158,6 +158,10 @@ pub struct Agents {
     calls: Mutex<Vec<CallRecord>>,
 }
 
+/// Where a stage writes the call records of its model calls (`archon usage`
+/// totals every such file below a folder).
+pub const CALLS_FILE: &str = "agent_calls.jsonl";
+
 /// How many times an invalid answer is re-asked by default.
 pub const DEFAULT_MAX_REASKS: u32 = 2;
 
