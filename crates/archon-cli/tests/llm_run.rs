@@ -92,8 +92,7 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
     let stdout = run_ok(tmp.path(), &mock.url());
     assert!(stdout.contains("ratified"), "{stdout}");
     assert!(stdout.contains("WINNER_SELECTED"), "{stdout}");
-    // Whether the mock's task drafts find a cluster varies with the answers
-    // (live plans carry measured latencies into mandate ids, so prompts vary):
+    // Whether the mock's task drafts find a cluster depends on its answers;
     // the summary reaches execution either way.
     assert!(stdout.contains("execution:"), "{stdout}");
     // One answer schema per kind of question: review (reviews, ballots), plan
@@ -245,9 +244,9 @@ fn killed_llm_runs_resume_without_paying_twice() {
     );
 
     // The uninterrupted run with the same answers (a model is not deterministic:
-    // the crashed run's cassette holds what this model said, and measured
-    // latencies, which the plan's trace carries into mandate ids) pays nothing
-    // and writes the same artifacts and ledger.
+    // the crashed run's cassette holds what this model said, and the measured
+    // latencies that call records and plan traces carry) pays nothing and
+    // writes the same artifacts and ledger.
     let uninterrupted = tempfile::tempdir().unwrap();
     let copy = uninterrupted.path().join("archon-out/cassettes");
     std::fs::create_dir_all(&copy).unwrap();
