@@ -143,41 +143,87 @@ impl StageScope<'_> {
     /// folders, or the ledger after their turn. Each is marked done as it
     /// finishes, so a crash costs at most the items in flight. Outcomes in
     /// item order.
+    ///
+    /// `manifest_dir` names the folder whose manifest an item writes last: an
+    /// item killed after writing it but before being marked done is then
+    /// recognised as finished (its manifest changed since the item started, and
+    /// verifies) instead of being run again, which would append its trails twice.
     fn each_once(
         &mut self,
         items: &[PathBuf],
+        manifest_dir: Option<&(dyn Fn(&Path) -> PathBuf + Sync)>,
         f: impl Fn(&Path, &Turn<'_>) -> Result<Outcome> + Sync,
     ) -> Result<Vec<Outcome>> {
         let scope = Mutex::new(self);
         let lock = || scope.lock().unwrap_or_else(|e| e.into_inner());
         let outcomes = fan_out::in_order_with_turns(items, |item, turn| {
-            if let Some(done) = lock().done(item) {
-                return Ok(done);
+            let manifest_sha = || manifest_dir.map(|dir| manifest_sha(&dir(item)));
+            {
+                let mut scope = lock();
+                match scope.mark(item) {
+                    Some(ItemMark::Done(outcome)) => return Ok(outcome),
+                    Some(ItemMark::Started(before)) => {
+                        let finished = manifest_dir
+                            .filter(|_| manifest_sha() != Some(before))
+                            .and_then(|dir| finished_outcome(&dir(item)));
+                        if let Some(outcome) = finished {
+                            scope.set_mark(item, outcome_name(outcome).to_string())?;
+                            return Ok(outcome);
+                        }
+                    }
+                    None => {}
+                }
+                let before = manifest_sha().unwrap_or_default();
+                scope.set_mark(item, format!("{STARTED}{before}"))?;
             }
             let outcome = f(item, turn)?;
-            lock().mark_done(item, outcome)?;
+            lock().set_mark(item, outcome_name(outcome).to_string())?;
             Ok(outcome)
         });
         outcomes.into_iter().collect()
     }
 
-    fn done(&self, item: &Path) -> Option<Outcome> {
+    fn mark(&self, item: &Path) -> Option<ItemMark> {
         let name = item.display().to_string();
-        let done = self.state.items.get(&self.key)?.get(&name)?;
-        Some(parse_outcome(done))
+        let mark = self.state.items.get(&self.key)?.get(&name)?;
+        Some(match mark.strip_prefix(STARTED) {
+            Some(before) => ItemMark::Started(before.to_string()),
+            None => ItemMark::Done(parse_outcome(mark)),
+        })
     }
 
-    fn mark_done(&mut self, item: &Path, outcome: Outcome) -> Result<()> {
+    fn set_mark(&mut self, item: &Path, mark: String) -> Result<()> {
         self.state
             .items
             .entry(self.key.clone())
             .or_default()
-            .insert(
-                item.display().to_string(),
-                outcome_name(outcome).to_string(),
-            );
+            .insert(item.display().to_string(), mark);
         save_state(&self.state_path, self.state)
     }
+}
+
+/// An item's mark in `run_state.json`: its outcome, or `started:<sha256 of
+/// its manifest file when it started>` while it runs.
+enum ItemMark {
+    Done(Outcome),
+    Started(String),
+}
+
+const STARTED: &str = "started:";
+
+/// sha256 of `dir`'s manifest file, empty when there is none.
+fn manifest_sha(dir: &Path) -> String {
+    std::fs::read(dir.join(MANIFEST_FILE))
+        .map(|bytes| sha256_hex(&bytes))
+        .unwrap_or_default()
+}
+
+/// The outcome `dir`'s manifest records, when it is there and verifies.
+fn finished_outcome(dir: &Path) -> Option<Outcome> {
+    let manifest = read_manifest(dir).ok().flatten()?;
+    verify_manifest(dir, &manifest)
+        .is_empty()
+        .then(|| parse_outcome(&manifest.outcome))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,7 +349,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 stage,
                 |st| in_mandates(st, "proposals_inbox"),
                 |c, sc: &mut StageScope<'_>| {
-                    sc.each_once(&mandates(sc.state()), |m, _| {
+                    let inbox = |m: &Path| m.join("proposals_inbox");
+                    sc.each_once(&mandates(sc.state()), Some(&inbox), |m, _| {
                         let args = proposals::ProposalsArgs {
                             mandate_dir: m.to_path_buf(),
                             duke_name: None,
@@ -318,8 +365,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 stage,
                 |st| in_mandates(st, "selection"),
                 |c, sc: &mut StageScope<'_>| {
-                    let outcomes =
-                        sc.each_once(&mandates(sc.state()), |m, _| select_with_revisions(c, m))?;
+                    let outcomes = sc.each_once(&mandates(sc.state()), None, |m, _| {
+                        select_with_revisions(c, m)
+                    })?;
                     let any_winner = outcomes.contains(&Outcome::Complete);
                     Ok(if any_winner {
                         Outcome::Complete
@@ -340,7 +388,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                         .filter(|m| has_winner(m))
                         .collect();
                     let _anchor = ledger_anchor(&paths.ledger, !winners.is_empty())?;
-                    sc.each_once(&winners, |m, turn| {
+                    let bridge = |m: &Path| m.join("execution_bridge");
+                    sc.each_once(&winners, Some(&bridge), |m, turn| {
                         let args = decompose_args(m, &paths.ledger, args.cluster_dir.clone());
                         decompose::run_in_turn(c, &args, Some(turn))
                     })?;
