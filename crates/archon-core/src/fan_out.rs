@@ -171,20 +171,23 @@ mod tests {
     #[test]
     fn a_passed_turn_lets_later_items_write_before_it_finishes() {
         let log = Mutex::new(Vec::new());
-        let items = [0u64, 1];
-        in_order_with_turns(&items, |i, turn| {
+        let (wrote, written) = std::sync::mpsc::channel();
+        let written = Mutex::new(written);
+        in_order_with_turns(&[0u64, 1], |i, turn| {
             turn.wait();
             log.lock().unwrap().push(format!("write {i}"));
             turn.pass();
             if *i == 0 {
-                // Item 1 writes while item 0 is still busy.
-                std::thread::sleep(Duration::from_millis(50));
+                // Item 0 is still busy until item 1 has written (bounded wait:
+                // without `pass`, item 1 would still be waiting for it).
+                let _ = written.lock().unwrap().recv_timeout(Duration::from_secs(5));
+            } else {
+                wrote.send(()).unwrap();
             }
             log.lock().unwrap().push(format!("done {i}"));
         });
-        assert_eq!(
-            log.into_inner().unwrap(),
-            ["write 0", "write 1", "done 1", "done 0"]
-        );
+        let log = log.into_inner().unwrap();
+        assert_eq!(&log[..2], ["write 0", "write 1"]);
+        assert_eq!(log[3], "done 0", "{log:?}");
     }
 }
