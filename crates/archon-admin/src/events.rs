@@ -36,6 +36,6 @@ impl Event {
         if !self.event_type.ends_with(".agent_calls") {
             return Vec::new();
         }
-        serde_json::from_value(self.payload["calls"].clone()).unwrap_or_default()
+        Vec::<CallRecord>::deserialize(&self.payload["calls"]).unwrap_or_default()
     }
 }

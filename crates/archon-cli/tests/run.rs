@@ -1,5 +1,6 @@
 //! End-to-end tests of `archon run`: the whole chain on the bundled example,
-//! resume without redoing, byte-identical reruns, and resume after SIGKILL.
+//! resume without redoing, byte-identical reruns, resume after SIGKILL, and
+//! refusing an unusable delegate up front.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod support;
@@ -121,6 +122,36 @@ fn whole_chain_on_the_bundled_example_then_resume_skips_every_stage() {
     );
     let status = archon(tmp.path()).arg("status").output().unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("WINNER_SELECTED"));
+}
+
+/// A delegate that cannot work is refused before any stage runs.
+#[test]
+fn an_unusable_delegate_is_refused_before_any_work() {
+    for (extra, message) in [
+        (
+            &["--delegate", "llm"][..],
+            "--delegate llm needs an LLM backend",
+        ),
+        (
+            &["--delegate", "command"][..],
+            "--delegate command needs --delegate-cmd",
+        ),
+        (
+            &["--delegate-cmd", "true {phase}"][..],
+            "--delegate-cmd is only used with --delegate command",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = archon(tmp.path())
+            .args(["--mode", "simulation", "run"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert!(!tmp.path().join("archon-out/review").exists(), "{extra:?}");
+    }
 }
 
 #[test]

@@ -135,8 +135,10 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         emit_admin_handoff: args.emit_admin_handoff,
         emit_conclave_clarifications: args.emit_conclave_clarifications,
     };
-    // Motions are independent: planned side by side, each written when done
-    // (into its own folder), reported in packet order.
+    let agents = ctx.agents()?;
+    // Motions are independent: planned side by side (each with its own call
+    // records), each written when done (into its own folder), reported in
+    // packet order.
     let planned = fan_out::in_order(&packets, |packet| -> Result<(PlanOutput, Value)> {
         let inbox_dir = inbox_of(&packet.motion_id);
         let inbox = read_inbox(&inbox_dir)?;
@@ -154,7 +156,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         } else {
             DraftSource::Agents
         };
-        let agents = ctx.agents()?;
+        let agents = agents.fork();
         let output = plan_motion(packet, &roster, &agents, &ctx.clock, source, &opts)
             .with_context(|| format!("planning motion {}", packet.motion_id))?;
         let blocked = args.require_gates && !output.gates.all_passed;

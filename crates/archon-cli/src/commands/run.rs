@@ -157,23 +157,20 @@ impl StageScope<'_> {
         let scope = Mutex::new(self);
         let lock = || scope.lock().unwrap_or_else(|e| e.into_inner());
         let outcomes = fan_out::in_order_with_turns(items, |item, turn| {
-            let manifest_sha = || manifest_dir.map(|dir| manifest_sha(&dir(item)));
+            let dir = manifest_dir.map(|dir| dir(item));
             {
                 let mut scope = lock();
-                match scope.mark(item) {
-                    Some(ItemMark::Done(outcome)) => return Ok(outcome),
-                    Some(ItemMark::Started(before)) => {
-                        let finished = manifest_dir
-                            .filter(|_| manifest_sha() != Some(before))
-                            .and_then(|dir| finished_outcome(&dir(item)));
-                        if let Some(outcome) = finished {
+                match (scope.mark(item), &dir) {
+                    (Some(ItemMark::Done(outcome)), _) => return Ok(outcome),
+                    (Some(ItemMark::Started(before)), Some(dir)) if manifest_sha(dir) != before => {
+                        if let Some(outcome) = finished_outcome(dir) {
                             scope.set_mark(item, outcome_name(outcome).to_string())?;
                             return Ok(outcome);
                         }
                     }
-                    None => {}
+                    _ => {}
                 }
-                let before = manifest_sha().unwrap_or_default();
+                let before = dir.as_deref().map(manifest_sha).unwrap_or_default();
                 scope.set_mark(item, format!("{STARTED}{before}"))?;
             }
             let outcome = f(item, turn)?;
