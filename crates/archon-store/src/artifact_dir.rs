@@ -63,6 +63,7 @@ fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()>
         .and_then(|n| n.to_str())
         .unwrap_or("artifact");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    crate::fault::point(name);
     {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -35,6 +35,7 @@ impl EventLog {
     pub fn append<T: Serialize>(&mut self, event: &T) -> Result<(), StoreError> {
         let mut line = serde_json::to_vec(event).unwrap_or_default();
         line.push(b'\n');
+        crate::fault::point("event trail line");
         self.file
             .write_all(&line)
             .and_then(|_| self.file.flush())

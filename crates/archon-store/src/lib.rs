@@ -3,6 +3,7 @@
 
 pub mod artifact_dir;
 pub mod event_log;
+pub mod fault;
 pub mod input;
 
 pub use artifact_dir::{

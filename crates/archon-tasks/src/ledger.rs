@@ -487,6 +487,7 @@ fn write_intents(
             before: rec.map(|r| r.state),
         });
     }
+    archon_store::fault::point("ledger intents");
     tx.commit().map_err(sql)?;
     Ok(intents)
 }
@@ -578,6 +579,7 @@ fn write_outcomes(
             record,
         }));
     }
+    archon_store::fault::point("ledger outcomes");
     tx.commit().map_err(sql)
 }
 
