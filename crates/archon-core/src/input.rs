@@ -37,7 +37,7 @@ impl From<InputError> for InputErrors {
 /// Decodes `text` as `T`, naming the JSON path of the first mismatch.
 pub fn parse_json<T: DeserializeOwned>(source: &str, text: &str) -> Result<T, InputError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = json_path(&err.path().to_string());
         let inner = err.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
@@ -50,7 +50,20 @@ pub fn parse_json<T: DeserializeOwned>(source: &str, text: &str) -> Result<T, In
             strip_position(&inner.to_string())
         };
         InputError::new(source, path, message)
-    })
+    })?;
+    // Content after the value (`[] xx`) is an error, not something to ignore.
+    de.end().map_err(|e| {
+        InputError::new(
+            source,
+            "$",
+            format!(
+                "trailing content after the JSON value at line {} column {}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    Ok(value)
 }
 
 /// Decodes an already parsed value as `T`, with paths relative to `base`.
@@ -121,6 +134,16 @@ mod tests {
     fn top_level_array_paths_have_no_dot() {
         let err = parse_json::<Vec<Item>>("list.json", r#"[{"n":1},{"n":"x"}]"#).unwrap_err();
         assert_eq!(err.path, "$[1].n");
+    }
+
+    #[test]
+    fn trailing_content_is_rejected_whitespace_is_not() {
+        let err = parse_json::<Vec<Item>>("list.json", "[] xx").unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(err.message.contains("trailing content"), "{}", err.message);
+        assert!(err.message.contains("line 1 column 4"), "{}", err.message);
+        assert!(parse_json::<Vec<Item>>("list.json", "[{\"n\":1}]\n\n").is_ok());
+        assert!(parse_json::<Vec<Item>>("list.json", "[] []").is_err());
     }
 
     #[test]
