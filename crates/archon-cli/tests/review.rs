@@ -307,3 +307,64 @@ fn responses_dir_is_ingested_and_non_responders_recorded() {
         .stderr(predicates::str::contains("$.submissions[0].mega_motion_id"));
     assert!(!out2.exists());
 }
+
+#[test]
+fn responses_dir_without_matching_files_exits_2_naming_folder_pattern_and_misnamed_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let responses = tmp.path().join("responses");
+    fs::create_dir_all(&responses).unwrap();
+    let run = |out: &str| {
+        archon()
+            .args(["review", "--include-novel", "--responses"])
+            .arg(&responses)
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .arg(data().join("session-small"))
+            .assert()
+    };
+    run("empty")
+        .code(2)
+        .stderr(predicates::str::contains(responses.display().to_string()))
+        .stderr(predicates::str::contains("archon-<archon id>.json"))
+        .stderr(predicates::str::contains("the folder is empty"));
+    fs::write(responses.join("tester60.json"), "{}").unwrap();
+    run("misnamed")
+        .code(2)
+        .stderr(predicates::str::contains("misnamed files: tester60.json"));
+    assert!(!tmp.path().join("empty").exists() && !tmp.path().join("misnamed").exists());
+}
+
+#[test]
+fn response_files_are_part_of_the_input_fingerprint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    review(&data().join("session-small"), &first).success();
+    let responses = tmp.path().join("responses");
+    fs::create_dir_all(&responses).unwrap();
+    let name = "archon-archon-tester60.json";
+    let src = first.join("review_responses").join(name);
+    fs::copy(&src, responses.join(name)).unwrap();
+    let hash = |out: &str| {
+        archon()
+            .args(["review", "--include-novel", "--responses"])
+            .arg(&responses)
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .arg(data().join("session-small"))
+            .assert()
+            .code(predicates::ord::lt(2));
+        let m = json(&tmp.path().join(out).join("stage_manifest.json"));
+        (m["input_hash"].clone(), m["inputs"].clone())
+    };
+    let (h1, inputs) = hash("a");
+    assert!(
+        inputs.get(format!("responses/{name}")).is_some(),
+        "{inputs}"
+    );
+    // Same names, other content: another fingerprint.
+    let mut v = json(&src);
+    v["submissions"] = serde_json::json!([]);
+    fs::write(responses.join(name), v.to_string()).unwrap();
+    let (h2, _) = hash("b");
+    assert_ne!(h1, h2);
+}

@@ -47,22 +47,41 @@ pub fn read_session(dir: &Path) -> Result<SessionTexts, ReviewError> {
     })
 }
 
-/// Reads `archon-*.json` from `DIR/review_responses/` or, without it, from `DIR`.
+/// The file names `--responses` reads.
+pub const RESPONSE_FILE_PATTERN: &str = "archon-<archon id>.json";
+
+/// Reads `archon-*.json` from `DIR/review_responses/` or, without it, from
+/// `DIR`. A folder without any such file is an error naming the folder, the
+/// expected pattern and the files that are there; other files are listed in
+/// [`ResponseSet::ignored_files`].
 pub fn read_responses(dir: &Path) -> Result<ResponseSet, ReviewError> {
     let sub = dir.join("review_responses");
     let dir = if sub.is_dir() { sub } else { dir.to_path_buf() };
     let entries = std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
-    let mut names: Vec<String> = entries
+    let (mut names, mut ignored): (Vec<String>, Vec<String>) = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().map(String::from))
-        .filter(|n| n.starts_with("archon-") && n.ends_with(".json"))
-        .collect();
+        .partition(|n| n.starts_with("archon-") && n.ends_with(".json"));
     names.sort();
+    ignored.sort();
+    if names.is_empty() {
+        let found = if ignored.is_empty() {
+            "the folder is empty".to_string()
+        } else {
+            format!("misnamed files: {}", ignored.join(", "))
+        };
+        return Err(ReviewError::Path {
+            path: dir.display().to_string(),
+            message: format!("no review response file matching {RESPONSE_FILE_PATTERN} ({found})"),
+        });
+    }
     let mut files = Vec::new();
     for n in names {
         files.push((n.clone(), read_text(&dir.join(&n))?));
     }
-    Ok(ResponseSet::parse(&dir.display().to_string(), &files)?)
+    let mut set = ResponseSet::parse(&dir.display().to_string(), &files)?;
+    set.ignored_files = ignored;
+    Ok(set)
 }
 
 /// Writes every artifact of a run into `out`, then the manifest.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use archon_core::input::{from_value, parse_json, InputError, InputErrors};
 use archon_core::roster::Roster;
-use archon_core::seed::Seed;
+use archon_core::seed::{sha256_hex, Seed};
 use serde::Deserialize;
 
 use crate::packets::Assignment;
@@ -26,6 +26,10 @@ struct ResponseFileIn {
 #[derive(Debug, Default)]
 pub struct ResponseSet {
     pub dir: String,
+    /// Files of the folder whose names do not match the expected pattern.
+    pub ignored_files: Vec<String>,
+    /// (file name, sha256 of its text): part of the review's input fingerprint.
+    pub file_hashes: Vec<(String, String)>,
     entries: BTreeMap<(String, String), (String, usize, ReviewSubmission)>,
 }
 
@@ -90,6 +94,11 @@ impl ResponseSet {
         if errors.is_empty() {
             Ok(ResponseSet {
                 dir: dir.to_string(),
+                ignored_files: Vec::new(),
+                file_hashes: files
+                    .iter()
+                    .map(|(n, t)| (n.clone(), sha256_hex(t)))
+                    .collect(),
                 entries,
             })
         } else {

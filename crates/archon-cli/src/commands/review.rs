@@ -61,6 +61,15 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         ),
         None => None,
     };
+    if let Some(set) = &responses {
+        for f in &set.ignored_files {
+            eprintln!(
+                "warning: {}: {f} is not named {} and is ignored",
+                set.dir,
+                archon_review::io::RESPONSE_FILE_PATTERN
+            );
+        }
+    }
     let agents = ctx.agents()?;
     let digests: Vec<MotionDigest> = session.motions.iter().map(MotionDigest::of).collect();
     let env = Env {
@@ -90,6 +99,10 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         "roster".into(),
         sha256_hex(serde_json::to_vec(&roster.archons)?),
     );
+    // Response files decide the outcome as much as the session does.
+    for (name, sha) in responses.iter().flat_map(|r| &r.file_hashes) {
+        inputs.insert(format!("responses/{name}"), sha.clone());
+    }
     // The mode, not the backend: a replay has its recording's input hash.
     let input_hash = sha256_hex(format!(
         "{inputs:?}|seed={}|novel={}|responses={}|mode={}",
