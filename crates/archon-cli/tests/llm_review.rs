@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 use support::mock_llm::MockLlm;
-use support::tree::files;
+use support::tree::{files, unsalted, SALTED_FILES};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -76,6 +76,33 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
         paid
     );
 
+    // The mock answers ballots with a vote and a reason only, and computes no
+    // hash: the engine seals every vote, and no reveal is rejected.
+    let results: Value = serde_json::from_slice(
+        &fs::read(tmp.path().join("live/ratification_results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["salt_source"], "os_random");
+    let votes = results["votes"].as_array().unwrap();
+    assert!(!votes.is_empty(), "{results}");
+    for v in votes {
+        assert_eq!(
+            v["rejected_reveals"],
+            serde_json::json!([]),
+            "{}",
+            v["mega_motion_id"]
+        );
+        let ballots = v["ballots"].as_array().unwrap();
+        assert_eq!(ballots.len(), 72);
+        assert!(ballots
+            .iter()
+            .all(|b| b["salt"].as_str().unwrap().len() == 32));
+    }
+    assert!(
+        votes.iter().any(|v| v["outcome"] == "ratified"),
+        "ratification works with model votes"
+    );
+
     // A repeated recording run answers from the cassette: zero new requests.
     let again = review(tmp.path(), "again", &live);
     assert_eq!(again.status.code(), first.status.code());
@@ -89,11 +116,20 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
         assert_eq!(r.status.code(), first.status.code());
     }
     assert_eq!(server.requests(), paid);
-    let replayed = files(&tmp.path().join("replay-1"));
-    assert_eq!(replayed, files(&tmp.path().join("replay-2")));
-    // Against the recorded run, every artifact is byte-identical, the input
-    // hash and `mode` included. Only the call records' `source` tells them
-    // apart (and so the manifest's checksum of agent_calls.jsonl).
+    // Every sealed vote of each run checks out against its own salts.
+    for out in ["live", "replay-1", "replay-2"] {
+        Command::cargo_bin("archon")
+            .unwrap()
+            .arg("verify")
+            .arg(tmp.path().join(out))
+            .assert()
+            .success();
+    }
+    // Against each other and the recorded run, every artifact is
+    // byte-identical, the input hash and `mode` included, but for the salts
+    // and commitments (drawn from the OS random source in LLM mode, so the
+    // files holding them and their manifest checksums) and the call records'
+    // `source` (and so the manifest's checksum of agent_calls.jsonl).
     let sourceless = |f: BTreeMap<String, Vec<u8>>| -> Vec<(String, String)> {
         f.into_iter()
             .map(|(name, bytes)| {
@@ -106,14 +142,23 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
                         let mut manifest: Value = serde_json::from_str(&text).unwrap();
                         let files = manifest["files"].as_object_mut().unwrap();
                         assert!(files.remove("agent_calls.jsonl").is_some());
+                        for f in SALTED_FILES {
+                            assert!(files.remove(f).is_some(), "{f}");
+                        }
                         manifest.to_string()
                     }
+                    n if SALTED_FILES.contains(&n) => unsalted(&text),
                     _ => text,
                 };
                 (name, text)
             })
             .collect()
     };
+    let replayed = files(&tmp.path().join("replay-1"));
+    assert_eq!(
+        sourceless(replayed.clone()),
+        sourceless(files(&tmp.path().join("replay-2")))
+    );
     let live_files = files(&tmp.path().join("live"));
     let calls_of = |f: &BTreeMap<String, Vec<u8>>| f.get("agent_calls.jsonl").cloned();
     assert_ne!(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 use support::mock_llm::{bursts, recorded_messages_hash, MockLlm};
-use support::tree::files_where;
+use support::tree::{files_where, unsalted, SALTED_FILES};
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 /// The default `--concurrency`: calls a killed run may have had in flight.
@@ -100,8 +100,7 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
     let asked = mock.by_title();
     for title in [
         "ReviewAnswer",
-        "CommitAnswer",
-        "RevealAnswer",
+        "BallotAnswer",
         "DraftAnswer",
         "RequirementsAnswer",
         "ProposalContent",
@@ -153,7 +152,9 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
 
 /// Every file of a run except what is accounting of this particular process:
 /// cassettes, manifests and the run state (hashes of the files below), and the
-/// ledger's SQLite pages (compared through `archon tasks list`). Call records
+/// ledger's SQLite pages (compared through `archon tasks list`). Ratification
+/// salts and commitments are drawn from the OS in LLM mode, so they are blanked
+/// (see [`unsalted`]). Call records
 /// keep every field except `source`: an answer read back from the cassette
 /// after a resume is `replayed`, where the uninterrupted run paid for it live.
 fn snapshot(out: &Path) -> BTreeMap<String, String> {
@@ -168,7 +169,8 @@ fn snapshot(out: &Path) -> BTreeMap<String, String> {
         let text = String::from_utf8_lossy(&bytes)
             .replace("\"source\":\"live\"", "\"source\":\"replayed\"")
             .replace("\"source\": \"live\"", "\"source\": \"replayed\"");
-        (rel, text)
+        let salted = SALTED_FILES.iter().any(|f| rel.ends_with(f));
+        (rel, if salted { unsalted(&text) } else { text })
     })
     .collect()
 }

@@ -30,6 +30,16 @@ fn review(session: &Path, out: &Path) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+fn review_with_responses(responses: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    archon()
+        .args(["review", "--include-novel", "--responses"])
+        .arg(responses)
+        .arg("--out")
+        .arg(out)
+        .arg(data().join("session-small"))
+        .assert()
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
@@ -99,10 +109,12 @@ fn small_session_key_artifacts() {
     }
 }
 
-/// The bundled example with its novel proposals as motions takes every path
-/// of the pipeline.
+/// The bundled example with its novel proposals as motions: triage flags
+/// them, extended review runs with its own folder, events and audit records,
+/// and a constitutional amendment needs the supermajority. (Every path across
+/// seeds: `archon-review`'s `tests/deliberation.rs`.)
 #[test]
-fn bundled_example_takes_every_path() {
+fn bundled_example_runs_extended_review_and_the_supermajority() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let session = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,7 +128,6 @@ fn bundled_example_takes_every_path() {
         .assert()
         .success();
     let triage = json(&out.join("triage_results.json"));
-    assert!(triage["summary"]["low_risk"].as_u64().unwrap() >= 1);
     assert!(
         triage["summary"]["novel_proposals_flagged"]
             .as_u64()
@@ -124,45 +135,48 @@ fn bundled_example_takes_every_path() {
             >= 1
     );
     let aggregations = json(&out.join("aggregations.json"));
-    let routes: Vec<(&str, bool)> = aggregations["aggregations"]
+    let extended: Vec<&serde_json::Value> = aggregations["aggregations"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| {
-            (
-                a["route"].as_str().unwrap(),
-                a["amendment_synthesis"].is_object(),
-            )
-        })
+        .filter_map(|a| a.get("extended_review"))
         .collect();
-    for path in [
-        ("ratification", false),
-        ("ratification", true),
-        ("panel", true),
-        ("deferred", true),
-    ] {
-        assert!(routes.contains(&path), "no {path:?} in {routes:?}");
+    assert!(!extended.is_empty(), "no extended review");
+    for x in &extended {
+        assert!(x["first_round"]["endorsement_ratio"].is_number(), "{x}");
+        for id in x["asked"].as_array().unwrap() {
+            let file = out.join(format!(
+                "extended_review_responses/archon-{}.json",
+                id.as_str().unwrap()
+            ));
+            assert!(file.exists(), "{}", file.display());
+        }
     }
-    let mut recommendations: Vec<String> = fs::read_dir(out.join("panel_deliberations"))
+    let events = json(&out.join("full_audit_trail.json"));
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
         .unwrap()
-        .map(|e| json(&e.unwrap().path())["panel_recommendation"].to_string())
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
         .collect();
-    recommendations.sort();
-    recommendations.dedup();
-    assert_eq!(recommendations, ["\"amend\"", "\"fail\"", "\"pass\""]);
+    for k in [
+        "extended_review_started",
+        "extended_review_submitted",
+        "extended_review_completed",
+        "ratification_committed",
+    ] {
+        assert!(kinds.contains(&k), "no {k} event");
+    }
+    // Every commitment is written before any vote is counted.
+    let committed = kinds.iter().rposition(|k| *k == "ratification_committed");
+    let cast = kinds.iter().position(|k| *k == "ratification_vote_cast");
+    assert!(committed < cast);
     let votes = json(&out.join("ratification_results.json"));
     assert!(votes["votes"]
         .as_array()
         .unwrap()
         .iter()
         .any(|v| v["threshold_type"] == "supermajority" && v["outcome"] == "ratified"));
-    for outcome in ["ratified", "rejected", "deferred"] {
-        let file = json(&out.join(format!("{outcome}_motions.json")));
-        assert!(
-            !file["motions"].as_array().unwrap().is_empty(),
-            "no {outcome} motion"
-        );
-    }
 }
 
 #[test]
@@ -273,14 +287,7 @@ fn responses_dir_is_ingested_and_non_responders_recorded() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    archon()
-        .args(["review", "--include-novel", "--responses"])
-        .arg(&responses)
-        .arg("--out")
-        .arg(&out)
-        .arg(data().join("session-small"))
-        .assert()
-        .success();
+    review_with_responses(&responses, &out).success();
     let result = json(&out.join("pipeline_result.json"));
     let kept = json(&responses.join(name))["responses"]
         .as_array()
@@ -295,13 +302,7 @@ fn responses_dir_is_ingested_and_non_responders_recorded() {
     )
     .unwrap();
     let out2 = tmp.path().join("out2");
-    archon()
-        .args(["review", "--include-novel", "--responses"])
-        .arg(&responses)
-        .arg("--out")
-        .arg(&out2)
-        .arg(data().join("session-small"))
-        .assert()
+    review_with_responses(&responses, &out2)
         .code(2)
         .stderr(predicates::str::contains(name))
         .stderr(predicates::str::contains("$.submissions[0].mega_motion_id"));
@@ -313,15 +314,7 @@ fn responses_dir_without_matching_files_exits_2_naming_folder_pattern_and_misnam
     let tmp = tempfile::tempdir().unwrap();
     let responses = tmp.path().join("responses");
     fs::create_dir_all(&responses).unwrap();
-    let run = |out: &str| {
-        archon()
-            .args(["review", "--include-novel", "--responses"])
-            .arg(&responses)
-            .arg("--out")
-            .arg(tmp.path().join(out))
-            .arg(data().join("session-small"))
-            .assert()
-    };
+    let run = |out: &str| review_with_responses(&responses, &tmp.path().join(out));
     run("empty")
         .code(2)
         .stderr(predicates::str::contains(responses.display().to_string()))
@@ -345,14 +338,7 @@ fn response_files_are_part_of_the_input_fingerprint() {
     let src = first.join("review_responses").join(name);
     fs::copy(&src, responses.join(name)).unwrap();
     let hash = |out: &str| {
-        archon()
-            .args(["review", "--include-novel", "--responses"])
-            .arg(&responses)
-            .arg("--out")
-            .arg(tmp.path().join(out))
-            .arg(data().join("session-small"))
-            .assert()
-            .code(predicates::ord::lt(2));
+        review_with_responses(&responses, &tmp.path().join(out)).code(predicates::ord::lt(2));
         let m = json(&tmp.path().join(out).join("stage_manifest.json"));
         (m["input_hash"].clone(), m["inputs"].clone())
     };
@@ -367,4 +353,49 @@ fn response_files_are_part_of_the_input_fingerprint() {
     fs::write(responses.join(name), v.to_string()).unwrap();
     let (h2, _) = hash("b");
     assert_ne!(h1, h2);
+}
+
+/// `archon verify` recomputes every sealed vote of a review directory: it
+/// passes on an untouched folder and names the archon and motion of one
+/// edited vote or salt.
+#[test]
+fn verify_names_the_archon_and_motion_of_an_edited_vote_or_salt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    review(&data().join("session-small"), &out).success();
+    let verify = || {
+        Command::cargo_bin("archon")
+            .unwrap()
+            .arg("verify")
+            .arg(&out)
+            .assert()
+    };
+    verify().success();
+    let path = out.join("ratification_results.json");
+    let original = fs::read_to_string(&path).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let vote = &results["votes"][0];
+    let motion = vote["mega_motion_id"].as_str().unwrap().to_string();
+    let ballot = &vote["ballots"][3];
+    let archon = ballot["archon_id"].as_str().unwrap().to_string();
+    for (field, value) in [
+        (
+            "vote",
+            if ballot["vote"] == "yea" {
+                "nay"
+            } else {
+                "yea"
+            },
+        ),
+        ("salt", "0123456789abcdef0123456789abcdef"),
+    ] {
+        let mut edited = results.clone();
+        edited["votes"][0]["ballots"][3][field] = value.into();
+        fs::write(&path, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+        verify().code(1).stdout(predicates::str::contains(format!(
+            "vote of archon {archon} on motion {motion}"
+        )));
+    }
+    fs::write(&path, original).unwrap();
+    verify().success();
 }

@@ -66,6 +66,7 @@ fn run(roster: &Roster, texts: &SessionTexts, include_novel: bool) -> usize {
         agents: &agents,
         clock,
         seed: Seed(72),
+        salts: archon_review::ratify::SaltSource::Seeded,
     };
     let run = archon_review::run(&session, roster, &facts, &digests, None, &env).expect("runs");
     run.result.motions_ratified + run.result.motions_rejected + run.result.motions_deferred

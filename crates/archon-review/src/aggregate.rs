@@ -14,10 +14,20 @@
 use serde::Serialize;
 
 use crate::review::{ReviewResponse, ReviewStance};
+use crate::terms::TermSet;
 
 pub const CONSENSUS_RATIO: f64 = 0.75;
 pub const CONTESTED_RATIO: f64 = 0.25;
 pub const SYNTHESIS_AMENDMENTS: usize = 3;
+/// Quorum: a motion is ratification-ready only when at least this share of
+/// its assigned reviewers gave a valid review (a majority of them: fewer
+/// would let implicit support alone carry a motion nobody read).
+pub const QUORUM_SHARE: f64 = 0.5;
+
+/// Whether `valid` of `assigned` reviewers make a quorum.
+pub fn quorum_met(valid: usize, assigned: usize) -> bool {
+    valid as f64 >= QUORUM_SHARE * assigned as f64
+}
 
 /// The spec's `ReviewAggregation`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,6 +148,23 @@ pub struct AggregationRecord {
     pub aggregation: ReviewAggregation,
     pub route: Route,
     pub amendment_synthesis: Option<AmendmentSynthesis>,
+    /// Set when the motion went through the extended review round: this
+    /// record is then the second aggregation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended_review: Option<ExtendedReview>,
+}
+
+/// Why a motion went to extended review and what its first round was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtendedReview {
+    /// `neither_consensus_nor_contested` or `below_quorum`.
+    pub reason: &'static str,
+    /// Archons asked again: abstainers, amenders and non-responders.
+    pub asked: Vec<String>,
+    pub valid_second_round: usize,
+    pub first_round: Box<ReviewAggregation>,
+    pub first_route: Route,
+    pub first_round_synthesis: bool,
 }
 
 /// Aggregates one motion's valid responses; synthesises and re-aggregates at ≥ 3 amendments.
@@ -189,6 +216,7 @@ pub fn aggregate(
             route: first.route(),
             aggregation: first,
             amendment_synthesis: None,
+            extended_review: None,
         };
     }
     let incorporated: Vec<IncorporatedAmendment> = amendments
@@ -217,22 +245,46 @@ pub fn aggregate(
             revised_text,
             before: first,
         }),
+        extended_review: None,
     }
 }
 
 /// The original text followed by a section of the amendments, numbered after
-/// the last `SECTION n` of the text.
+/// the last `SECTION n` of the text. Near-identical amendments (the same
+/// concepts, see [`near_identical`]) become one clause naming every proposer.
 pub fn synthesize(text: &str, amendments: &[IncorporatedAmendment]) -> String {
+    let mut merged: Vec<(&IncorporatedAmendment, Vec<&str>)> = Vec::new();
+    for a in amendments {
+        match merged
+            .iter_mut()
+            .find(|(m, _)| near_identical(&m.amendment_text, &a.amendment_text))
+        {
+            Some((_, by)) => by.push(&a.archon_name),
+            None => merged.push((a, vec![&a.archon_name])),
+        }
+    }
     append_section(
         text,
         "AMENDMENTS INCORPORATED BY REVIEW SYNTHESIS",
-        amendments.iter().map(|a| {
+        merged.into_iter().map(|(a, by)| {
             format!(
                 "[{}, proposed by {}] {}",
-                a.amendment_type, a.archon_name, a.amendment_text
+                a.amendment_type,
+                by.join(", "),
+                a.amendment_text
             )
         }),
     )
+}
+
+/// Two clauses are near-identical when their concept sets overlap by at
+/// least 80% (Jaccard): the same demand in other words or with another
+/// quoted field.
+pub fn near_identical(a: &str, b: &str) -> bool {
+    let (x, y) = (TermSet::of(&[a]), TermSet::of(&[b]));
+    let common = x.intersection(&y);
+    let union = x.len() + y.len() - common;
+    union > 0 && common as f64 >= 0.8 * union as f64
 }
 
 /// Appends `SECTION n: heading` with clauses `n.1`, `n.2`, … to a motion text.
@@ -329,5 +381,22 @@ mod tests {
         assert_eq!(r.aggregation.explicit_endorsements, 10);
         assert!(r.aggregation.consensus_reached);
         assert_eq!(r.route, Route::Ratification);
+    }
+
+    #[test]
+    fn near_identical_clauses_merge() {
+        assert!(near_identical(
+            "Add: each obligation names an accountable owner and a success measure.",
+            "Add: each obligation names an accountable owner, and a success measure!"
+        ));
+        assert!(!near_identical(
+            "Add: each obligation names an accountable owner.",
+            "Strike the open-ended delegation of budget authority."
+        ));
+    }
+
+    #[test]
+    fn quorum_is_half_of_the_assigned_reviewers() {
+        assert!(quorum_met(5, 10) && !quorum_met(4, 10) && quorum_met(0, 0));
     }
 }

@@ -99,6 +99,16 @@ pub fn write_run(
     for f in run.reviews.files() {
         dir.write_json(&format!("review_responses/archon-{}.json", f.archon_id), &f)?;
     }
+    for f in run
+        .extended
+        .files()
+        .filter(|f| !f.submissions.is_empty() || !f.no_response.is_empty())
+    {
+        dir.write_json(
+            &format!("extended_review_responses/archon-{}.json", f.archon_id),
+            &f,
+        )?;
+    }
     dir.write_json(
         "aggregations.json",
         &serde_json::json!({

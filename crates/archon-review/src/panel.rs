@@ -3,14 +3,15 @@
 //! Composition (the spec's): 3 supporters (endorsements with the highest
 //! confidence), 3 critics (oppositions with the longest reasoning), and 1–3
 //! neutral domain experts not on the panel, chosen among archons who abstained
-//! or gave no review, by expertise in the motion's topic (ties: roster order);
+//! or gave no review, whose domains are closest to the motion (the share of
+//! their domain terms its text names; ties: affinity, then roster order);
 //! when no such archon has expertise, the first advisory archon available sits.
 //!
 //! Protocol: Tyler's opening, supporter and critic presentations, open
 //! discussion and neutral facilitation, asked as [`PanelStatementQuestion`]s,
 //! then a [`PanelVoteQuestion`] to every panelist. The recommendation is the
-//! option with the most votes; a tie goes to "amend" when amend is among the
-//! tied options, else to "defer" (an undecided panel does not decide).
+//! option chosen by a simple majority of the cast votes (the spec); a panel
+//! without a majority has not decided, so the motion is deferred.
 
 use std::collections::BTreeMap;
 
@@ -102,13 +103,19 @@ pub fn compose(
     let available: Vec<usize> = (0..facts.archons.len())
         .filter(|i| !supporters.contains(i) && !critics.contains(i) && !engaged.contains(i))
         .collect();
-    let mut experts: Vec<(usize, usize)> = available
+    // Closest domains first: the share of the archon's domain terms the
+    // motion names, then its affinity, then roster order.
+    let mut experts: Vec<(f64, f64, usize)> = available
         .iter()
-        .map(|&i| (facts.expertise(i, m), i))
-        .filter(|(e, _)| *e > 0)
+        .map(|&i| (facts.domain_share(i, m), facts.affinity(i, m), i))
+        .filter(|(d, _, _)| *d > 0.0)
         .collect();
-    experts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut neutrals: Vec<usize> = experts.iter().take(3).map(|x| x.1).collect();
+    experts.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.total_cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+    });
+    let mut neutrals: Vec<usize> = experts.iter().take(3).map(|x| x.2).collect();
     if neutrals.is_empty() {
         let fallback = available
             .iter()
@@ -123,23 +130,17 @@ pub fn compose(
     }
 }
 
-/// The recommendation of a panel's votes (tie rule in the module doc).
+/// The recommendation of a panel's votes: the option more than half of the
+/// cast votes chose (the spec's simple majority); without one, defer.
 pub fn recommend(votes: &[PanelVote]) -> PanelVote {
     let mut counts: BTreeMap<PanelVote, usize> = BTreeMap::new();
     for v in votes {
         *counts.entry(*v).or_default() += 1;
     }
-    let top = counts.values().copied().max().unwrap_or(0);
-    let tied: Vec<PanelVote> = counts
-        .iter()
-        .filter(|(_, n)| **n == top)
-        .map(|(v, _)| *v)
-        .collect();
-    match tied.as_slice() {
-        [single] => *single,
-        _ if tied.contains(&PanelVote::Amend) => PanelVote::Amend,
-        _ => PanelVote::Defer,
-    }
+    counts
+        .into_iter()
+        .find(|(_, n)| 2 * n > votes.len())
+        .map_or(PanelVote::Defer, |(v, _)| v)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,8 +188,12 @@ pub struct PanelVoteQuestion<'a> {
     pub text: &'a str,
     pub role: PanelRole,
     pub transcript: &'a [TranscriptEntry],
+    pub endorsement_ratio: f64,
     pub opposition_ratio: f64,
     pub touched_red_lines: Vec<&'a str>,
+    /// The archon's affinity to the motion (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub affinity: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -258,10 +263,15 @@ mod tests {
     use PanelVote::*;
 
     #[test]
-    fn recommendation_is_the_plurality_with_a_tie_rule() {
-        assert_eq!(recommend(&[Pass, Pass, Fail, Amend]), Pass);
-        assert_eq!(recommend(&[Pass, Pass, Fail, Fail, Amend, Amend]), Amend);
-        assert_eq!(recommend(&[Pass, Pass, Fail, Fail, Defer]), Defer);
+    fn recommendation_is_the_simple_majority_else_defer() {
+        assert_eq!(recommend(&[Pass, Pass, Pass, Fail, Amend]), Pass);
+        assert_eq!(
+            recommend(&[Amend, Amend, Amend, Amend, Fail, Fail, Pass]),
+            Amend
+        );
+        // A plurality is not a majority.
+        assert_eq!(recommend(&[Pass, Pass, Fail, Amend]), Defer);
+        assert_eq!(recommend(&[Fail, Fail, Pass, Pass]), Defer);
         assert_eq!(recommend(&[]), Defer);
     }
 

@@ -13,7 +13,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::aggregate::{aggregate, append_section, AggregationRecord, Route};
+use crate::aggregate::{
+    aggregate, append_section, quorum_met, AggregationRecord, ExtendedReview, Route,
+    CONSENSUS_RATIO, CONTESTED_RATIO, QUORUM_SHARE,
+};
 use crate::events::{Event, Trail};
 use crate::facts::Facts;
 use crate::packets::{assignments, build_packets, Assignment, MotionDigest, ReviewPacket};
@@ -22,12 +25,13 @@ use crate::panel::{
     PanelVoteQuestion, PanelistVote, TranscriptEntry,
 };
 use crate::ratify::{
-    self, Ballot, BallotItems, BallotQuestion, CommitQuestion, QueuedMotion, RatificationVote,
-    RejectedReveal, RevealQuestion, ReviewPath, VoteOutcome,
+    self, BallotItems, BallotQuestion, QueuedMotion, RatificationVote, RejectedReveal, ReviewPath,
+    SaltSource, VoteOutcome,
 };
 use crate::responses::ResponseSet;
 use crate::review::{
-    validate, ReviewOutcome, ReviewQuestion, ReviewResponse, ReviewStance, ReviewSubmission,
+    validate, ExtendedPacket, ReviewAnswer, ReviewOutcome, ReviewQuestion, ReviewResponse,
+    ReviewStance, ReviewSubmission,
 };
 use crate::session::{Session, SourceFile};
 use crate::triage::{triage, ImplicitSupport, RiskTier};
@@ -174,6 +178,8 @@ pub struct RatificationResults<'a> {
     pub schema_version: &'static str,
     pub session_id: String,
     pub ratification_completed_at: String,
+    /// `seed` (simulation) or `os_random`: where the commitment salts came from.
+    pub salt_source: &'static str,
     pub summary: RatificationSummary,
     pub votes: Vec<RatificationVote<'a>>,
 }
@@ -201,6 +207,11 @@ pub struct PipelineResult {
     pub no_responses: usize,
     pub response_rate: f64,
     pub amendment_syntheses: usize,
+    /// Motions that went through the extended review round.
+    pub extended_reviews: usize,
+    /// Archons asked in it (one per motion asked about), and their valid answers.
+    pub extended_review_asked: usize,
+    pub extended_review_responses: usize,
     pub panels_convened: usize,
     pub ratification_votes: usize,
     pub motions_ratified: usize,
@@ -213,6 +224,8 @@ pub struct PipelineResult {
 pub struct ReviewRun<'a> {
     pub triage: TriageResults,
     pub reviews: Reviews<'a>,
+    /// The extended review round (`extended_review_responses/`).
+    pub extended: Reviews<'a>,
     pub aggregations: Vec<AggregationRecord>,
     pub panels: Vec<DeliberationPanel>,
     pub ratification: RatificationResults<'a>,
@@ -249,6 +262,8 @@ pub struct Env<'a> {
     pub agents: &'a Agents,
     pub clock: Clock,
     pub seed: Seed,
+    /// Where ratification salts come from.
+    pub salts: SaltSource<'a>,
 }
 
 /// Per-motion state after aggregation and panels.
@@ -323,19 +338,7 @@ pub fn run<'a>(
         assigned,
         outcomes,
     };
-    for (archon, range) in reviews.ranges().filter(|(_, r)| !r.is_empty()) {
-        let outcomes = &reviews.outcomes[range];
-        let count = |f: fn(&ReviewOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
-        trail.push(
-            "review_submitted",
-            vec![archon.id.clone()],
-            json!({
-                "valid": count(|o| matches!(o, ReviewOutcome::Valid { .. })),
-                "invalid": count(|o| matches!(o, ReviewOutcome::Invalid { .. })),
-                "no_response": count(|o| matches!(o, ReviewOutcome::NoResponse { .. })),
-            }),
-        );
-    }
+    reviews.push_submitted("review_submitted", &mut trail);
     let (assigned, outcomes) = (&reviews.assigned, &reviews.outcomes);
     let valid = outcomes
         .iter()
@@ -361,7 +364,6 @@ pub fn run<'a>(
     );
 
     // Phase 4.
-    let mut by_motion: Vec<Vec<&ReviewResponse>> = vec![Vec::new(); session.motions.len()];
     let mut assigned_count = vec![0usize; session.motions.len()];
     let mut assigned_contributors = vec![0usize; session.motions.len()];
     let mut records = vec![Record::NotAssigned; session.motions.len() * ARCHON_COUNT];
@@ -374,14 +376,11 @@ pub fn run<'a>(
         {
             assigned_contributors[a.motion] += 1;
         }
-        let slot = a.motion * ARCHON_COUNT + a.archon;
-        if let ReviewOutcome::Valid { response } = o {
-            by_motion[a.motion].push(response);
-            if let Some(r) = records.get_mut(slot) {
-                *r = Record::Stance(response.stance);
-            }
-        } else if let Some(r) = records.get_mut(slot) {
-            *r = Record::NoResponse;
+        if let Some(r) = records.get_mut(a.motion * ARCHON_COUNT + a.archon) {
+            *r = match o {
+                ReviewOutcome::Valid { response } => Record::Stance(response.stance),
+                _ => Record::NoResponse,
+            };
         }
     }
     for (mi, mf) in facts.motions.iter().enumerate() {
@@ -393,6 +392,7 @@ pub fn run<'a>(
             }
         }
     }
+    let by_motion = valid_by_motion(session.motions.len(), assigned, outcomes, None);
     let mut decisions: Vec<Decision> = session
         .motions
         .iter()
@@ -405,49 +405,166 @@ pub fn run<'a>(
             settled: None,
         })
         .collect();
-    let mut aggregations = Vec::new();
-    let mut panel_motions = Vec::new();
-    for (mi, (m, t)) in session.motions.iter().zip(&triage.motions).enumerate() {
-        if t.risk_tier == RiskTier::Low {
-            decisions[mi].path = Some(ReviewPath::FastTrack);
-            continue;
-        }
-        let implicit = t.contributing_archons.len() - assigned_contributors[mi];
-        let no_response = assigned_count[mi] - by_motion[mi].len();
-        let rec = aggregate(
+    let aggregate_motion = |mi: usize, responses: &[&ReviewResponse]| {
+        let (m, t) = (&session.motions[mi], &triage.motions[mi]);
+        aggregate(
             &m.id,
             &m.title,
             &m.text,
-            implicit,
-            no_response,
-            &by_motion[mi],
+            t.contributing_archons.len() - assigned_contributors[mi],
+            assigned_count[mi] - responses.len(),
+            responses,
             &now,
+        )
+    };
+    // First round; LOW motions go straight to ratification.
+    let mut first: Vec<Option<AggregationRecord>> = (0..session.motions.len())
+        .map(|mi| {
+            (triage.motions[mi].risk_tier != RiskTier::Low)
+                .then(|| aggregate_motion(mi, &by_motion[mi]))
+        })
+        .collect();
+    let extended_reason = |mi: usize, rec: &AggregationRecord| match rec.route {
+        Route::Panel => None,
+        Route::Deferred => Some("neither_consensus_nor_contested"),
+        Route::Ratification => {
+            (!quorum_met(by_motion[mi].len(), assigned_count[mi])).then_some("below_quorum")
+        }
+    };
+    let extended_motions: Vec<(usize, &'static str)> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(mi, r)| Some((mi, extended_reason(mi, r.as_ref()?)?)))
+        .collect();
+    trail.push("aggregation_completed", vec![], json!({
+        "aggregated": first.iter().flatten().count(),
+        "consensus": first.iter().flatten().filter(|a| a.route == Route::Ratification).count(),
+        "contested": first.iter().flatten().filter(|a| a.route == Route::Panel).count(),
+        "extended_review": extended_motions.len(),
+        "amendment_syntheses": first.iter().flatten().filter(|a| a.amendment_synthesis.is_some()).count(),
+    }));
+
+    // Extended review: one more round for motions without a decision.
+    let extended = ask_extended(
+        session,
+        roster,
+        facts,
+        &triage.motions,
+        &reviews,
+        &extended_motions,
+        &first,
+        env,
+        &now,
+    );
+    calls.extend(env.agents.take_calls());
+    if !extended_motions.is_empty() {
+        trail.push(
+            "extended_review_started",
+            vec![],
+            json!({
+                "motions": extended_motions.iter().map(|(mi, why)| json!({
+                    "mega_motion_id": session.motions[*mi].id, "reason": why,
+                })).collect::<Vec<_>>(),
+                "asked": extended.assigned.len(),
+            }),
         );
+    }
+    extended.push_submitted("extended_review_submitted", &mut trail);
+    for (a, o) in extended.assigned.iter().zip(&extended.outcomes) {
+        if let (ReviewOutcome::Valid { response }, Some(r)) =
+            (o, records.get_mut(a.motion * ARCHON_COUNT + a.archon))
+        {
+            *r = Record::Stance(response.stance);
+        }
+    }
+    let by_motion = valid_by_motion(
+        session.motions.len(),
+        assigned,
+        outcomes,
+        Some((&extended.assigned, &extended.outcomes)),
+    );
+    let mut changed = Vec::new();
+    for &(mi, why) in &extended_motions {
+        let Some(before) = first[mi].take() else {
+            continue;
+        };
+        let mut rec = aggregate_motion(mi, &by_motion[mi]);
+        let asked: Vec<String> = extended
+            .assigned
+            .iter()
+            .filter(|a| a.motion == mi)
+            .map(|a| roster.archons[a.archon].id.clone())
+            .collect();
+        let valid_second_round = extended
+            .assigned
+            .iter()
+            .zip(&extended.outcomes)
+            .filter(|(a, o)| a.motion == mi && matches!(o, ReviewOutcome::Valid { .. }))
+            .count();
+        changed.push(json!({
+            "mega_motion_id": session.motions[mi].id, "reason": why,
+            "first_route": before.route, "route": rec.route,
+            "endorsement_ratio": [before.aggregation.endorsement_ratio, rec.aggregation.endorsement_ratio],
+            "opposition_ratio": [before.aggregation.opposition_ratio, rec.aggregation.opposition_ratio],
+        }));
+        rec.extended_review = Some(ExtendedReview {
+            reason: why,
+            asked,
+            valid_second_round,
+            first_round_synthesis: before.amendment_synthesis.is_some(),
+            first_route: before.route,
+            first_round: Box::new(before.aggregation),
+        });
+        first[mi] = Some(rec);
+    }
+    if !extended_motions.is_empty() {
+        trail.push(
+            "extended_review_completed",
+            vec![],
+            json!({
+                "motions": changed,
+            }),
+        );
+    }
+    let mut aggregations = Vec::new();
+    let mut panel_motions = Vec::new();
+    for (mi, rec) in first.into_iter().enumerate() {
+        let m = &session.motions[mi];
         let d = &mut decisions[mi];
+        let Some(rec) = rec else {
+            d.path = Some(ReviewPath::FastTrack);
+            continue;
+        };
         d.aggregation_ref = Some(format!("aggregations.json#{}", m.id));
         if let Some(s) = &rec.amendment_synthesis {
             d.text = s.revised_text.clone();
             d.revised = Some((s.revised_text.clone(), "amendment_synthesis"));
         }
+        let quorum = quorum_met(by_motion[mi].len(), assigned_count[mi]);
+        let a = &rec.aggregation;
+        let after = if rec.extended_review.is_some() {
+            " after extended review"
+        } else {
+            ""
+        };
         match rec.route {
-            Route::Ratification => d.path = Some(ReviewPath::Consensus),
+            Route::Ratification if quorum => d.path = Some(ReviewPath::Consensus),
+            Route::Ratification => {
+                d.settled = Some((VoteOutcome::Deferred, "aggregation", format!(
+                    "Quorum not met{after}: {} of {} assigned reviewers gave a valid review (at least {:.0}% needed)",
+                    by_motion[mi].len(), assigned_count[mi], QUORUM_SHARE * 100.0
+                )));
+            }
             Route::Panel => panel_motions.push(mi),
             Route::Deferred => {
                 d.settled = Some((VoteOutcome::Deferred, "aggregation", format!(
-                    "Neither consensus (endorsement ratio {:.2} < 0.75) nor contested (opposition ratio {:.2} < 0.25): deferred for extended review",
-                    rec.aggregation.endorsement_ratio, rec.aggregation.opposition_ratio
+                    "Neither consensus (endorsement ratio {:.2} < {CONSENSUS_RATIO}) nor contested (opposition ratio {:.2} < {CONTESTED_RATIO}){after}",
+                    a.endorsement_ratio, a.opposition_ratio
                 )));
             }
         }
         aggregations.push(rec);
     }
-    trail.push("aggregation_completed", vec![], json!({
-        "aggregated": aggregations.len(),
-        "consensus": aggregations.iter().filter(|a| a.route == Route::Ratification).count(),
-        "contested": panel_motions.len(),
-        "deferred": aggregations.iter().filter(|a| a.route == Route::Deferred).count(),
-        "amendment_syntheses": aggregations.iter().filter(|a| a.amendment_synthesis.is_some()).count(),
-    }));
 
     // Phase 5.
     let panels = run_panels(
@@ -548,6 +665,7 @@ pub fn run<'a>(
         schema_version: SCHEMA_VERSION,
         session_id: sid.to_string(),
         ratification_completed_at: now.clone(),
+        salt_source: env.salts.name(),
         summary: RatificationSummary {
             total_motions: session.motions.len(),
             ratified: ratified.motions.len(),
@@ -584,6 +702,13 @@ pub fn run<'a>(
             .iter()
             .filter(|a| a.amendment_synthesis.is_some())
             .count(),
+        extended_reviews: extended_motions.len(),
+        extended_review_asked: extended.assigned.len(),
+        extended_review_responses: extended
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, ReviewOutcome::Valid { .. }))
+            .count(),
         panels_convened: panels.len(),
         ratification_votes: ratification.votes.len(),
         motions_ratified: ratification.summary.ratified,
@@ -598,6 +723,7 @@ pub fn run<'a>(
     Ok(ReviewRun {
         triage,
         reviews,
+        extended,
         aggregations,
         panels,
         ratification,
@@ -654,14 +780,25 @@ fn summary(v: &RatificationVote<'_>) -> VoteSummary {
 /// Turns an answer into an outcome with the spec's validation rules.
 pub(crate) fn judge(
     submission: ReviewSubmission,
-    archon: &archon_core::roster::Archon,
+    archon: &Archon,
     seed: Seed,
+    now: &str,
+) -> ReviewOutcome {
+    judge_as(submission, archon, seed, "review-response", now)
+}
+
+/// [`judge`], with the response id drawn on `id_label` (one per round).
+fn judge_as(
+    submission: ReviewSubmission,
+    archon: &Archon,
+    seed: Seed,
+    id_label: &str,
     now: &str,
 ) -> ReviewOutcome {
     let errors = validate(&submission.answer);
     if errors.is_empty() {
         let id = seed
-            .uuid(&["review-response", &archon.id, &submission.mega_motion_id])
+            .uuid(&[id_label, &archon.id, &submission.mega_motion_id])
             .to_string();
         ReviewOutcome::Valid {
             response: ReviewResponse::from_answer(
@@ -677,6 +814,179 @@ pub(crate) fn judge(
     }
 }
 
+/// Valid responses per motion: the first round's, each replaced by the
+/// archon's valid second-round response when there is one.
+fn valid_by_motion<'r>(
+    motions: usize,
+    assigned: &[Assignment],
+    outcomes: &'r [ReviewOutcome],
+    second: Option<(&[Assignment], &'r [ReviewOutcome])>,
+) -> Vec<Vec<&'r ReviewResponse>> {
+    let mut by: Vec<BTreeMap<usize, &'r ReviewResponse>> = vec![BTreeMap::new(); motions];
+    let rounds = std::iter::once((assigned, outcomes)).chain(second);
+    for (assigned, outcomes) in rounds {
+        for (a, o) in assigned.iter().zip(outcomes) {
+            if let ReviewOutcome::Valid { response } = o {
+                by[a.motion].insert(a.archon, response);
+            }
+        }
+    }
+    by.into_iter().map(|m| m.into_values().collect()).collect()
+}
+
+/// The extended review round: for each motion in `motions`, its abstainers,
+/// amenders and non-responders are asked again with the first round's
+/// tallies, synthesized amendment and opposition reasons.
+#[allow(clippy::too_many_arguments)]
+fn ask_extended<'a>(
+    session: &'a Session,
+    roster: &'a Roster,
+    facts: &Facts,
+    triage: &[ImplicitSupport],
+    first_round: &Reviews<'_>,
+    motions: &[(usize, &'static str)],
+    records: &[Option<AggregationRecord>],
+    env: &Env<'_>,
+    now: &str,
+) -> Reviews<'a> {
+    let chosen: BTreeMap<usize, &AggregationRecord> = motions
+        .iter()
+        .filter_map(|(mi, _)| Some((*mi, records.get(*mi)?.as_ref()?)))
+        .collect();
+    let mut again = Vec::new();
+    let mut first_stance = Vec::new();
+    for (a, o) in first_round.assigned.iter().zip(&first_round.outcomes) {
+        if !chosen.contains_key(&a.motion) {
+            continue;
+        }
+        let stance = match o {
+            ReviewOutcome::Valid { response } => Some(response.stance),
+            _ => None,
+        };
+        if matches!(
+            stance,
+            None | Some(ReviewStance::Abstain | ReviewStance::Amend)
+        ) {
+            again.push(*a);
+            first_stance.push(stance);
+        }
+    }
+    let asks: Vec<Ask<'_, ReviewQuestion<'_>>> = again
+        .iter()
+        .zip(&first_stance)
+        .map(|(a, stance)| {
+            let rec = chosen[&a.motion];
+            // The tallies before synthesis: what the reviewers actually said.
+            let tally = rec
+                .amendment_synthesis
+                .as_ref()
+                .map_or(&rec.aggregation, |s| &s.before);
+            let mut q = review_question(session, roster, facts, triage, a);
+            q.extended = Some(ExtendedPacket {
+                endorsements: tally.total_endorsements,
+                oppositions: tally.oppositions,
+                amendments: tally.amendments_proposed,
+                abstentions: tally.abstentions,
+                no_response: tally.no_response,
+                endorsement_ratio: rec.aggregation.endorsement_ratio,
+                opposition_ratio: rec.aggregation.opposition_ratio,
+                your_first_stance: *stance,
+                synthesized_amendment: rec
+                    .amendment_synthesis
+                    .as_ref()
+                    .map(|s| s.revised_text.as_str()),
+                opposition_reasons: &rec.aggregation.opposition_reasons,
+            });
+            Ask {
+                archon: &roster.archons[a.archon],
+                question: q,
+            }
+        })
+        .collect();
+    let answers = env.agents.ask_all(&asks);
+    drop(asks);
+    let outcomes = judge_answers(
+        session,
+        roster,
+        &again,
+        answers,
+        env.seed,
+        "extended-review-response",
+        now,
+    );
+    Reviews {
+        session,
+        roster,
+        assigned: again,
+        outcomes,
+    }
+}
+
+/// The first-round question of one assignment.
+fn review_question<'q>(
+    session: &'q Session,
+    roster: &'q Roster,
+    facts: &'q Facts,
+    triage: &'q [ImplicitSupport],
+    a: &Assignment,
+) -> ReviewQuestion<'q> {
+    let (m, t, archon) = (
+        &session.motions[a.motion],
+        &triage[a.motion],
+        &roster.archons[a.archon],
+    );
+    ReviewQuestion {
+        mega_motion_id: &m.id,
+        title: &m.title,
+        theme: &m.theme,
+        text: &m.text,
+        risk_tier: t.risk_tier,
+        review_reason: a.reason,
+        conflict_flag: t.conflict_reasons.get(&archon.id).map(String::as_str),
+        supporting_archons: t.contributing_archons.len(),
+        is_novel_proposal: m.is_novel_proposal,
+        touched_red_lines: facts.touched(a.archon, a.motion),
+        affinity: facts.affinity(a.archon, a.motion),
+        extended: None,
+    }
+}
+
+/// Judges the answers of one round, one outcome per assignment.
+fn judge_answers(
+    session: &Session,
+    roster: &Roster,
+    assigned: &[Assignment],
+    answers: Vec<Result<ReviewAnswer, archon_core::agent_port::AgentFailure>>,
+    seed: Seed,
+    id_label: &str,
+    now: &str,
+) -> Vec<ReviewOutcome> {
+    assigned
+        .par_iter()
+        .zip(answers)
+        .map(|(a, answer)| {
+            let archon = &roster.archons[a.archon];
+            match answer {
+                Ok(answer) => judge_as(
+                    ReviewSubmission {
+                        archon_id: archon.id.clone(),
+                        mega_motion_id: session.motions[a.motion].id.clone(),
+                        answer,
+                        submitted_at: Some(now.to_string()),
+                    },
+                    archon,
+                    seed,
+                    id_label,
+                    now,
+                ),
+                Err(f) => ReviewOutcome::NoResponse {
+                    reason: f.to_string(),
+                },
+            }
+        })
+        .collect()
+}
+
 fn ask_reviews(
     session: &Session,
     roster: &Roster,
@@ -688,55 +998,22 @@ fn ask_reviews(
 ) -> Vec<ReviewOutcome> {
     let asks: Vec<Ask<'_, ReviewQuestion<'_>>> = assigned
         .par_iter()
-        .map(|a| {
-            let (m, t, archon) = (
-                &session.motions[a.motion],
-                &triage[a.motion],
-                &roster.archons[a.archon],
-            );
-            Ask {
-                archon,
-                question: ReviewQuestion {
-                    mega_motion_id: &m.id,
-                    title: &m.title,
-                    theme: &m.theme,
-                    text: &m.text,
-                    risk_tier: t.risk_tier,
-                    review_reason: a.reason,
-                    conflict_flag: t.conflict_reasons.get(&archon.id).map(String::as_str),
-                    supporting_archons: t.contributing_archons.len(),
-                    is_novel_proposal: m.is_novel_proposal,
-                    sections: facts.motions[a.motion].sections,
-                    touched_red_lines: facts.touched(a.archon, a.motion),
-                },
-            }
+        .map(|a| Ask {
+            archon: &roster.archons[a.archon],
+            question: review_question(session, roster, facts, triage, a),
         })
         .collect();
     let answers = env.agents.ask_all(&asks);
     drop(asks);
-    assigned
-        .par_iter()
-        .zip(answers)
-        .map(|(a, answer)| {
-            let archon = &roster.archons[a.archon];
-            match answer {
-                Ok(answer) => judge(
-                    ReviewSubmission {
-                        archon_id: archon.id.clone(),
-                        mega_motion_id: session.motions[a.motion].id.clone(),
-                        answer,
-                        submitted_at: Some(now.to_string()),
-                    },
-                    archon,
-                    env.seed,
-                    now,
-                ),
-                Err(f) => ReviewOutcome::NoResponse {
-                    reason: f.to_string(),
-                },
-            }
-        })
-        .collect()
+    judge_answers(
+        session,
+        roster,
+        assigned,
+        answers,
+        env.seed,
+        "review-response",
+        now,
+    )
 }
 
 /// Phase 3's results, one outcome per assignment. The `review_responses/`
@@ -758,6 +1035,23 @@ impl<'a> Reviews<'a> {
             let end = self.assigned.partition_point(|x| x.archon <= ai);
             (a, start..end)
         })
+    }
+
+    /// One `event` per archon with assignments: its valid, invalid and missing answers.
+    fn push_submitted(&self, event: &'static str, trail: &mut Trail) {
+        for (archon, range) in self.ranges().filter(|(_, r)| !r.is_empty()) {
+            let outcomes = &self.outcomes[range];
+            let count = |f: fn(&ReviewOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+            trail.push(
+                event,
+                vec![archon.id.clone()],
+                json!({
+                    "valid": count(|o| matches!(o, ReviewOutcome::Valid { .. })),
+                    "invalid": count(|o| matches!(o, ReviewOutcome::Invalid { .. })),
+                    "no_response": count(|o| matches!(o, ReviewOutcome::NoResponse { .. })),
+                }),
+            );
+        }
     }
 
     /// `review_responses/archon-<id>.json` of every archon, in roster order.
@@ -985,8 +1279,10 @@ fn run_panels(
                     text: &decisions[s.mi].text,
                     role,
                     transcript: &transcripts[si],
+                    endorsement_ratio: s.endorsement,
                     opposition_ratio: s.opposition,
                     touched_red_lines: facts.touched(ai, s.mi),
+                    affinity: facts.affinity(ai, s.mi),
                 },
             });
         }
@@ -1064,9 +1360,15 @@ fn run_panels(
                     ),
                 ));
             }
-            PanelVote::Defer => {
+            PanelVote::Defer if 2 * count(PanelVote::Defer) > cast.len() => {
                 d.settled = Some((VoteOutcome::Deferred, "panel", format!(
                     "Panel {} recommended deferral ({} defer of {} votes) pending further assessment", s.id, count(PanelVote::Defer), cast.len()
+                )));
+            }
+            PanelVote::Defer => {
+                d.settled = Some((VoteOutcome::Deferred, "panel", format!(
+                    "Panel {} recommended deferral: no option has a majority (pass {}, fail {}, amend {}, defer {} of {} votes)",
+                    s.id, count(PanelVote::Pass), count(PanelVote::Fail), count(PanelVote::Amend), count(PanelVote::Defer), cast.len()
                 )));
             }
         }
@@ -1148,6 +1450,7 @@ fn ratify_queue<'a>(
                 theme: &m.theme,
                 text: &decisions[mi].text,
                 review_path: decisions[mi].path.unwrap_or(ReviewPath::Consensus),
+                revised: decisions[mi].revised.is_some(),
                 threshold_required: if m.is_constitutional_amendment {
                     ratify::SUPERMAJORITY
                 } else {
@@ -1161,98 +1464,105 @@ fn ratify_queue<'a>(
             .get(mi * ARCHON_COUNT + ai)
             .map_or("not_assigned", |r| r.as_str())
     };
-    let items = |archon: usize| BallotItems {
-        archon,
-        queue: &queued,
-        record: &record,
-        facts,
-    };
-    let commit_asks: Vec<Ask<'_, CommitQuestion<'_>>> = roster
+    let asks: Vec<Ask<'_, BallotQuestion<'_>>> = roster
         .archons
         .iter()
         .enumerate()
         .map(|(ai, a)| Ask {
             archon: a,
-            question: CommitQuestion(BallotQuestion {
+            question: BallotQuestion {
                 ballot_id: &ballot_ids[ai],
-                phase: "commit",
-                items: items(ai),
-                commitments: &[],
-            }),
+                items: BallotItems {
+                    archon: ai,
+                    queue: &queued,
+                    record: &record,
+                    facts,
+                },
+            },
         })
         .collect();
-    let commits: Vec<Vec<ratify::Commitment>> = env
+    let answers: Vec<Vec<ratify::BallotChoice>> = env
         .agents
-        .ask_all(&commit_asks)
+        .ask_all(&asks)
         .into_iter()
-        .map(|r| r.map(|c| c.commitments).unwrap_or_default())
+        .map(|r| r.map(|b| b.votes).unwrap_or_default())
         .collect();
-    let reveal_asks: Vec<Ask<'_, RevealQuestion<'_>>> = roster
-        .archons
-        .iter()
-        .enumerate()
-        .map(|(ai, a)| Ask {
-            archon: a,
-            question: RevealQuestion(BallotQuestion {
-                ballot_id: &ballot_ids[ai],
-                phase: "reveal",
-                items: items(ai),
-                commitments: &commits[ai],
-            }),
-        })
-        .collect();
-    let reveals: Vec<Vec<ratify::Reveal>> = env
-        .agents
-        .ask_all(&reveal_asks)
-        .into_iter()
-        .map(|r| r.map(|c| c.reveals).unwrap_or_default())
-        .collect();
-    // Each archon's commitment and reveal by queue position (a later entry for
-    // the same motion replaces an earlier one; entries for motions not on the
-    // ballot are ignored).
+    drop(asks);
+    // Each archon's vote by queue position (a later entry for the same motion
+    // replaces an earlier one; entries for motions not on the ballot are ignored).
     let position: HashMap<&str, usize> = queued
         .iter()
         .enumerate()
         .map(|(k, q)| (q.mega_motion_id, k))
         .collect();
-    let by_position = |ids: &mut dyn Iterator<Item = &str>| {
-        let mut at: Vec<Option<usize>> = vec![None; queue.len()];
-        for (i, id) in ids.enumerate() {
-            if let Some(&k) = position.get(id) {
-                at[k] = Some(i);
+    let chosen: Vec<Vec<Option<ratify::Vote>>> = answers
+        .iter()
+        .map(|votes| {
+            let mut at = vec![None; queue.len()];
+            for v in votes {
+                if let Some(&k) = position.get(v.mega_motion_id.as_str()) {
+                    at[k] = Some(v.vote);
+                }
             }
-        }
-        at
-    };
-    let commit_at: Vec<Vec<Option<usize>>> = commits
-        .iter()
-        .map(|v| by_position(&mut v.iter().map(|c| c.mega_motion_id.as_str())))
+            at
+        })
         .collect();
-    let reveal_at: Vec<Vec<Option<usize>>> = reveals
-        .iter()
-        .map(|v| by_position(&mut v.iter().map(|r| r.mega_motion_id.as_str())))
-        .collect();
+    // Commit: the engine salts and seals every vote before any is revealed.
+    // A missing vote is sealed as an abstention and listed as rejected.
+    let mut sealed: Vec<Vec<ratify::SealedVote>> = Vec::with_capacity(queue.len());
+    for (k, &mi) in queue.iter().enumerate() {
+        let m = &session.motions[mi];
+        sealed.push(
+            roster
+                .archons
+                .iter()
+                .enumerate()
+                .map(|(ai, a)| {
+                    let vote = chosen[ai][k].unwrap_or(ratify::Vote::Abstain);
+                    let salt = env.salts.draw(env.seed, &a.id, &m.id);
+                    ratify::SealedVote {
+                        commitment: ratify::commitment(vote, &salt, &a.id, &m.id),
+                        archon_id: a.id.clone(),
+                        vote,
+                        salt,
+                    }
+                })
+                .collect(),
+        );
+    }
+    for (ai, a) in roster.archons.iter().enumerate() {
+        trail.push(
+            "ratification_committed",
+            vec![a.id.clone()],
+            json!({
+                "ballot_id": ballot_ids[ai],
+                "commitments": queue.iter().enumerate().map(|(k, &mi)| json!({
+                    "mega_motion_id": session.motions[mi].id, "commitment": sealed[k][ai].commitment,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    // Reveal and count: each revealed vote is checked against its commitment.
     let votes: Vec<RatificationVote<'a>> = queue
         .par_iter()
+        .zip(sealed)
         .enumerate()
-        .map(|(k, &mi)| {
+        .map(|(k, (&mi, ballots))| {
             let m = &session.motions[mi];
             let mut by_archon = BTreeMap::new();
             let mut rejected = Vec::new();
             let (mut yeas, mut nays, mut abstentions) = (0, 0, 0);
-            for (ai, a) in roster.archons.iter().enumerate() {
-                let committed = commit_at[ai][k].map(|i| commits[ai][i].commitment.as_str());
-                let revealed = reveal_at[ai][k].map(|i| &reveals[ai][i]);
-                let vote = match ratify::check_reveal(committed, revealed) {
-                    Ballot::Counted(v) => v,
-                    Ballot::Rejected { reason, detail } => {
-                        rejected.push(RejectedReveal {
-                            archon_id: a.id.clone(),
-                            reason: reason.to_string(),
-                            detail,
-                        });
-                        ratify::Vote::Abstain
-                    }
+            for (ai, (a, b)) in roster.archons.iter().zip(&ballots).enumerate() {
+                let intact = ratify::commitment(b.vote, &b.salt, &a.id, &m.id) == b.commitment;
+                let vote = if chosen[ai][k].is_some() && intact {
+                    b.vote
+                } else {
+                    rejected.push(RejectedReveal {
+                        archon_id: a.id.clone(),
+                        reason: "no_vote".to_string(),
+                        detail: None,
+                    });
+                    ratify::Vote::Abstain
                 };
                 match vote {
                     ratify::Vote::Yea => yeas += 1,
@@ -1277,6 +1587,7 @@ fn ratify_queue<'a>(
                 threshold_required,
                 threshold_met,
                 votes_by_archon: by_archon,
+                ballots,
                 rejected_reveals: rejected,
                 outcome,
                 ratified_at: (outcome == VoteOutcome::Ratified).then(|| now.to_string()),
@@ -1294,7 +1605,7 @@ fn ratify_queue<'a>(
             vec![a.id.clone()],
             json!({
                 "ballot_id": ballot_ids[ai], "motions": queue.len(),
-                "committed": commits[ai].len(), "revealed": reveals[ai].len(), "rejected": rejected,
+                "voted": chosen[ai].iter().flatten().count(), "rejected": rejected,
             }),
         );
     }

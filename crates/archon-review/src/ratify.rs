@@ -1,11 +1,16 @@
-//! Phase 6, ratification: every archon votes on the whole queue with
-//! commit-reveal, through two rounds of ballot questions.
+//! Phase 6, ratification: every archon votes on the whole queue in one
+//! ballot question, and the engine seals the votes with commit-reveal.
 //!
-//! Commit-reveal: in the commit round each archon gives, per motion, the
-//! sha256 (lower-case hex) of `"<vote>:<salt>"`; in the reveal round it gives
-//! vote and salt. A reveal whose hash differs from the commitment is rejected,
-//! recorded in the vote's `rejected_reveals`, and counted as an abstention, as
-//! are missing commitments and reveals (no silent paths).
+//! Commit-reveal is the engine's, not the model's: a model is asked only for a
+//! vote and a reason per motion. The engine draws a salt per (archon, motion)
+//! (from the seed in simulation, from the operating system's random source
+//! otherwise), commits `sha256("<vote>|<salt>|<archon id>|<motion id>")` for
+//! every vote before any is revealed (the `ratification_committed` event lists
+//! them), then reveals and counts. Every commitment, salt and vote is written
+//! to `ratification_results.json`, so [`verify_recorded`] (`archon verify`) can
+//! recompute each commitment and each tally afterwards. An archon whose ballot
+//! has no valid vote for a motion is recorded in `rejected_reveals`
+//! (`no_vote`) and counted as an abstention (no silent paths).
 //!
 //! Thresholds: 37 of 72 yeas (simple majority), 48 for constitutional
 //! amendments (see [`crate::session::is_constitutional_amendment`]). Deferral:
@@ -15,7 +20,7 @@
 //! without consensus or contest never reach the vote; they are deferred earlier.
 
 use archon_core::agent_port::{Question, SimContext};
-use archon_core::seed::sha256_hex;
+use archon_core::seed::{sha256_hex, Seed};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,9 +67,37 @@ pub enum VoteOutcome {
     Deferred,
 }
 
-/// The commitment of a vote with a salt.
-pub fn commitment(vote: Vote, salt: &str) -> String {
-    sha256_hex(format!("{}:{salt}", vote.as_str()))
+/// The commitment of a vote: sha256 of `"<vote>|<salt>|<archon>|<motion>"`, lower-case hex.
+pub fn commitment(vote: Vote, salt: &str, archon_id: &str, motion_id: &str) -> String {
+    sha256_hex(format!("{}|{salt}|{archon_id}|{motion_id}", vote.as_str()))
+}
+
+/// Where the engine's salts come from.
+pub enum SaltSource<'a> {
+    /// Drawn from the run seed: simulation stays reproducible.
+    Seeded,
+    /// Drawn from a random source (the CLI passes the operating system's).
+    Drawn(&'a (dyn Fn() -> String + Sync)),
+}
+
+impl SaltSource<'_> {
+    pub fn draw(&self, seed: Seed, archon_id: &str, motion_id: &str) -> String {
+        match self {
+            SaltSource::Seeded => seed
+                .uuid(&["ratification-salt", archon_id, motion_id])
+                .simple()
+                .to_string(),
+            SaltSource::Drawn(f) => f(),
+        }
+    }
+
+    /// As recorded in `ratification_results.json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SaltSource::Seeded => "seed",
+            SaltSource::Drawn(_) => "os_random",
+        }
+    }
 }
 
 /// Threshold and outcome of a count (rules in the module doc).
@@ -102,6 +135,11 @@ pub struct BallotItem<'a> {
     /// "contributor", a review stance, "no_response" or "not_assigned".
     pub your_record: &'static str,
     pub touched_red_lines: Vec<&'a str>,
+    /// Whether review synthesis or a panel revised the text.
+    pub revised: bool,
+    /// The archon's affinity to the motion (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub affinity: f64,
 }
 
 /// One motion of the ratification queue, as every ballot shows it.
@@ -115,6 +153,7 @@ pub struct QueuedMotion<'a> {
     pub text: &'a str,
     pub review_path: ReviewPath,
     pub threshold_required: usize,
+    pub revised: bool,
 }
 
 /// An archon's items: the shared queue seen with the archon's own records.
@@ -150,6 +189,8 @@ impl<'a> BallotItems<'a> {
             threshold_required: q.threshold_required,
             your_record: (self.record)(self.archon, q.motion),
             touched_red_lines: self.facts.touched(self.archon, q.motion),
+            revised: q.revised,
+            affinity: self.facts.affinity(self.archon, q.motion),
         })
     }
 }
@@ -171,80 +212,47 @@ impl std::fmt::Debug for BallotItems<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Commitment {
-    pub mega_motion_id: String,
-    pub commitment: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Reveal {
-    pub mega_motion_id: String,
-    pub vote: Vote,
-    pub salt: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct BallotQuestion<'a> {
     pub ballot_id: &'a str,
-    pub phase: &'static str,
     pub items: BallotItems<'a>,
-    pub commitments: &'a [Commitment],
+}
+
+/// An archon's vote on one motion, as the model gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BallotChoice {
+    pub mega_motion_id: String,
+    pub vote: Vote,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct CommitAnswer {
-    pub commitments: Vec<Commitment>,
+pub struct BallotAnswer {
+    pub votes: Vec<BallotChoice>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RevealAnswer {
-    pub reveals: Vec<Reveal>,
-}
-
-/// The commit round's question.
-pub struct CommitQuestion<'a>(pub BallotQuestion<'a>);
-/// The reveal round's question.
-pub struct RevealQuestion<'a>(pub BallotQuestion<'a>);
-
-impl Serialize for CommitQuestion<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl Serialize for RevealQuestion<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl Question for CommitQuestion<'_> {
-    type Answer = CommitAnswer;
-    const KIND: &'static str = "ratification_commit";
+impl Question for BallotQuestion<'_> {
+    type Answer = BallotAnswer;
+    const KIND: &'static str = "ratification_ballot";
     const TEMPLATE: &'static str = include_str!("ballot.j2");
-    fn simulate(&self, ctx: &SimContext<'_>) -> CommitAnswer {
-        CommitAnswer {
-            commitments: crate::simulate::commitments(&self.0, ctx),
-        }
+    fn simulate(&self, ctx: &SimContext<'_>) -> BallotAnswer {
+        crate::simulate::ballot(self, ctx)
     }
 }
 
-impl Question for RevealQuestion<'_> {
-    type Answer = RevealAnswer;
-    const KIND: &'static str = "ratification_reveal";
-    const TEMPLATE: &'static str = include_str!("ballot.j2");
-    fn simulate(&self, ctx: &SimContext<'_>) -> RevealAnswer {
-        RevealAnswer {
-            reveals: crate::simulate::reveals(&self.0, ctx),
-        }
-    }
+/// One archon's sealed vote on one motion: what was committed and revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedVote {
+    pub archon_id: String,
+    pub vote: Vote,
+    pub salt: String,
+    pub commitment: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectedReveal {
     pub archon_id: String,
-    /// `reveal_mismatch`, `no_commitment` or `no_reveal`.
+    /// `no_vote`: the ballot had no valid vote for the motion.
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -263,41 +271,76 @@ pub struct RatificationVote<'a> {
     pub threshold_required: usize,
     pub threshold_met: bool,
     pub votes_by_archon: BTreeMap<&'a str, &'static str>,
+    /// Every archon's commitment, salt and vote, in roster order.
+    pub ballots: Vec<SealedVote>,
     pub rejected_reveals: Vec<RejectedReveal>,
     pub outcome: VoteOutcome,
     pub ratified_at: Option<String>,
 }
 
-/// What one archon committed and revealed for one motion.
-pub enum Ballot {
-    Counted(Vote),
-    Rejected {
-        reason: &'static str,
-        detail: Option<String>,
-    },
+/// What `archon verify` reads back of a recorded vote.
+#[derive(Debug, Deserialize)]
+pub struct RecordedVote {
+    pub mega_motion_id: String,
+    pub yeas: usize,
+    pub nays: usize,
+    pub abstentions: usize,
+    pub votes_by_archon: BTreeMap<String, Vote>,
+    pub ballots: Vec<SealedVote>,
 }
 
-/// Checks one archon's reveal against its commitment.
-pub fn check_reveal(committed: Option<&str>, revealed: Option<&Reveal>) -> Ballot {
-    match (committed, revealed) {
-        (None, _) => Ballot::Rejected {
-            reason: "no_commitment",
-            detail: None,
-        },
-        (Some(_), None) => Ballot::Rejected {
-            reason: "no_reveal",
-            detail: None,
-        },
-        (Some(c), Some(r)) if commitment(r.vote, &r.salt) == c => Ballot::Counted(r.vote),
-        (Some(c), Some(r)) => Ballot::Rejected {
-            reason: "reveal_mismatch",
-            detail: Some(format!(
-                "revealed {} with salt {:?}, which does not hash to the commitment {c}",
-                r.vote.as_str(),
-                r.salt
-            )),
-        },
+/// `ratification_results.json` as `archon verify` reads it.
+#[derive(Debug, Deserialize)]
+pub struct RecordedResults {
+    pub votes: Vec<RecordedVote>,
+}
+
+/// Recomputes every commitment and every tally of recorded votes; the error
+/// names the first vote (archon and motion) or tally that does not match.
+pub fn verify_recorded(results: &RecordedResults) -> Result<usize, String> {
+    let mut checked = 0;
+    for v in &results.votes {
+        let m = &v.mega_motion_id;
+        let (mut yeas, mut nays, mut abstentions) = (0, 0, 0);
+        for b in &v.ballots {
+            if commitment(b.vote, &b.salt, &b.archon_id, m) != b.commitment {
+                return Err(format!(
+                    "vote of archon {} on motion {m}: {} with salt {:?} does not hash to the commitment {}",
+                    b.archon_id,
+                    b.vote.as_str(),
+                    b.salt,
+                    b.commitment
+                ));
+            }
+            if v.votes_by_archon.get(&b.archon_id) != Some(&b.vote) {
+                return Err(format!(
+                    "vote of archon {} on motion {m}: votes_by_archon does not record the revealed {}",
+                    b.archon_id,
+                    b.vote.as_str()
+                ));
+            }
+            match b.vote {
+                Vote::Yea => yeas += 1,
+                Vote::Nay => nays += 1,
+                Vote::Abstain => abstentions += 1,
+            }
+            checked += 1;
+        }
+        if v.votes_by_archon.len() != v.ballots.len() {
+            return Err(format!(
+                "motion {m}: {} votes by archon but {} sealed ballots",
+                v.votes_by_archon.len(),
+                v.ballots.len()
+            ));
+        }
+        if (yeas, nays, abstentions) != (v.yeas, v.nays, v.abstentions) {
+            return Err(format!(
+                "motion {m}: the ballots count {yeas} yeas, {nays} nays, {abstentions} abstentions; recorded {} / {} / {}",
+                v.yeas, v.nays, v.abstentions
+            ));
+        }
     }
+    Ok(checked)
 }
 
 #[cfg(test)]
@@ -321,51 +364,73 @@ mod tests {
         assert_eq!(decide(20, 16, 36, false).3, VoteOutcome::Rejected);
     }
 
+    fn sealed(archon: &str, vote: Vote, salt: &str) -> SealedVote {
+        SealedVote {
+            archon_id: archon.into(),
+            vote,
+            salt: salt.into(),
+            commitment: commitment(vote, salt, archon, "m"),
+        }
+    }
+
+    fn recorded(ballots: Vec<SealedVote>) -> RecordedResults {
+        let count = |k| ballots.iter().filter(|b| b.vote == k).count();
+        RecordedResults {
+            votes: vec![RecordedVote {
+                mega_motion_id: "m".into(),
+                yeas: count(Vote::Yea),
+                nays: count(Vote::Nay),
+                abstentions: count(Vote::Abstain),
+                votes_by_archon: ballots
+                    .iter()
+                    .map(|b| (b.archon_id.clone(), b.vote))
+                    .collect(),
+                ballots,
+            }],
+        }
+    }
+
     #[test]
-    fn commit_reveal_mismatch_is_rejected() {
-        let c = commitment(Vote::Yea, "s1");
-        let ok = Reveal {
-            mega_motion_id: "m".into(),
-            vote: Vote::Yea,
-            salt: "s1".into(),
-        };
-        assert!(matches!(
-            check_reveal(Some(&c), Some(&ok)),
-            Ballot::Counted(Vote::Yea)
-        ));
-        let changed = Reveal {
-            vote: Vote::Nay,
-            ..ok.clone()
-        };
-        assert!(matches!(
-            check_reveal(Some(&c), Some(&changed)),
-            Ballot::Rejected {
-                reason: "reveal_mismatch",
-                ..
-            }
-        ));
-        let other_salt = Reveal {
-            salt: "s2".into(),
-            ..ok.clone()
-        };
-        assert!(matches!(
-            check_reveal(Some(&c), Some(&other_salt)),
-            Ballot::Rejected { .. }
-        ));
-        assert!(matches!(
-            check_reveal(None, Some(&ok)),
-            Ballot::Rejected {
-                reason: "no_commitment",
-                ..
-            }
-        ));
-        assert!(matches!(
-            check_reveal(Some(&c), None),
-            Ballot::Rejected {
-                reason: "no_reveal",
-                ..
-            }
-        ));
+    fn commitments_bind_vote_salt_archon_and_motion() {
+        let c = commitment(Vote::Yea, "s1", "a", "m");
+        assert_ne!(c, commitment(Vote::Nay, "s1", "a", "m"));
+        assert_ne!(c, commitment(Vote::Yea, "s2", "a", "m"));
+        assert_ne!(c, commitment(Vote::Yea, "s1", "b", "m"));
+        assert_ne!(c, commitment(Vote::Yea, "s1", "a", "n"));
+        assert_eq!(c, sha256_hex("yea|s1|a|m"));
+    }
+
+    #[test]
+    fn verify_names_the_first_vote_that_does_not_match() {
+        let good = recorded(vec![
+            sealed("a", Vote::Yea, "s1"),
+            sealed("b", Vote::Nay, "s2"),
+        ]);
+        assert_eq!(verify_recorded(&good), Ok(2));
+        let mut edited = recorded(vec![
+            sealed("a", Vote::Yea, "s1"),
+            sealed("b", Vote::Nay, "s2"),
+        ]);
+        edited.votes[0].ballots[1].vote = Vote::Yea;
+        let e = verify_recorded(&edited).unwrap_err();
+        assert!(e.contains("archon b on motion m"), "{e}");
+        let mut salted = recorded(vec![sealed("a", Vote::Yea, "s1")]);
+        salted.votes[0].ballots[0].salt = "s9".into();
+        assert!(verify_recorded(&salted)
+            .unwrap_err()
+            .contains("archon a on motion m"));
+        let mut recount = recorded(vec![sealed("a", Vote::Yea, "s1")]);
+        recount.votes[0].yeas = 2;
+        assert!(verify_recorded(&recount)
+            .unwrap_err()
+            .contains("ballots count 1 yeas"));
+        let mut listed = recorded(vec![sealed("a", Vote::Yea, "s1")]);
+        listed.votes[0]
+            .votes_by_archon
+            .insert("a".into(), Vote::Nay);
+        assert!(verify_recorded(&listed)
+            .unwrap_err()
+            .contains("votes_by_archon"));
     }
 
     proptest! {

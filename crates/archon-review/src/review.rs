@@ -4,7 +4,7 @@
 //! rules; an invalid one is kept with its errors and counts as NO_RESPONSE.
 
 use archon_core::agent_port::{Question, SimContext};
-use archon_core::roster::{Archon, Rank};
+use archon_core::roster::Archon;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -183,9 +183,31 @@ pub struct ReviewQuestion<'a> {
     pub conflict_flag: Option<&'a str>,
     pub supporting_archons: usize,
     pub is_novel_proposal: bool,
-    pub sections: usize,
     /// The archon's red lines this motion touches.
     pub touched_red_lines: Vec<&'a str>,
+    /// The archon's affinity to the motion (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub affinity: f64,
+    /// In the extended review round: what the first round showed.
+    pub extended: Option<ExtendedPacket<'a>>,
+}
+
+/// The packet of an extended review: the first round's tallies, the
+/// synthesized amendment and the opposition reasons.
+#[derive(Debug, Serialize)]
+pub struct ExtendedPacket<'a> {
+    pub endorsements: usize,
+    pub oppositions: usize,
+    pub amendments: usize,
+    pub abstentions: usize,
+    pub no_response: usize,
+    pub endorsement_ratio: f64,
+    pub opposition_ratio: f64,
+    /// The archon's own first-round stance; None when it gave no valid review.
+    pub your_first_stance: Option<ReviewStance>,
+    /// The motion text with the first round's amendments, when synthesized.
+    pub synthesized_amendment: Option<&'a str>,
+    pub opposition_reasons: &'a [String],
 }
 
 impl Question for ReviewQuestion<'_> {
@@ -196,34 +218,6 @@ impl Question for ReviewQuestion<'_> {
     fn simulate(&self, ctx: &SimContext<'_>) -> ReviewAnswer {
         crate::simulate::review(self, ctx)
     }
-}
-
-/// Stance weights [endorse, oppose, amend, abstain] of the simulated reviewer.
-pub(crate) fn stance_weights(q: &ReviewQuestion<'_>, rank: Rank) -> [f64; 4] {
-    let mut w = match (q.is_novel_proposal, q.risk_tier) {
-        (true, _) => [0.30, 0.15, 0.15, 0.40],
-        (false, RiskTier::High) => [0.46, 0.16, 0.12, 0.26],
-        (false, _) => [0.66, 0.06, 0.10, 0.18],
-    };
-    match rank {
-        Rank::King => w[0] += 0.08,
-        Rank::President => w[2] += 0.06,
-        Rank::Duke | Rank::Earl => w[2] += 0.04,
-        Rank::Marquis => w[3] += 0.06,
-        Rank::Prince => w[1] += 0.04,
-        Rank::Knight => w[3] += 0.30,
-    }
-    for _ in &q.touched_red_lines {
-        w[0] *= 0.3;
-        w[1] += 0.7;
-        w[3] *= 0.5;
-    }
-    if q.review_reason == ReviewReason::ConflictReview {
-        w[1] += 0.3;
-    }
-    // A short motion leaves less to amend: full weight from three sections on.
-    w[2] *= q.sections.min(3) as f64 / 3.0;
-    w
 }
 
 #[cfg(test)]

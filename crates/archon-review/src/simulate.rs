@@ -1,60 +1,177 @@
-//! The simulated archons: deterministic answers from (seed, archon, motion,
-//! persona red lines, rank, own record). Every choice is a roll of the seed on
-//! labels naming it, so answers do not depend on order or concurrency.
+//! The simulated archons: a deterministic model of deliberation
+//! (documented with its parameters in `docs/simulation.md`).
 //!
-//! Tendencies (weights in [`crate::review::stance_weights`] and below): red
-//! lines a motion touches push a reviewer to oppose and a panelist to fail it;
-//! a short motion draws fewer amendments than a long one; panel supporters
-//! of a strongly opposed motion, and critics untouched by its red lines,
-//! lean to amending it.
+//! Each archon has a *disposition* towards a motion: the motion's latent
+//! persuasiveness (one standard-normal draw per motion from the seed, shared
+//! by every archon), plus the archon's affinity to it (how much more the
+//! motion speaks to its domains, portfolio and values than its other motions,
+//! see [`crate::facts::MotionFacts::affinity`]), minus a weight per red line
+//! the motion touches, plus the archon's rank tendency, plus its own view
+//! (one normal draw per archon and motion). Every answer — review stance,
+//! second-round stance, panel vote, ratification vote — is a threshold on
+//! that disposition shifted by what the archon has seen by then (tallies,
+//! amendments, its own record). Every draw is a roll of the seed on labels
+//! naming it, so answers do not depend on order or concurrency.
 
 use archon_core::agent_port::SimContext;
 use archon_core::roster::{Archon, Rank};
-use rayon::prelude::*;
+use archon_core::seed::Seed;
 
+use crate::packets::ReviewReason;
 use crate::panel::{
     PanelRole, PanelStatement, PanelStatementQuestion, PanelVote, PanelVoteAnswer,
     PanelVoteQuestion,
 };
-use crate::ratify::{commitment, BallotItem, BallotQuestion, Commitment, Reveal, ReviewPath, Vote};
-use crate::review::{stance_weights, ReviewAnswer, ReviewQuestion, ReviewStance};
+use crate::ratify::{BallotAnswer, BallotChoice, BallotQuestion, ReviewPath, Vote};
+use crate::review::{ReviewAnswer, ReviewQuestion, ReviewStance};
+use crate::terms::concepts;
 
-/// Index of the weight a roll in [0, 1) falls into.
-fn weighted(weights: &[f64], roll: f64) -> usize {
-    let total: f64 = weights.iter().sum();
-    let mut acc = 0.0;
-    for (i, w) in weights.iter().enumerate() {
-        acc += w / total;
-        if roll < acc {
-            return i;
-        }
+/// Weight of one standard deviation of affinity.
+pub const AFFINITY_WEIGHT: f64 = 0.35;
+/// Affinity beyond ±2.5 standard deviations counts as 2.5.
+const AFFINITY_CAP: f64 = 2.5;
+/// Pull of each red line the motion touches.
+pub const RED_LINE_WEIGHT: f64 = 0.9;
+/// Spread of an archon's own view around the motion's persuasiveness.
+pub const OWN_VIEW_SD: f64 = 0.8;
+/// A novel proposal has no consolidated support behind it.
+const NOVEL_SHIFT: f64 = -0.3;
+/// An archon asked because of a potential conflict starts from its record.
+const CONFLICT_SHIFT: f64 = -0.4;
+/// Review thresholds: above `ENDORSE_ABOVE` endorse, below `OPPOSE_BELOW`
+/// oppose, between them amend or abstain.
+pub const ENDORSE_ABOVE: f64 = -0.2;
+pub const OPPOSE_BELOW: f64 = -1.2;
+
+/// A standard normal draw (Box–Muller on two rolls of the labels).
+fn normal(seed: Seed, labels: &[&str]) -> f64 {
+    let mut l: Vec<&str> = labels.to_vec();
+    l.push("u1");
+    let u1 = seed.unit(&l).max(1e-12);
+    *l.last_mut().unwrap_or(&mut "") = "u2";
+    let u2 = seed.unit(&l);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// How persuasive a motion is, the same for every archon and round.
+pub fn persuasiveness(seed: Seed, motion_id: &str) -> f64 {
+    normal(seed, &["persuasiveness", motion_id])
+}
+
+fn rank_shift(rank: Rank) -> f64 {
+    // Kings carry the chamber's agenda; Princes test it.
+    match rank {
+        Rank::King => 0.15,
+        Rank::Prince => -0.1,
+        _ => 0.0,
     }
-    weights.len().saturating_sub(1)
 }
 
-/// Two decimals, as a person would state a confidence.
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+/// Ranks that answer a half-convinced review with an amendment rather than
+/// an abstention: the ones that draft and carry out mandates.
+fn drafts(rank: Rank) -> bool {
+    matches!(rank, Rank::President | Rank::Duke | Rank::Earl | Rank::King)
 }
 
-/// The archon's field, in words: its first portfolio/domain term, else its role.
-fn field_of(a: &Archon) -> String {
-    let first = [
-        &a.portfolio_scope,
-        &a.execution_domains,
-        &a.advisory_domains,
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|v| v.first());
-    match first {
-        Some(t) => t.replace('_', " "),
-        None => a
-            .role
+/// The archon's disposition towards a motion (module doc).
+pub fn disposition(
+    seed: Seed,
+    archon: &Archon,
+    motion_id: &str,
+    affinity: f64,
+    touched: usize,
+) -> f64 {
+    persuasiveness(seed, motion_id) + AFFINITY_WEIGHT * affinity.clamp(-AFFINITY_CAP, AFFINITY_CAP)
+        - RED_LINE_WEIGHT * touched as f64
+        + rank_shift(archon.rank)
+        + OWN_VIEW_SD * normal(seed, &["own-view", &archon.id, motion_id])
+}
+
+/// Words of the archon's field that the motion names, else its role's subject.
+fn field_in(a: &Archon, text: &str) -> String {
+    let named: Vec<String> = a
+        .domain_terms()
+        .into_iter()
+        .filter(|t| {
+            let s = crate::terms::stem(t);
+            concepts(text).any(|c| c.starts_with(&s))
+        })
+        .take(2)
+        .collect();
+    if named.is_empty() {
+        a.role
             .split_once(" - ")
             .map_or(a.role.as_str(), |(_, r)| r)
-            .to_lowercase(),
+            .to_lowercase()
+    } else {
+        named.join(" and ")
     }
+}
+
+/// A phrase of the motion that speaks to the archon, and its section (when
+/// the motion has sections): bold spans first, else clauses of 4–16 words;
+/// the one naming most of the archon's interests, ties to the first.
+fn quoted(a: &Archon, text: &str) -> (String, Option<usize>) {
+    let interest: Vec<String> =
+        crate::terms::interest_concepts(&a.domain_terms(), &a.system_prompt)
+            .into_iter()
+            .collect();
+    let mut spans: Vec<(usize, &str)> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("**") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("**") else { break };
+        let span = after[..j].trim();
+        let n = span.split_whitespace().count();
+        if (2..=12).contains(&n) && !span.starts_with("SECTION") {
+            spans.push((text.len() - rest.len() + i, span));
+        }
+        rest = &after[j + 2..];
+    }
+    if spans.is_empty() {
+        // Clauses of the body: headings and clause numbers are not quoted.
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            let body = line
+                .trim()
+                .trim_start_matches(|c: char| c.is_ascii_digit() || ".-*) ".contains(c));
+            let offset = at + line.len() - line.trim_start().len();
+            if !body.starts_with("SECTION") && !body.starts_with("**SECTION") {
+                for clause in body.split("; ").flat_map(|c| c.split(". ")) {
+                    let c = clause.trim().trim_end_matches(['.', ';', ':']).trim();
+                    if (3..=16).contains(&c.split_whitespace().count()) {
+                        spans.push((offset, c));
+                    }
+                }
+            }
+            at += line.len();
+        }
+    }
+    let score = |s: &str| {
+        concepts(s)
+            .filter(|c| interest.iter().any(|i| c.starts_with(i.as_str())))
+            .count()
+    };
+    let best = spans
+        .iter()
+        .enumerate()
+        .max_by_key(|(k, (_, s))| (score(s), std::cmp::Reverse(*k)))
+        .map(|(_, x)| *x);
+    match best {
+        Some((at, s)) => {
+            let section = text[..at].matches("SECTION ").count();
+            (s.to_string(), (section > 0).then_some(section))
+        }
+        None => {
+            let words: Vec<&str> = text.split_whitespace().take(8).collect();
+            (words.join(" "), None)
+        }
+    }
+}
+
+/// "Section 3's" or "The motion's", for a phrase located by [`quoted`].
+fn where_in(section: Option<usize>) -> String {
+    section.map_or("The motion's".to_string(), |s| format!("Section {s}'s"))
 }
 
 fn spaced(red_line: &str) -> String {
@@ -63,91 +180,114 @@ fn spaced(red_line: &str) -> String {
 
 pub fn review(q: &ReviewQuestion<'_>, ctx: &SimContext<'_>) -> ReviewAnswer {
     let (a, s, m) = (ctx.archon, ctx.seed, q.mega_motion_id);
-    let stance = match weighted(&stance_weights(q, a.rank), s.unit(&["review", &a.id, m])) {
-        0 => ReviewStance::Endorse,
-        1 => ReviewStance::Oppose,
-        2 => ReviewStance::Amend,
-        _ => ReviewStance::Abstain,
+    let mut d = disposition(s, a, m, q.affinity, q.touched_red_lines.len());
+    if q.is_novel_proposal {
+        d += NOVEL_SHIFT;
+    }
+    if q.review_reason == ReviewReason::ConflictReview {
+        d += CONFLICT_SHIFT;
+    }
+    let mut engaged = q.affinity >= 0.0 || drafts(a.rank);
+    // Knights keep the procedure and speak on substance only when sure.
+    let mut lo = OPPOSE_BELOW;
+    let mut hi = ENDORSE_ABOVE;
+    if a.rank == Rank::Knight {
+        (lo, hi, engaged) = (OPPOSE_BELOW - 0.4, ENDORSE_ABOVE + 1.0, false);
+    }
+    if let Some(x) = &q.extended {
+        // What the archon has seen: the chamber's lean (a bandwagon on the
+        // margin of endorsement over opposition) and, for an amender, whether
+        // the synthesis took its amendment in.
+        d += 1.5 * (x.endorsement_ratio - 0.5) - 1.5 * (x.opposition_ratio - 0.2);
+        if x.your_first_stance == Some(ReviewStance::Amend) && x.synthesized_amendment.is_some() {
+            d += 0.5;
+        }
+        // Asked again, an archon takes a side unless it is still torn.
+        let mid = (lo + hi) / 2.0;
+        (lo, hi) = (mid - 0.25, mid + 0.25);
+        engaged = x.your_first_stance == Some(ReviewStance::Amend);
+    }
+    let stance = if d > hi {
+        ReviewStance::Endorse
+    } else if d < lo {
+        ReviewStance::Oppose
+    } else if engaged {
+        ReviewStance::Amend
+    } else {
+        ReviewStance::Abstain
     };
-    let section = 1 + s.below(q.sections, &["review-section", &a.id, m]);
-    let field = field_of(a);
-    let base = 0.45 + 0.5 * s.unit(&["review-confidence", &a.id, m]);
-    let confidence = round2((base + 0.1 * q.touched_red_lines.len() as f64).min(1.0));
+    let (phrase, section) = quoted(a, q.text);
+    let at = where_in(section);
+    let field = field_in(a, q.text);
+    let confidence = (0.5 + 0.2 * (d - (lo + hi) / 2.0).abs()).min(0.97);
     let mut answer = ReviewAnswer {
         stance,
         opposition_reason: None,
         amendment_type: None,
         amendment_text: None,
         amendment_rationale: None,
-        confidence,
+        confidence: (confidence * 100.0).round() / 100.0,
         additional_notes: None,
     };
+    // Each lead sentence ends with a space, so the next starts a sentence.
+    let seen = q.extended.as_ref().map_or(" ".to_string(), |x| {
+        format!(
+            " I have seen the first round ({:.0}% endorsement, {:.0}% opposition). ",
+            x.endorsement_ratio * 100.0,
+            x.opposition_ratio * 100.0
+        )
+    });
     match stance {
         ReviewStance::Endorse => {
             answer.additional_notes = Some(format!(
-                "Endorsed. Section {section} gives {field} a firm footing, and the motion's provisions sit within my mandate as {}.",
+                "Endorsed.{seen}{at} \"{phrase}\" gives {field} a footing I can work with as {}.",
                 a.role
             ));
         }
         ReviewStance::Abstain => {
             answer.additional_notes = Some(format!(
-                "Abstaining: the motion lies outside {field}, and I defer to archons closer to its subject."
+                "Abstaining.{seen}Its subject lies mostly outside {field}; I defer to archons closer to it."
             ));
         }
         ReviewStance::Oppose => {
-            // A few reviewers answer tersely; the validation rules reject that.
-            let reason = if s.unit(&["review-terse", &a.id, m]) < 0.04 {
-                "Not convinced; vote it down.".to_string()
-            } else if let Some(r) = q.touched_red_lines.first() {
-                format!(
-                    "I oppose this motion: Section {section} crosses my red line, {}. As {} I cannot carry a mandate that leaves {field} exposed without bounded authority, verification, and a path to reverse it.",
+            let reason = match q.touched_red_lines.first() {
+                Some(r) => format!(
+                    "I oppose this motion.{seen}{at} \"{phrase}\" crosses my red line, {}: as {} I cannot carry it without bounds, verification and a path to reverse it.",
                     spaced(r), a.role
-                )
-            } else {
-                let concerns = [
-                    "commits resources without a feasibility assessment or a named owner",
-                    "states aims without success measures, so nobody could tell whether it worked",
-                    "delegates authority in open terms that no later vote could recall",
-                ];
-                format!(
-                    "I oppose this motion as written: Section {section} {}. From the standpoint of {field}, that is a cost the Conclave should not accept.",
-                    s.pick(&concerns, &["review-concern", &a.id, m])
-                )
+                ),
+                None => format!(
+                    "I oppose this motion as written.{seen}{at} \"{phrase}\" commits the Conclave to more than it can check from the standpoint of {field}.",
+                ),
             };
             answer.opposition_reason = Some(reason);
         }
         ReviewStance::Amend => {
             let kind = match a.rank {
                 Rank::Duke | Rank::Earl => "add_clause",
-                Rank::President => *s.pick(
-                    &["major_revision", "add_clause"],
-                    &["review-kind", &a.id, m],
-                ),
                 Rank::King => "minor_wording",
                 _ => *s.pick(
-                    &["minor_wording", "add_clause", "remove_clause"],
+                    &["major_revision", "add_clause", "remove_clause"],
                     &["review-kind", &a.id, m],
                 ),
             };
             let text = match kind {
                 "add_clause" => format!(
-                    "Add to Section {section}: \"Every mandate under this section names an accountable owner, a measurable success criterion for {field}, and a rollback path before it takes effect.\""
+                    "After \"{phrase}\", add: \"Each obligation here names an accountable owner, a measure of success that {field} can check, and a way to reverse it.\""
                 ),
                 "major_revision" => format!(
-                    "Rewrite Section {section} as a phased mandate: a pilot scoped to {field}, an evaluation against published criteria, then adoption by a further vote of the Conclave."
+                    "Recast \"{phrase}\" as a pilot with published evaluation criteria, adopted only by a further vote of the Conclave."
                 ),
                 "remove_clause" => format!(
-                    "Strike the open-ended delegation in Section {section}; authority this motion does not bound stays with the Conclave."
+                    "Strike \"{phrase}\" unless it is bounded; authority the motion does not bound stays with the Conclave."
                 ),
-                _ => format!(
-                    "In Section {section}, replace \"shall ensure\" with \"shall demonstrate, with evidence entered in the audit record,\"."
-                ),
+                _ => format!("In \"{phrase}\", state who decides and by what evidence."),
             };
             answer.amendment_type = Some(kind.to_string());
             answer.amendment_text = Some(text);
             answer.amendment_rationale = Some(format!(
-                "As {}, I support the intent, but Section {section} as written leaves {field} unverifiable; the change keeps the motion's purpose while making it checkable.",
-                a.role
+                "As {}, I support the intent,{} but \"{phrase}\" is not yet checkable from the standpoint of {field}.",
+                a.role,
+                if q.extended.is_some() { " and the first round's reasons stand" } else { "" }
             ));
         }
     }
@@ -155,36 +295,38 @@ pub fn review(q: &ReviewQuestion<'_>, ctx: &SimContext<'_>) -> ReviewAnswer {
 }
 
 pub fn panel_statement(q: &PanelStatementQuestion<'_>, ctx: &SimContext<'_>) -> PanelStatement {
-    let (a, field) = (ctx.archon, field_of(ctx.archon));
+    let a = ctx.archon;
+    let (phrase, section) = quoted(a, q.text);
+    let (at, field) = (where_in(section), field_in(a, q.text));
     let statement = match q.role {
         PanelRole::Supporter => format!(
-            "{} speaks for the motion: it answers a need the Conclave has named repeatedly, and its provisions on {field} are concrete enough to carry out. Review support stands at {:.0}%.",
+            "{} speaks for the motion: {at} \"{phrase}\" is concrete enough for {field} to carry out. Review support stands at {:.0}%.",
             a.name, q.endorsement_ratio * 100.0
         ),
         PanelRole::Critic => match q.touched_red_lines.first() {
             Some(r) => format!(
-                "{} speaks against the motion as written: it crosses the red line of {}, and {:.0}% of engaged reviewers oppose it. Without bounds and a way back, I cannot accept it.",
+                "{} speaks against the motion as written: \"{phrase}\" crosses the red line of {}, and {:.0}% of engaged reviewers oppose it.",
                 a.name, spaced(r), q.opposition_ratio * 100.0
             ),
             None => format!(
-                "{} speaks against the motion as written: its obligations on {field} are open-ended, and the opposition in review ({:.0}%) has not been answered.",
+                "{} speaks against the motion as written: \"{phrase}\" leaves {field} open-ended, and the opposition in review ({:.0}%) has not been answered.",
                 a.name, q.opposition_ratio * 100.0
             ),
         },
         PanelRole::Neutral => format!(
-            "{} summarises from {field}: supporters value the motion's aims, critics its open-ended scope. A synthesis exists: bound the mandate, name owners, and add a review point.",
+            "{} summarises from {field}: supporters value \"{phrase}\", critics its open scope. A synthesis exists: bound it, name owners, add a review point.",
             a.name
         ),
     };
     let points = [
-        "Which provision would the critics accept if it carried a sunset and a review?",
-        "Can the mandate name an accountable owner for each section?",
-        "What evidence would show, within one cycle, that the motion works?",
+        format!("Would the critics accept \"{phrase}\" with a sunset and a review?"),
+        format!("Who owns \"{phrase}\", and who answers for it?"),
+        "What evidence would show, within one cycle, that the motion works?".to_string(),
     ];
     let discussion_point = ctx
         .seed
         .pick(&points, &["panel-point", &a.id, q.mega_motion_id])
-        .to_string();
+        .clone();
     PanelStatement {
         statement,
         discussion_point,
@@ -193,36 +335,42 @@ pub fn panel_statement(q: &PanelStatementQuestion<'_>, ctx: &SimContext<'_>) -> 
 
 pub fn panel_vote(q: &PanelVoteQuestion<'_>, ctx: &SimContext<'_>) -> PanelVoteAnswer {
     let a = ctx.archon;
-    // Weights [pass, fail, amend, defer]. A supporter facing strong opposition
-    // (above 27%) accepts amendment as the price of passage. A critic whose own red lines
-    // the motion leaves alone objects to the wording more than the aim: it
-    // leans to amendment; one whose red line it crosses leans to failing it.
-    let mut w = match q.role {
-        PanelRole::Supporter if q.opposition_ratio > 0.27 => [0.45, 0.02, 0.48, 0.05],
-        PanelRole::Supporter => [0.70, 0.02, 0.23, 0.05],
-        PanelRole::Critic if q.touched_red_lines.is_empty() => [0.05, 0.25, 0.60, 0.10],
-        PanelRole::Critic => [0.05, 0.50, 0.35, 0.10],
-        PanelRole::Neutral if q.opposition_ratio > 0.4 => [0.10, 0.35, 0.35, 0.20],
-        PanelRole::Neutral => [0.40, 0.10, 0.35, 0.15],
+    let d = disposition(
+        ctx.seed,
+        a,
+        q.mega_motion_id,
+        q.affinity,
+        q.touched_red_lines.len(),
+    );
+    // The role is the archon's side in the room; the deliberation moves it
+    // with the review's balance.
+    let role = match q.role {
+        PanelRole::Supporter => 0.8,
+        PanelRole::Critic => -0.8,
+        PanelRole::Neutral => 0.0,
     };
-    if !q.touched_red_lines.is_empty() {
-        w[1] += 0.3;
-    }
-    let vote = match weighted(&w, ctx.seed.unit(&["panel-vote", &a.id, q.mega_motion_id])) {
-        0 => PanelVote::Pass,
-        1 => PanelVote::Fail,
-        2 => PanelVote::Amend,
-        _ => PanelVote::Defer,
+    let p = d + role + 1.0 * (q.endorsement_ratio - q.opposition_ratio - 0.3);
+    let vote = if p > 0.3 {
+        PanelVote::Pass
+    } else if p < -1.3 {
+        PanelVote::Fail
+    } else if p > -0.5 || q.role == PanelRole::Supporter {
+        PanelVote::Amend
+    } else if q.role == PanelRole::Critic {
+        PanelVote::Fail
+    } else {
+        PanelVote::Defer
     };
-    let field = field_of(a);
+    let (phrase, _) = quoted(a, q.text);
+    let field = field_in(a, q.text);
     let rationale = match vote {
-        PanelVote::Pass => format!("The deliberation answered the objections that matter for {field}; the motion should go to the full Conclave."),
-        PanelVote::Fail => format!("The objections on {field} were not answered; the motion should not go forward."),
-        PanelVote::Amend => format!("The motion can pass once {field} is bounded; I propose a revision."),
+        PanelVote::Pass => format!("The deliberation answered the objections to \"{phrase}\" that matter for {field}; the motion should go to the full Conclave."),
+        PanelVote::Fail => format!("The objections to \"{phrase}\" were not answered; the motion should not go forward."),
+        PanelVote::Amend => format!("The motion can pass once \"{phrase}\" is bounded; I propose a revision."),
         PanelVote::Defer => "The panel lacks the evidence to decide; the motion should return after a resource and risk assessment.".to_string(),
     };
     let proposed_revision = (vote == PanelVote::Amend).then(|| {
-        format!("Each mandate touching {field} carries a named owner, a success criterion, and a review by the Conclave after one cycle, with authority lapsing unless renewed.")
+        format!("\"{phrase}\" carries a named owner, a success measure and a review by the Conclave after one cycle, lapsing unless renewed.")
     });
     PanelVoteAnswer {
         vote,
@@ -231,79 +379,97 @@ pub fn panel_vote(q: &PanelVoteQuestion<'_>, ctx: &SimContext<'_>) -> PanelVoteA
     }
 }
 
-/// The vote an archon intends on a ballot item, and its salt.
-fn intended(item: &BallotItem<'_>, ctx: &SimContext<'_>) -> (Vote, String) {
+/// The vote on each ballot item: the disposition, moved by the archon's own
+/// record (a contributor or endorser keeps its word, an opponent its
+/// objection) and by a revision made in review or panel.
+pub fn ballot(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> BallotAnswer {
     let a = ctx.archon;
-    let roll = ctx.seed.roll(&["ratify", &a.id, item.mega_motion_id]);
-    let unit = (roll >> 11) as f64 / (1u64 << 53) as f64;
-    let mut yea: f64 = match item.your_record {
-        "contributor" | "endorse" => 0.93,
-        "amend" => 0.72,
-        "oppose" => 0.12,
-        "abstain" => 0.50,
-        _ => 0.66,
-    };
-    if item.review_path == ReviewPath::PanelAmend {
-        yea += 0.05;
-    }
-    for _ in &item.touched_red_lines {
-        yea *= 0.6;
-    }
-    let abstain = if matches!(item.your_record, "abstain" | "no_response") {
-        0.25
-    } else {
-        0.07
-    };
-    let vote = if unit < yea.min(0.97) {
-        Vote::Yea
-    } else if unit < (yea + abstain).min(0.99) {
-        Vote::Abstain
-    } else {
-        Vote::Nay
-    };
-    (
-        vote,
-        format!("{:016x}", roll.rotate_left(29) ^ 0x05ca_1ab1_e0dd_ba11),
-    )
-}
-
-pub fn commitments(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> Vec<Commitment> {
-    (0..q.items.len())
-        .into_par_iter()
+    let votes = (0..q.items.len())
         .filter_map(|k| q.items.item(k))
         .map(|item| {
-            let (vote, salt) = intended(&item, ctx);
-            Commitment {
-                mega_motion_id: item.mega_motion_id.to_string(),
-                commitment: commitment(vote, &salt),
-            }
-        })
-        .collect()
-}
-
-pub fn reveals(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> Vec<Reveal> {
-    (0..q.items.len())
-        .into_par_iter()
-        .filter_map(|k| q.items.item(k))
-        .map(|item| {
-            let (mut vote, salt) = intended(&item, ctx);
-            // Rarely an archon reveals a vote other than the one it committed to.
-            if ctx
-                .seed
-                .unit(&["reveal-change", &ctx.archon.id, item.mega_motion_id])
-                < 0.003
-            {
-                vote = if vote == Vote::Yea {
-                    Vote::Nay
-                } else {
-                    Vote::Yea
-                };
-            }
-            Reveal {
-                mega_motion_id: item.mega_motion_id.to_string(),
+            let m = item.mega_motion_id;
+            let record = match item.your_record {
+                "contributor" => 1.0,
+                "endorse" => 0.5,
+                "amend" => 0.3,
+                "oppose" => -0.5,
+                _ => 0.0,
+            };
+            let revised = if item.revised { 0.3 } else { 0.0 };
+            let path = if item.review_path == ReviewPath::FastTrack {
+                0.5
+            } else {
+                0.0
+            };
+            let v = disposition(ctx.seed, a, m, item.affinity, item.touched_red_lines.len())
+                + record
+                + revised
+                + path
+                + 0.4 * normal(ctx.seed, &["ratify", &a.id, m]);
+            let vote = if v > -0.4 {
+                Vote::Yea
+            } else if v < -0.9 {
+                Vote::Nay
+            } else {
+                Vote::Abstain
+            };
+            let reason = match vote {
+                Vote::Yea => format!("{} supports {}.", a.name, item.title),
+                Vote::Nay => match item.touched_red_lines.first() {
+                    Some(r) => format!(
+                        "{} votes nay: it crosses the red line {}.",
+                        a.name,
+                        spaced(r)
+                    ),
+                    None => format!(
+                        "{} votes nay: the objections raised in review stand.",
+                        a.name
+                    ),
+                },
+                Vote::Abstain => format!("{} abstains: not persuaded either way.", a.name),
+            };
+            BallotChoice {
+                mega_motion_id: m.to_string(),
                 vote,
-                salt,
+                reason,
             }
         })
-        .collect()
+        .collect();
+    BallotAnswer { votes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_draws_are_standard() {
+        let s = Seed(7);
+        let xs: Vec<f64> = (0..4000)
+            .map(|i| normal(s, &["t", &i.to_string()]))
+            .collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        assert!(mean.abs() < 0.06, "{mean}");
+        assert!((var - 1.0).abs() < 0.08, "{var}");
+    }
+
+    #[test]
+    fn quotes_come_from_the_motion_and_sections_only_when_it_has_them() {
+        let r = crate::test_support::roster_with(|_| String::new());
+        let a = &r.archons[0];
+        let (p, s) = quoted(
+            a,
+            "SECTION 1: A\n1.1 Establish a **Human Oversight Board** now.",
+        );
+        assert_eq!((p.as_str(), s), ("Human Oversight Board", Some(1)));
+        let (p, s) = quoted(
+            a,
+            "The council shall publish its findings every cycle. Done.",
+        );
+        assert_eq!(
+            (p.as_str(), s),
+            ("The council shall publish its findings every cycle", None)
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //!
 //! **Conflict rule.** Archon X is a potential conflict for motion M when X did
 //! not support M, X supported another motion M' of a *different theme* that
-//! stays clear of one of X's red lines, and M touches that red line (see
-//! [`crate::terms`]). X's record elsewhere shows a position that M crosses, so X
+//! stays clear of one of X's red lines, and M touches that red line, read as
+//! concepts (see [`crate::terms`]: stems, negations, persona synonyms). X's record elsewhere shows a position that M crosses, so X
 //! is asked to review M with the reason spelled out. The rule reads only data
 //! (themes, supporters, personas), so it is deterministic in every mode.
 
@@ -94,8 +94,8 @@ pub fn triage(
             let (Some(records), Some(af)) = (clear.get_mut(ai), facts.archons.get(ai)) else {
                 continue;
             };
-            for (ri, r) in af.red_lines.iter().enumerate() {
-                if mf.touched_red_lines.contains(r) {
+            for ri in 0..af.red_lines.len() {
+                if facts.touches(ai, mi, ri) {
                     continue;
                 }
                 if let Some(rec) = records.get_mut(ri) {
@@ -109,7 +109,8 @@ pub fn triage(
     motions
         .iter()
         .zip(&facts.motions)
-        .map(|(m, mf)| {
+        .enumerate()
+        .map(|(mi, (m, mf))| {
             let mut conflicts = Vec::new();
             let mut conflict_archons = Vec::new();
             let mut reasons = BTreeMap::new();
@@ -119,7 +120,7 @@ pub fn triage(
                 }
                 let Some(af) = facts.archons.get(ai) else { continue };
                 let found = af.red_lines.iter().enumerate().find_map(|(ri, r)| {
-                    if !mf.touched_red_lines.contains(r) {
+                    if !facts.touches(ai, mi, ri) {
                         return None;
                     }
                     let rec = clear.get(ai)?.get(ri)?;
@@ -134,7 +135,7 @@ pub fn triage(
                         archon.id.clone(),
                         format!(
                             "You supported {} ({:?}, theme {:?}), which stays clear of your red line {}; this motion touches it",
-                            o.id, o.title, o.theme, red_line
+                            o.id, o.title, o.theme, red_line.name
                         ),
                     );
                 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use archon_core::seed::sha256_hex;
 use archon_review::pipeline::{MotionOutcome, TriageResults};
-use archon_review::ratify::ReviewPath;
+use archon_review::ratify::{ReviewPath, SaltSource};
 use archon_review::{Env, Facts, LoadOptions, MotionDigest};
 use clap::Args;
 
@@ -72,10 +72,22 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
     }
     let agents = ctx.agents()?;
     let digests: Vec<MotionDigest> = session.motions.iter().map(MotionDigest::of).collect();
+    if agents.mode() != "simulation" {
+        // Fail before asking anyone when the random source is unusable.
+        os_random_salt().context("reading the OS random source for ratification salts")?;
+    }
+    let os_salt = || os_random_salt().unwrap_or_default();
     let env = Env {
         agents: &agents,
         clock: ctx.clock,
         seed: ctx.seed,
+        // Simulation stays reproducible; a model's votes are sealed with
+        // salts nobody could predict.
+        salts: if agents.mode() == "simulation" {
+            SaltSource::Seeded
+        } else {
+            SaltSource::Drawn(&os_salt)
+        },
     };
     let run = archon_review::run(
         &session,
@@ -143,8 +155,8 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
             r.total_assignments, r.review_responses, r.invalid_submissions, r.no_responses, r.response_rate * 100.0
         );
         println!(
-            "  aggregation: {} amendment syntheses; panels convened: {}",
-            r.amendment_syntheses, r.panels_convened
+            "  aggregation: {} amendment syntheses; extended review of {} motions ({} archons asked again); panels convened: {}",
+            r.amendment_syntheses, r.extended_reviews, r.extended_review_asked, r.panels_convened
         );
         for (label, file) in [
             ("ratified", &run.ratified),
@@ -200,7 +212,20 @@ fn how(m: &MotionOutcome) -> String {
             Some((_, rest)) => format!("panel recommended {rest}"),
             None => "decided by its panel".to_string(),
         },
-        (None, _) => "neither consensus nor contested: extended review".to_string(),
+        (None, _) => {
+            let r = m.reason.as_deref().unwrap_or("");
+            let what = if r.starts_with("Quorum") {
+                "quorum not met"
+            } else {
+                "neither consensus nor contested"
+            };
+            let after = if r.contains("after extended review") {
+                ", also after extended review"
+            } else {
+                ""
+            };
+            format!("{what}{after}")
+        }
     };
     let ratified = m.vote.as_ref().is_some_and(|v| v.threshold_met);
     match m.revision_source {
@@ -237,4 +262,12 @@ fn print_triage(ctx: &Context, t: &TriageResults) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// 128 bits from the operating system's random source, as hex.
+fn os_random_salt() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -1,6 +1,7 @@
 //! `archon verify [DIR] [--ledger PATH]`: the governance ledger's hash chain,
 //! two-phase discipline and projection, and every `stage_manifest.json` under
-//! DIR against the files it lists. Exit 1 when anything is wrong.
+//! DIR against the files it lists; in a review directory, every sealed
+//! ratification vote and tally. Exit 1 when anything is wrong.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,12 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         find_manifests(d, &mut found)?;
         found.sort();
         manifests = found.iter().map(|root| check_manifest(root)).collect();
+        for m in manifests
+            .iter_mut()
+            .filter(|m| m.stage.as_deref() == Some("review"))
+        {
+            m.problems.extend(check_review_votes(Path::new(&m.dir)));
+        }
     }
     let ok =
         ledger.as_ref().is_none_or(|l| l.ok) && manifests.iter().all(|m| m.problems.is_empty());
@@ -165,4 +172,19 @@ fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A review directory's sealed votes: every commitment and every tally of
+/// `ratification_results.json` recomputed; the problem names the first vote
+/// (archon and motion) that does not match.
+fn check_review_votes(dir: &Path) -> Vec<String> {
+    let path = dir.join("ratification_results.json");
+    let results: archon_review::ratify::RecordedResults = match archon_store::read_json(&path) {
+        Ok(r) => r,
+        Err(e) => return vec![e.to_string()],
+    };
+    match archon_review::ratify::verify_recorded(&results) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![format!("{}: {e}", path.display())],
+    }
 }

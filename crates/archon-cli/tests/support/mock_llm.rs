@@ -8,8 +8,8 @@
 //! same request always gets the same answer and runs are reproducible.
 //!
 //! A schema cannot say everything a stage checks. Where a stage's rule refers to
-//! the prompt (the ratification commitment must be sha256 of "vote:salt", a vote
-//! must name a finalist, a score sheet must score the proposals on the table),
+//! the prompt (a ballot votes on the motions listed, a vote must name a
+//! finalist, a score sheet must score the proposals on the table),
 //! the answer is special-cased by the schema's `title` and reads the ids from the
 //! prompt, like a model following its instructions would.
 #![allow(dead_code)] // each test file uses part of the support
@@ -435,28 +435,21 @@ impl Gen<'_> {
 /// Stage rules a schema cannot express, answered from the prompt's ids.
 fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) {
     match title(schema) {
-        "CommitAnswer" => {
-            let commitments: Vec<Value> = ballot_motions(prompt)
+        "BallotAnswer" => {
+            // A vote and a reason per motion on the ballot, nothing else: the
+            // engine draws the salts and computes the commitments.
+            let votes: Vec<Value> = ballot_motions(prompt)
                 .into_iter()
                 .map(|id| {
-                    let (vote, salt) = intended_vote(persona, id);
+                    let vote = intended_vote(persona, id);
                     json!({
                         "mega_motion_id": id,
-                        "commitment": sha256_hex(format!("{vote}:{salt}")),
+                        "vote": vote,
+                        "reason": format!("I vote {vote} on the motion as it stands."),
                     })
                 })
                 .collect();
-            *value = json!({ "commitments": commitments });
-        }
-        "RevealAnswer" => {
-            let reveals: Vec<Value> = ballot_motions(prompt)
-                .into_iter()
-                .map(|id| {
-                    let (vote, salt) = intended_vote(persona, id);
-                    json!({ "mega_motion_id": id, "vote": vote, "salt": salt })
-                })
-                .collect();
-            *value = json!({ "reveals": reveals });
+            *value = json!({ "votes": votes });
         }
         "ReviewAnswer" => {
             // "amendment_type (one of a, b, …)": a free string in the schema.
@@ -752,20 +745,19 @@ fn ballot_motions(prompt: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The vote an archon (known by its persona) means to cast on a motion, and the
-/// salt it keeps between commit and reveal. About half the motions are popular
-/// (80 % yea) and pass; the others (30 % yea) fail, as in a real Conclave.
-fn intended_vote(persona: &str, motion: &str) -> (&'static str, String) {
+/// The vote an archon (known by its persona) casts on a motion. About half
+/// the motions are popular (80 % yea) and pass; the others (30 % yea) fail,
+/// as in a real Conclave.
+fn intended_vote(persona: &str, motion: &str) -> &'static str {
     let popular = sha256_hex(motion).as_bytes()[0] < b'8';
     let h = sha256_hex(format!("{persona}|{motion}"));
     let roll = u8::from_str_radix(&h[..2], 16).unwrap_or(0);
     let yea_below = if popular { 205 } else { 77 };
-    let vote = if roll < yea_below {
+    if roll < yea_below {
         "yea"
     } else if roll % 2 == 0 {
         "nay"
     } else {
         "abstain"
-    };
-    (vote, h[..16].to_string())
+    }
 }

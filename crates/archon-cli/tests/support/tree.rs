@@ -28,3 +28,34 @@ pub fn files_where(root: &Path, keep: impl Fn(&str) -> bool) -> BTreeMap<String,
     }
     out
 }
+
+/// Files whose bytes hold LLM-mode ratification salts and commitments.
+pub const SALTED_FILES: [&str; 2] = ["ratification_results.json", "full_audit_trail.json"];
+
+/// A JSON text with every `salt` and `commitment` value blanked: in LLM mode
+/// the engine draws salts from the OS random source, so two runs agree on
+/// everything but those (each run's own commitments are checked by `archon verify`).
+pub fn unsalted(text: &str) -> String {
+    fn blank(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "salt" || k == "commitment" {
+                        *x = serde_json::Value::String("<drawn>".into());
+                    } else {
+                        blank(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(mut v) => {
+            blank(&mut v);
+            v.to_string()
+        }
+        Err(_) => text.to_string(),
+    }
+}
