@@ -315,8 +315,10 @@ fn plans_the_review_of_the_bundled_example() {
     let session = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/example/consolidator/example-session-001");
     let review = tmp.path().join("review");
+    // With its novel proposals, so that what planning sees does not hang on
+    // which few motions one seed's review happens to ratify.
     archon()
-        .args(["review", "--mode", "simulation", "--out"])
+        .args(["review", "--mode", "simulation", "--include-novel", "--out"])
         .arg(&review)
         .arg(&session)
         .assert()

@@ -59,22 +59,25 @@ fn read(path: PathBuf) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// The mandate folder whose drafts hold `task`.
+/// The mandate folder of `task`, as the ledger records it (two mandates won by
+/// one Duke draft the same task refs; the ledger tells them apart).
 fn mandate_of(task: &str) -> PathBuf {
+    let out = archon(run_dir())
+        .args(["tasks", "show", task, "--json"])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mandate = shown["provenance"]["mandate_id"].as_str().unwrap();
     let rfp = run_dir().join("archon-out").join("rfp");
     let session = std::fs::read_dir(&rfp).unwrap().next().unwrap().unwrap();
-    std::fs::read_dir(session.path().join("mandates"))
+    let dir = session.path().join("mandates").join(mandate);
+    let drafts = read(dir.join("execution_bridge/task_drafts.json"));
+    assert!(drafts
+        .as_array()
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|m| {
-            let drafts = read(m.join("execution_bridge/task_drafts.json"));
-            drafts
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|d| d["task_ref"] == task)
-        })
-        .unwrap()
+        .iter()
+        .any(|d| d["task_ref"] == task));
+    dir
 }
 
 /// The facts every link must show, read straight from the artifacts.

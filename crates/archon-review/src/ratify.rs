@@ -391,6 +391,11 @@ mod tests {
     }
 
     #[test]
+    fn ballot_template_compiles() {
+        archon_core::agent_port::check_template("ballot", BallotQuestion::TEMPLATE).unwrap();
+    }
+
+    #[test]
     fn commitments_bind_vote_salt_archon_and_motion() {
         let c = commitment(Vote::Yea, "s1", "a", "m");
         assert_ne!(c, commitment(Vote::Nay, "s1", "a", "m"));

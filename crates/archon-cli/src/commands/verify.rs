@@ -179,6 +179,10 @@ fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// (archon and motion) that does not match.
 fn check_review_votes(dir: &Path) -> Vec<String> {
     let path = dir.join("ratification_results.json");
+    // A file the manifest lists but that is gone is the manifest check's finding.
+    if !path.is_file() {
+        return Vec::new();
+    }
     let results: archon_review::ratify::RecordedResults = match archon_store::read_json(&path) {
         Ok(r) => r,
         Err(e) => return vec![e.to_string()],
