@@ -16,8 +16,9 @@
 //! amendments (see [`crate::session::is_constitutional_amendment`]). Deferral:
 //! when the threshold is not met and abstentions outnumber yeas and nays
 //! together, the chamber has declined to decide: the motion is deferred by
-//! procedure rather than rejected. Panel DEFER recommendations and motions
-//! without consensus or contest never reach the vote; they are deferred earlier.
+//! procedure rather than rejected. Panels without a pass or amend majority,
+//! and motions without consensus (or quorum) or contest after extended review,
+//! never reach the vote; they are deferred earlier, with the reason.
 
 use archon_core::agent_port::{Question, SimContext};
 use archon_core::seed::{sha256_hex, Seed};

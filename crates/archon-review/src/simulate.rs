@@ -123,7 +123,9 @@ fn quoted(a: &Archon, text: &str) -> (String, Option<usize>) {
         let Some(j) = after.find("**") else { break };
         let span = after[..j].trim();
         let n = span.split_whitespace().count();
-        if (2..=12).contains(&n) && !span.starts_with("SECTION") {
+        // Upper-case spans are headings (`ARTICLE 1: …`), not provisions.
+        let heading = !span.chars().any(|c| c.is_lowercase());
+        if (2..=12).contains(&n) && !heading {
             spans.push((text.len() - rest.len() + i, span));
         }
         rest = &after[j + 2..];
@@ -460,7 +462,7 @@ mod tests {
         let a = &r.archons[0];
         let (p, s) = quoted(
             a,
-            "SECTION 1: A\n1.1 Establish a **Human Oversight Board** now.",
+            "SECTION 1: A\n**ARTICLE 1: AUDIT TRAILS**\n1.1 Establish a **Human Oversight Board** now.",
         );
         assert_eq!((p.as_str(), s), ("Human Oversight Board", Some(1)));
         let (p, s) = quoted(
@@ -471,5 +473,11 @@ mod tests {
             (p.as_str(), s),
             ("The council shall publish its findings every cycle", None)
         );
+        // Headings and clause numbers are not quoted; the section is the clause's.
+        let (p, s) = quoted(
+            a,
+            "SECTION 1: CHARTER\n1.1 Amend Article II.\nSECTION 2: B\n2.1 Report each cycle to all.",
+        );
+        assert_eq!((p.as_str(), s), ("Amend Article II", Some(1)));
     }
 }
