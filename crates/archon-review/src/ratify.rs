@@ -441,6 +441,32 @@ mod tests {
 
     proptest! {
         #[test]
+        fn sealed_votes_verify_and_any_edit_is_named(
+            votes in proptest::collection::vec((0u8..3, "[0-9a-f]{8}"), 1..20),
+            edit in any::<proptest::sample::Index>(),
+            change_salt: bool,
+        ) {
+            let vote = |k: u8| [Vote::Yea, Vote::Nay, Vote::Abstain][k as usize];
+            let ballots: Vec<SealedVote> = votes
+                .iter()
+                .enumerate()
+                .map(|(i, (k, salt))| sealed(&format!("a{i}"), vote(*k), salt))
+                .collect();
+            let mut results = recorded(ballots);
+            prop_assert_eq!(verify_recorded(&results), Ok(votes.len()));
+            let i = edit.index(votes.len());
+            let b = &mut results.votes[0].ballots[i];
+            if change_salt {
+                b.salt.push('x');
+            } else {
+                b.vote = if b.vote == Vote::Yea { Vote::Nay } else { Vote::Yea };
+            }
+            let err = verify_recorded(&results).unwrap_err();
+            let named = format!("archon a{i} on motion m");
+            prop_assert!(err.contains(&named), "{}", err);
+        }
+
+        #[test]
         fn vote_arithmetic(votes in proptest::collection::vec(0u8..3, 72), constitutional: bool) {
             let count = |k| votes.iter().filter(|&&v| v == k).count();
             let (y, n, a) = (count(0), count(1), count(2));
