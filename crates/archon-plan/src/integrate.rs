@@ -48,6 +48,7 @@ pub fn integrate(
     packet: &RatifiedIntentPacket,
     cycle_id: &str,
     responses: &[PortfolioResponse],
+    engine_blockers: &[Blocker],
     created_at: &str,
 ) -> Integration {
     let motion_key: String = slug(&packet.motion_id).chars().take(8).collect();
@@ -69,6 +70,7 @@ pub fn integrate(
         .collect();
     let blockers: Vec<Blocker> = contributions(responses)
         .flat_map(|c| c.blockers.iter().cloned())
+        .chain(engine_blockers.iter().cloned())
         .collect();
     // Sections in motion order, then the unmapped group.
     let mut order: Vec<String> = Vec::new();

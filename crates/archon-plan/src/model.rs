@@ -463,5 +463,17 @@ pub struct PeerReviewSummary {
     pub blocker_disposition_rationale: BTreeMap<String, String>,
     /// Blockers whose disposition a peer revised in E2.5 (`--llm-blocker-workup`).
     pub revisions: Vec<PeerReviewFinding>,
+    /// Who reviewed each blocker, in E2.5 and in the Clarification Review.
+    pub blocker_reviews: Vec<BlockerReview>,
     pub created_at: String,
+}
+
+/// One review of a blocker: never by the portfolio that raised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockerReview {
+    pub blocker_id: String,
+    /// `E2.5` or `clarification_review`.
+    pub stage: String,
+    pub raised_by: String,
+    pub reviewed_by: Vec<String>,
 }

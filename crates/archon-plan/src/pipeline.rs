@@ -11,7 +11,9 @@ use archon_core::clock::Clock;
 use archon_core::roster::{Archon, Roster};
 use archon_store::artifact_dir::to_json_bytes;
 
-use crate::assignment::{assign, presidents, AssignmentRecord, Overrides};
+use crate::assignment::{
+    assign, presidents, unclaimed_clause_blockers, AssignmentRecord, Overrides,
+};
 use crate::clarification::{self, Vote};
 use crate::drafting::{
     draft_question, number_blockers, to_outcome, trace_of, PortfolioDraftQuestion,
@@ -23,11 +25,12 @@ use crate::inbox::{load_inbox, InboxFile};
 use crate::integrate::integrate;
 use crate::legacy::V1Finding;
 use crate::model::{
-    v2, BlockerClass, Disposition, ExecutionPlanHandoff, ExecutionPlanV2, PeerReviewFinding,
-    PlanProvenance, PortfolioResponse, ResponseRecord, SourceArtifact, TraceMetadata,
+    v2, Blocker, BlockerClass, BlockerReview, Disposition, ExecutionPlanHandoff, ExecutionPlanV2,
+    PeerReviewFinding, PlanProvenance, PortfolioResponse, ResponseRecord, SourceArtifact,
+    TraceMetadata,
 };
 use crate::packet::RatifiedIntentPacket;
-use crate::workup::{self, peer_review_summary, reviewer_for, SummaryInput};
+use crate::workup::{self, peer_review_summary, SummaryInput};
 use archon_core::seed::sha256_hex;
 
 /// Where E2 responses come from.
@@ -106,7 +109,13 @@ pub fn plan_motion(
                     .iter()
                     .map(|p| Ask {
                         archon: p,
-                        question: draft_question(packet, &cycle_id, p, &owner_pid),
+                        question: draft_question(
+                            packet,
+                            &cycle_id,
+                            p,
+                            &owner_pid,
+                            assignment.claimed_by(p.portfolio_id.as_deref().unwrap_or("")),
+                        ),
                     })
                     .collect();
                 let results = agents.ask_all(&asks);
@@ -166,14 +175,25 @@ pub fn plan_motion(
         trail.push(event, json!({"portfolio_id": r.portfolio_id(), "generated_by": r.generated_by(), "artifact": r.artifact_path()}));
     }
 
+    // Clauses nobody claims are the Plan Owner's blockers, in every mode.
+    let mut engine_blockers = unclaimed_clause_blockers(packet, &assignment);
+    for b in &engine_blockers {
+        trail.push(
+            "executive.clause.unclaimed",
+            json!({"blocker_id": b.id, "clause_ref": b.clause_ref, "plan_owner": owner_pid}),
+        );
+    }
+
     // E2.5: blocker workup.
     let blocker_count: usize = workup::contributions(&responses)
         .map(|c| c.blockers.len())
-        .sum();
+        .sum::<usize>()
+        + engine_blockers.len();
     trail.push(
         "executive.blocker.workup.started",
         json!({"blockers": blocker_count, "peer_review": opts.llm_blocker_workup}),
     );
+    let mut blocker_reviews = Vec::new();
     let revisions = if opts.llm_blocker_workup {
         peer_review_round(
             packet,
@@ -181,8 +201,10 @@ pub fn plan_motion(
             &presidents,
             &assignment,
             &mut responses,
+            &mut engine_blockers,
             &mut trail,
             &mut all_calls,
+            &mut blocker_reviews,
         )
     } else {
         Vec::new()
@@ -199,11 +221,12 @@ pub fn plan_motion(
         let reviewed = clarification_round(
             packet,
             agents,
-            &affected,
-            &cycle_id,
+            &presidents,
+            &assignment,
             &mut responses,
             &mut trail,
             &mut all_calls,
+            &mut blocker_reviews,
             now,
         );
         for (id, r) in reviewed {
@@ -217,7 +240,9 @@ pub fn plan_motion(
         owner: &owner_pid,
         clauses: &packet.ratified_motion.clauses,
         responses: &responses,
+        engine_blockers: &engine_blockers,
         revisions,
+        blocker_reviews,
         rationale_overrides,
         created_at: now,
     });
@@ -227,7 +252,7 @@ pub fn plan_motion(
     );
 
     // E3: integration.
-    let integration = integrate(packet, &cycle_id, &responses, now);
+    let integration = integrate(packet, &cycle_id, &responses, &engine_blockers, now);
     for b in &integration.blockers {
         let id = b.id_or_unnamed();
         match b.disposition {
@@ -381,42 +406,65 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Every blocker of the cycle, contributions' first, then the engine's.
+fn blockers_mut<'a>(
+    responses: &'a mut [PortfolioResponse],
+    engine_blockers: &'a mut [Blocker],
+) -> Vec<&'a mut Blocker> {
+    responses
+        .iter_mut()
+        .filter_map(|r| match r {
+            PortfolioResponse::Contribution(c) => Some(c.blockers.iter_mut()),
+            PortfolioResponse::Attestation(_) => None,
+        })
+        .flatten()
+        .chain(engine_blockers.iter_mut())
+        .collect()
+}
+
 /// E2.5 with `--llm-blocker-workup`: each blocker to its peer reviewer, one round.
+#[allow(clippy::too_many_arguments)]
 fn peer_review_round(
     packet: &RatifiedIntentPacket,
     agents: &Agents,
     presidents: &BTreeMap<String, &Archon>,
     assignment: &AssignmentRecord,
     responses: &mut [PortfolioResponse],
+    engine_blockers: &mut [Blocker],
     trail: &mut EventTrail,
     all_calls: &mut Vec<CallRecord>,
+    reviews: &mut Vec<BlockerReview>,
 ) -> Vec<PeerReviewFinding> {
     let owner = assignment.plan_owner.portfolio_id.as_str();
+    let mut blockers = blockers_mut(responses, engine_blockers);
     let mut slots = Vec::new();
     let mut asks = Vec::new();
-    for (ri, r) in responses.iter().enumerate() {
-        let PortfolioResponse::Contribution(c) = r else {
+    for (i, b) in blockers.iter().enumerate() {
+        let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
+        let Some(reviewer) = assignment.reviewer_for(raised_by) else {
             continue;
         };
-        for (bi, b) in c.blockers.iter().enumerate() {
-            let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
-            let reviewer = reviewer_for(raised_by, owner, &assignment.affected_portfolios);
-            let Some(archon) = presidents.get(reviewer) else {
-                continue;
-            };
-            let clause = b.clause_ref.as_deref().and_then(|r| packet.clause(r));
-            slots.push((ri, bi, reviewer.to_string()));
-            asks.push(Ask {
-                archon,
-                question: workup::review_question(
-                    &packet.motion_id,
-                    &packet.ratified_motion.title,
-                    b,
-                    clause,
-                    reviewer,
-                ),
-            });
-        }
+        let Some(archon) = presidents.get(reviewer) else {
+            continue;
+        };
+        let clause = b.clause_ref.as_deref().and_then(|r| packet.clause(r));
+        reviews.push(BlockerReview {
+            blocker_id: b.id_or_unnamed().into(),
+            stage: "E2.5".into(),
+            raised_by: raised_by.into(),
+            reviewed_by: vec![reviewer.into()],
+        });
+        slots.push((i, reviewer.to_string()));
+        asks.push(Ask {
+            archon,
+            question: workup::review_question(
+                &packet.motion_id,
+                &packet.ratified_motion.title,
+                b,
+                clause,
+                reviewer,
+            ),
+        });
     }
     if asks.is_empty() {
         return Vec::new();
@@ -426,11 +474,8 @@ fn peer_review_round(
     trail.calls("E2.5", &calls);
     all_calls.extend(calls);
     let mut findings = Vec::new();
-    for ((ri, bi, reviewer), result) in slots.into_iter().zip(results) {
-        let Some(PortfolioResponse::Contribution(c)) = responses.get_mut(ri) else {
-            continue;
-        };
-        let Some(b) = c.blockers.get_mut(bi) else {
+    for ((i, reviewer), result) in slots.into_iter().zip(results) {
+        let Some(b) = blockers.get_mut(i) else {
             continue;
         };
         match result {
@@ -454,20 +499,24 @@ fn peer_review_round(
 }
 
 /// The Executive Clarification Review: every INTENT_AMBIGUITY blocker to every
-/// affected President, one round; returns the reviewed blockers by id.
+/// affected President but the one who raised it (or the drawn peer reviewer),
+/// one round; returns the reviewed blockers by id.
 #[allow(clippy::too_many_arguments)]
 fn clarification_round(
     packet: &RatifiedIntentPacket,
     agents: &Agents,
-    reviewers: &[&Archon],
-    cycle_id: &str,
+    presidents: &BTreeMap<String, &Archon>,
+    assignment: &AssignmentRecord,
     responses: &mut [PortfolioResponse],
     trail: &mut EventTrail,
     all_calls: &mut Vec<CallRecord>,
+    reviews: &mut Vec<BlockerReview>,
     now: &str,
 ) -> Vec<(String, clarification::Reviewed)> {
+    let owner = assignment.plan_owner.portfolio_id.as_str();
     let mut candidates = Vec::new();
     let mut asks = Vec::new();
+    let mut all_reviewers = BTreeSet::new();
     for (ri, r) in responses.iter().enumerate() {
         let PortfolioResponse::Contribution(c) = r else {
             continue;
@@ -476,19 +525,35 @@ fn clarification_round(
             if b.blocker_class != Some(BlockerClass::IntentAmbiguity) || b.id.is_none() {
                 continue;
             }
-            candidates.push((ri, bi));
-            for reviewer in reviewers {
+            let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
+            let reviewers: Vec<&Archon> = assignment
+                .clarification_reviewers(raised_by)
+                .iter()
+                .filter_map(|p| presidents.get(p).copied())
+                .collect();
+            reviews.push(BlockerReview {
+                blocker_id: b.id_or_unnamed().into(),
+                stage: "clarification_review".into(),
+                raised_by: raised_by.into(),
+                reviewed_by: reviewers
+                    .iter()
+                    .filter_map(|r| r.portfolio_id.clone())
+                    .collect(),
+            });
+            for reviewer in &reviewers {
                 let pid = reviewer.portfolio_id.clone().unwrap_or_default();
+                all_reviewers.insert(reviewer.name.clone());
                 asks.push(Ask {
                     archon: reviewer,
                     question: clarification::review_question(packet, b, &pid),
                 });
             }
+            candidates.push((ri, bi, reviewers));
         }
     }
     trail.push(
         "executive.clarification_review.started",
-        json!({"candidates": candidates.len(), "reviewers": reviewers.iter().map(|r| r.name.clone()).collect::<Vec<_>>()}),
+        json!({"candidates": candidates.len(), "reviewers": all_reviewers}),
     );
     if candidates.is_empty() {
         return Vec::new();
@@ -497,8 +562,9 @@ fn clarification_round(
     let calls = agents.take_calls();
     trail.calls("clarification_review", &calls);
     all_calls.extend(calls);
+    let cycle_id = assignment.cycle_id.as_str();
     let mut out = Vec::new();
-    for (ri, bi) in candidates {
+    for (ri, bi, reviewers) in candidates {
         let votes: Vec<Vote> = reviewers
             .iter()
             .zip(results.by_ref())
@@ -517,7 +583,7 @@ fn clarification_round(
         let reviewed = clarification::apply(packet, cycle_id, b, &votes, now);
         trail.push(
             "executive.clarification_review.decided",
-            json!({"blocker_id": b.id, "decision": clarification::decision_file(reviewed.verdict).trim_end_matches(".json")}),
+            json!({"blocker_id": b.id, "decision": clarification::decision_file(reviewed.verdict).trim_end_matches(".json"), "reviewers": votes.iter().map(|v| v.portfolio_id.clone()).collect::<Vec<_>>()}),
         );
         out.push((b.id_or_unnamed().to_string(), reviewed));
     }

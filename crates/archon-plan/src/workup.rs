@@ -13,8 +13,8 @@ use archon_core::agent_port::{Question, SimContext};
 
 use crate::clauses::Clause;
 use crate::model::{
-    v2, Blocker, BlockerClass, Disposition, Extra, PeerReviewFinding, PeerReviewSummary,
-    PortfolioResponse, VerificationTask, WorkPackage,
+    v2, Blocker, BlockerClass, BlockerReview, Disposition, Extra, PeerReviewFinding,
+    PeerReviewSummary, PortfolioResponse, VerificationTask, WorkPackage,
 };
 use crate::text::{similarity, snippet};
 
@@ -129,19 +129,6 @@ impl Question for BlockerReviewQuestion {
     }
 }
 
-/// Who reviews a blocker: the Plan Owner, or for the owner's own blockers the
-/// next affected portfolio (the owner itself when it is alone).
-pub fn reviewer_for<'a>(raised_by: &str, owner: &'a str, affected: &'a [String]) -> &'a str {
-    if raised_by != owner {
-        return owner;
-    }
-    affected
-        .iter()
-        .map(String::as_str)
-        .find(|p| *p != owner)
-        .unwrap_or(owner)
-}
-
 pub fn review_question(
     motion_id: &str,
     title: &str,
@@ -243,7 +230,10 @@ pub struct SummaryInput<'a> {
     pub owner: &'a str,
     pub clauses: &'a [Clause],
     pub responses: &'a [PortfolioResponse],
+    /// Blockers the engine raised (unclaimed clauses).
+    pub engine_blockers: &'a [Blocker],
     pub revisions: Vec<PeerReviewFinding>,
+    pub blocker_reviews: Vec<BlockerReview>,
     /// Rationales that replace the default (clarification review outcomes).
     pub rationale_overrides: BTreeMap<String, String>,
     pub created_at: &'a str,
@@ -253,6 +243,7 @@ pub struct SummaryInput<'a> {
 pub fn peer_review_summary(input: SummaryInput<'_>) -> PeerReviewSummary {
     let blockers: Vec<&Blocker> = contributions(input.responses)
         .flat_map(|c| &c.blockers)
+        .chain(input.engine_blockers)
         .collect();
     let packages: Vec<&WorkPackage> = contributions(input.responses)
         .flat_map(|c| &c.work_packages)
@@ -368,6 +359,7 @@ pub fn peer_review_summary(input: SummaryInput<'_>) -> PeerReviewSummary {
         coverage_gaps: gaps,
         blocker_disposition_rationale: rationale,
         revisions: input.revisions,
+        blocker_reviews: input.blocker_reviews,
         created_at: input.created_at.into(),
     }
 }
