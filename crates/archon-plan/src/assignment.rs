@@ -434,7 +434,7 @@ pub fn unclaimed_clause_blockers(
                 .map(|c| snippet(&c.text, 16))
                 .unwrap_or_default();
             Blocker {
-                schema_version: v2(),
+                schema_version: Some(v2()),
                 id: Some(id.clone()),
                 blocker_class: Some(BlockerClass::ExecutionUncertainty),
                 severity: Some(Severity::Medium),

@@ -800,7 +800,7 @@ pub fn to_outcome(
                 .into_iter()
                 .enumerate()
                 .map(|(i, d)| WorkPackage {
-                    schema_version: v2(),
+                    schema_version: Some(v2()),
                     package_id: format!("{prefix}{:02}", i + 1),
                     epic_id: None,
                     scope_description: d.scope_description,
@@ -816,7 +816,7 @@ pub fn to_outcome(
                 .blockers
                 .into_iter()
                 .map(|b| Blocker {
-                    schema_version: v2(),
+                    schema_version: Some(v2()),
                     id: None,
                     blocker_class: Some(b.blocker_class),
                     severity: Some(b.severity),

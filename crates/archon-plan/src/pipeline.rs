@@ -365,6 +365,7 @@ pub fn plan_motion(
         "executive.plan.integrated",
         json!({"plan_id": plan.plan_id, "epics": plan.epics.len(), "work_packages": plan.work_packages.len(), "blockers": plan.blockers.len(), "discovery_task_stubs": plan.discovery_task_stubs.len(), "conclave_queue_items": plan.conclave_queue_items.len()}),
     );
+    let known_portfolios: BTreeSet<String> = presidents.keys().cloned().collect();
     let gates = evaluate(&GateInput {
         cycle_id: &cycle_id,
         motion_id,
@@ -374,6 +375,8 @@ pub fn plan_motion(
         epics: &plan.epics,
         artifacts: &files,
         v1_findings: &v1_findings,
+        work_packages: &plan.work_packages,
+        known_portfolios: &known_portfolios,
         evaluated_at: &completed_at,
     });
     trail.push(

@@ -242,6 +242,8 @@ fn legibility(epics: &[Epic], artifacts: &[(String, Value)]) -> Vec<String> {
         epics,
         artifacts,
         v1_findings: &[],
+        work_packages: &[],
+        known_portfolios: &Default::default(),
         evaluated_at: NOW,
     })
     .legibility
@@ -509,6 +511,8 @@ fn ambiguous_motion_escalates_with_event_and_queue_item() {
         epics: &out.plan.epics,
         artifacts: &without,
         v1_findings: &[],
+        work_packages: &[],
+        known_portfolios: &Default::default(),
         evaluated_at: NOW,
     });
     assert_eq!(report.legibility.status, "FAIL");
