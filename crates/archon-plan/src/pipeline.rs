@@ -42,6 +42,71 @@ pub enum DraftSource<'a> {
         files: &'a [InboxFile],
         label: &'a str,
     },
+    /// The inbox's answers, and the agents' for the portfolios it lacks.
+    Hybrid {
+        files: &'a [InboxFile],
+        label: &'a str,
+    },
+}
+
+/// E2 through the agent port: one round for the given Presidents.
+struct Drafting<'a> {
+    packet: &'a RatifiedIntentPacket,
+    agents: &'a Agents,
+    assignment: &'a AssignmentRecord,
+}
+
+impl Drafting<'_> {
+    fn ask(
+        &self,
+        presidents: &[&Archon],
+        trail: &mut EventTrail,
+        all_calls: &mut Vec<CallRecord>,
+    ) -> Vec<PortfolioResponse> {
+        if presidents.is_empty() {
+            return Vec::new();
+        }
+        let cycle_id = self.assignment.cycle_id.as_str();
+        let owner = self.assignment.plan_owner.portfolio_id.as_str();
+        let asks: Vec<Ask<'_, PortfolioDraftQuestion>> = presidents
+            .iter()
+            .map(|p| Ask {
+                archon: p,
+                question: draft_question(
+                    self.packet,
+                    cycle_id,
+                    p,
+                    owner,
+                    self.assignment
+                        .claimed_by(p.portfolio_id.as_deref().unwrap_or("")),
+                ),
+            })
+            .collect();
+        let results = self.agents.ask_all(&asks);
+        let calls = self.agents.take_calls();
+        trail.calls("E2", &calls);
+        let mut responses = Vec::new();
+        for (p, result) in presidents.iter().zip(results) {
+            let trace = trace_of(&calls, &p.id, PortfolioDraftQuestion::KIND);
+            let outcome = to_outcome(
+                result,
+                p,
+                cycle_id,
+                &self.packet.motion_id,
+                self.agents.backend_name(),
+                trace,
+            );
+            if let Some(f) = &outcome.failure {
+                trail.push(
+                    "executive.portfolio.fallback_attested",
+                    json!({"portfolio_id": outcome.response.portfolio_id(), "president": p.name, "reason": f.to_string()}),
+                );
+            }
+            responses.push(outcome.response);
+        }
+        all_calls.extend(calls);
+        responses
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,8 +118,6 @@ pub struct PlanOptions {
     pub clarification_review: bool,
     /// Write the handoff even when a gate fails (default: only when all pass).
     pub emit_admin_handoff: bool,
-    /// Write `intent_clarification_queue_item.json` for escalations not reviewed by ECR.
-    pub emit_conclave_clarifications: bool,
 }
 
 pub struct PlanOutput {
@@ -102,49 +165,20 @@ pub fn plan_motion(
         .iter()
         .filter_map(|p| presidents.get(p).copied())
         .collect();
+    let drafting = Drafting {
+        packet,
+        agents,
+        assignment: &assignment,
+    };
     let (mut responses, v1_findings): (Vec<PortfolioResponse>, Vec<(String, V1Finding)>) =
         match source {
             DraftSource::Agents => {
-                let asks: Vec<Ask<'_, PortfolioDraftQuestion>> = affected
-                    .iter()
-                    .map(|p| Ask {
-                        archon: p,
-                        question: draft_question(
-                            packet,
-                            &cycle_id,
-                            p,
-                            &owner_pid,
-                            assignment.claimed_by(p.portfolio_id.as_deref().unwrap_or("")),
-                        ),
-                    })
-                    .collect();
-                let results = agents.ask_all(&asks);
-                let calls = agents.take_calls();
-                trail.calls("E2", &calls);
-                let mut responses = Vec::new();
-                for (p, result) in affected.iter().zip(results) {
-                    let trace = trace_of(&calls, &p.id, PortfolioDraftQuestion::KIND);
-                    let outcome = to_outcome(
-                        result,
-                        p,
-                        &cycle_id,
-                        motion_id,
-                        agents.backend_name(),
-                        trace,
-                    );
-                    if let Some(f) = &outcome.failure {
-                        trail.push(
-                            "executive.portfolio.fallback_attested",
-                            json!({"portfolio_id": outcome.response.portfolio_id(), "president": p.name, "reason": f.to_string()}),
-                        );
-                    }
-                    responses.push(outcome.response);
-                }
-                all_calls.extend(calls);
+                let mut responses = drafting.ask(&affected, &mut trail, &mut all_calls);
                 number_blockers(&mut responses, true);
                 (responses, Vec::new())
             }
-            DraftSource::Manual { files, label } => {
+            DraftSource::Manual { files, label } | DraftSource::Hybrid { files, label } => {
+                let hybrid = matches!(source, DraftSource::Hybrid { .. });
                 let load = load_inbox(
                     files,
                     label,
@@ -153,14 +187,33 @@ pub fn plan_motion(
                     &assignment.affected_portfolios,
                     &presidents,
                 )?;
-                for pid in &load.missing {
-                    trail.push(
-                        "executive.portfolio.fallback_attested",
-                        json!({"portfolio_id": pid, "reason": format!("no response in {label}")}),
-                    );
-                }
                 let mut responses = load.responses;
                 number_blockers(&mut responses, false);
+                if hybrid {
+                    // The portfolios without a file are asked through the agents.
+                    let missing: Vec<&Archon> = load
+                        .missing
+                        .iter()
+                        .filter_map(|p| presidents.get(p).copied())
+                        .collect();
+                    let mut drafted = drafting.ask(&missing, &mut trail, &mut all_calls);
+                    number_blockers(&mut drafted, true);
+                    for d in drafted {
+                        if let Some(slot) = responses
+                            .iter_mut()
+                            .find(|r| r.portfolio_id() == d.portfolio_id())
+                        {
+                            *slot = d;
+                        }
+                    }
+                } else {
+                    for pid in &load.missing {
+                        trail.push(
+                            "executive.portfolio.fallback_attested",
+                            json!({"portfolio_id": pid, "reason": format!("no response in {label}")}),
+                        );
+                    }
+                }
                 (responses, load.v1_findings)
             }
         };
@@ -185,6 +238,14 @@ pub fn plan_motion(
     }
 
     // E2.5: blocker workup.
+    let packet_of_blockers = workup::blocker_packet(
+        &assignment,
+        &packet.ratified_motion.clauses,
+        workup::contributions(&responses)
+            .flat_map(|c| &c.blockers)
+            .chain(&engine_blockers),
+        now,
+    );
     let blocker_count: usize = workup::contributions(&responses)
         .map(|c| c.blockers.len())
         .sum::<usize>()
@@ -275,27 +336,29 @@ pub fn plan_motion(
         "executive.epics.generated",
         json!({"epics": integration.epics.iter().map(|e| e.epic_id.clone()).collect::<Vec<_>>(), "work_packages": integration.work_packages.len()}),
     );
-    if opts.emit_conclave_clarifications && !opts.clarification_review {
-        for b in integration.blockers.iter().filter(|b| {
-            b.blocker_class == Some(BlockerClass::IntentAmbiguity)
-                && b.disposition == Some(Disposition::EscalateNow)
-        }) {
-            let raised_by = b.owner_portfolio_id.clone().unwrap_or_default();
-            clarification_files.push((
-                format!(
-                    "clarification_review/{}/intent_clarification_queue_item.json",
-                    b.id_or_unnamed()
-                ),
-                clarification::intent_clarification_item(
-                    packet,
-                    &cycle_id,
-                    b,
-                    &[raised_by],
-                    false,
-                    now,
-                ),
-            ));
+    // Every escalation the Clarification Review did not already write up gets
+    // its queue item: Conclave ingestion reads these, not the whole motion.
+    for b in integration.blockers.iter().filter(|b| {
+        b.blocker_class == Some(BlockerClass::IntentAmbiguity)
+            && b.disposition == Some(Disposition::EscalateNow)
+    }) {
+        let name = format!(
+            "clarification_review/{}/intent_clarification_queue_item.json",
+            b.id_or_unnamed()
+        );
+        if clarification_files.iter().any(|(n, _)| n == &name) {
+            continue;
         }
+        let raised_by = b.owner_portfolio_id.clone().unwrap_or_default();
+        let item = clarification::intent_clarification_item(
+            packet,
+            &cycle_id,
+            b,
+            &[raised_by],
+            false,
+            now,
+        );
+        clarification_files.push((name, item));
     }
 
     let packet_value = serde_json::to_value(packet).unwrap_or(Value::Null);
@@ -346,6 +409,7 @@ pub fn plan_motion(
         ),
     ];
     files.extend(responses.iter().map(|r| (r.artifact_path(), r.to_value())));
+    files.push(("blocker_packet.json".into(), to_value(&packet_of_blockers)));
     files.push(("peer_review_summary.json".into(), to_value(&summary)));
     files.push(("execution_plan_v2.json".into(), plan_value.clone()));
     files.extend(integration.discovery_task_stubs.iter().map(|s| {

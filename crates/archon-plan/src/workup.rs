@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use archon_core::agent_port::{Question, SimContext};
 
+use crate::assignment::AssignmentRecord;
 use crate::clauses::Clause;
 use crate::model::{
     v2, Blocker, BlockerClass, BlockerReview, Disposition, Extra, PeerReviewFinding,
@@ -221,6 +222,62 @@ pub fn disposition_rationale(b: &Blocker) -> String {
             )
         ),
         None => "Not dispositioned: the Legibility gate fails until it is".into(),
+    }
+}
+
+/// `blocker_packet.json`: every blocker as raised in E2 (and by E1 for
+/// unclaimed clauses), with the clause it is about and the peer who works it
+/// up in E2.5 — the workup's input, written before any disposition is revised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockerPacket {
+    pub schema_version: String,
+    pub cycle_id: String,
+    pub motion_id: String,
+    pub plan_owner_portfolio_id: String,
+    pub entries: Vec<BlockerPacketEntry>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockerPacketEntry {
+    pub blocker: Blocker,
+    pub raised_by: String,
+    /// The E2.5 reviewer (never the raiser), when one can be drawn.
+    pub reviewer: Option<String>,
+    pub clause_text: Option<String>,
+}
+
+pub fn blocker_packet<'a>(
+    assignment: &AssignmentRecord,
+    clauses: &[Clause],
+    blockers: impl Iterator<Item = &'a Blocker>,
+    created_at: &str,
+) -> BlockerPacket {
+    let owner = &assignment.plan_owner.portfolio_id;
+    BlockerPacket {
+        schema_version: v2(),
+        cycle_id: assignment.cycle_id.clone(),
+        motion_id: assignment.motion_id.clone(),
+        plan_owner_portfolio_id: owner.clone(),
+        entries: blockers
+            .map(|b| {
+                let raised_by = b
+                    .owner_portfolio_id
+                    .clone()
+                    .unwrap_or_else(|| owner.clone());
+                BlockerPacketEntry {
+                    reviewer: assignment.reviewer_for(&raised_by).map(str::to_string),
+                    raised_by,
+                    clause_text: b
+                        .clause_ref
+                        .as_deref()
+                        .and_then(|r| clauses.iter().find(|c| c.clause_ref == r))
+                        .map(|c| c.text.clone()),
+                    blocker: b.clone(),
+                }
+            })
+            .collect(),
+        created_at: created_at.into(),
     }
 }
 

@@ -487,8 +487,17 @@ fn ambiguous_motion_escalates_with_event_and_queue_item() {
     let b = &out.plan.blockers[0];
     assert_eq!(b.disposition, Some(Disposition::EscalateNow));
     assert!(event_types(&out).contains(&"executive.blocker.escalated".to_string()));
-    let item = file(&out, "conclave_queue_items/cqi_001.json").expect("queue item");
+    let cqi = format!("cqi_{}_001", out.cycle_id.trim_start_matches("exec_"));
+    let item = file(&out, &format!("conclave_queue_items/{cqi}.json")).expect("queue item");
     assert_eq!(item["blocker_id"], "blocker_001");
+    // Without the Clarification Review the escalation still gets its Conclave item.
+    let icq = file(
+        &out,
+        "clarification_review/blocker_001/intent_clarification_queue_item.json",
+    )
+    .expect("intent clarification queue item");
+    assert_eq!(icq["blocker_id"], "blocker_001");
+    assert_eq!(icq["confirmed_by_clarification_review"], false);
     assert_eq!(item["questions"][0], "Which incidents count?");
     assert!(item["source_citations"][0]
         .as_str()

@@ -15,7 +15,6 @@ fn all_options() -> PlanOptions {
     PlanOptions {
         llm_blocker_workup: true,
         clarification_review: true,
-        emit_conclave_clarifications: true,
         ..Default::default()
     }
 }
