@@ -809,7 +809,7 @@ pub fn to_outcome(
                     dependencies: d.dependencies,
                     constraints_respected: d.constraints_respected,
                     success_signal: Some(d.success_signal),
-                    extra: d.extra,
+                    extra: without(d.extra, &ENGINE_PACKAGE_FIELDS),
                 })
                 .collect();
             let blockers = answer
@@ -839,7 +839,7 @@ pub fn to_outcome(
                     questions: b.questions,
                     interpretations: b.interpretations,
                     converted_from_v1: None,
-                    extra: b.extra,
+                    extra: without(b.extra, &ENGINE_BLOCKER_FIELDS),
                 })
                 .collect();
             PortfolioResponse::Contribution(PortfolioContribution {
@@ -860,6 +860,23 @@ pub fn to_outcome(
         response,
         failure: None,
     }
+}
+
+/// Fields the engine sets on a drafted package or blocker: an answer's own
+/// value for them (kept in `extra` by the flattening) must not replace the
+/// engine's when the artifact is written.
+const ENGINE_PACKAGE_FIELDS: [&str; 4] =
+    ["schema_version", "package_id", "epic_id", "portfolio_id"];
+const ENGINE_BLOCKER_FIELDS: [&str; 4] = [
+    "schema_version",
+    "id",
+    "owner_portfolio_id",
+    "converted_from_v1",
+];
+
+fn without(mut extra: Extra, fields: &[&str]) -> Extra {
+    extra.retain(|k, _| !fields.contains(&k.as_str()));
+    extra
 }
 
 /// The attestation recorded for a President who gave no valid answer. It has no

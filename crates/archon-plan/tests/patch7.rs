@@ -562,3 +562,37 @@ fn agent_chosen_task_ids_never_become_file_names() {
         .iter()
         .all(|s| s.task_id.starts_with("discovery_blocker_")));
 }
+
+#[test]
+fn a_model_cannot_reassign_a_package_or_blocker_to_another_portfolio() {
+    let out = scripted(&resilience(), &PlanOptions::default(), |kind, _| {
+        (kind == "portfolio_draft").then(|| {
+            json!({
+                "response": "CONTRIBUTION",
+                "work_packages": [{"scope_description": "Deliver clause 2.1", "mapped_clauses": ["2.1"],
+                    "success_signal": "Observed", "portfolio_id": "portfolio_elsewhere", "package_id": "../x"}],
+                "capacity_claim": {"claim_type": "COARSE", "units": 2, "confidence": "MEDIUM", "notes": "coarse"},
+                "blockers": [{"blocker_class": "CAPACITY_CONFLICT", "severity": "LOW", "description": "Staffing",
+                    "disposition": "MITIGATE_IN_EXECUTIVE", "mitigation_notes": "Sequence it", "ttl": "P7D",
+                    "escalation_conditions": ["Slips a cycle"], "owner_portfolio_id": "portfolio_elsewhere"}]
+            })
+            .to_string()
+        })
+    });
+    let by_portfolio: Vec<(&str, &str)> = out
+        .plan
+        .work_packages
+        .iter()
+        .map(|p| (p.portfolio_id.as_str(), p.package_id.as_str()))
+        .collect();
+    for (pid, package) in &by_portfolio {
+        assert!(
+            out.plan.affected_portfolios.iter().any(|a| a == pid),
+            "{pid}"
+        );
+        assert!(package.starts_with("wp_"), "{package}");
+    }
+    let written = serde_json::to_value(&out.plan).unwrap().to_string();
+    assert!(!written.contains("portfolio_elsewhere"), "{written}");
+    assert!(out.gates.all_passed, "{:#?}", out.gates);
+}
