@@ -5,8 +5,11 @@
 //! - a President's terms are its `portfolio_scope` entries, normalised
 //!   ([`crate::text::normalise`]: `incident_response` → `incident respons`) and
 //!   matched as whole phrases, never as single words or prefixes of them;
-//! - a clause is read with its section title; its score for a portfolio is the
-//!   number of term occurrences, and every portfolio scoring at least one claims it;
+//! - a clause is read with its section title; it scores 2 per scope term
+//!   occurrence and 1 per distinct distinctive word of the portfolio's label and
+//!   its President's `goal` (words shared by three or more Presidents do not
+//!   count); a score of 2 claims it: one scope term, or two goal words, never a
+//!   single incidental word;
 //! - the Plan Owner is the portfolio that claims the most clauses, ties broken by
 //!   the higher total score, then the smaller `portfolio_id`;
 //! - the affected portfolios are every portfolio that claims a clause, by
@@ -33,7 +36,7 @@ use crate::model::{
 use crate::packet::RatifiedIntentPacket;
 use crate::text::{normalise, normalised_words, snippet, Term};
 
-pub const SCORING_METHOD: &str = "clause claims: each clause (with its section title) is claimed by every President whose normalised portfolio_scope terms occur in it as whole phrases (score = term occurrences); owner = most claimed clauses, ties by higher total score, then smaller portfolio_id; affected = every claiming portfolio; unclaimed clauses become Plan Owner blockers; a lone affected portfolio gets the nearest other portfolio (highest whole-motion score, then id) as peer reviewer";
+pub const SCORING_METHOD: &str = "clause claims: each clause (with its section title) scores 2 per occurrence of a President's normalised portfolio_scope term (matched as a whole phrase) and 1 per distinct distinctive word of its portfolio label and goal (words of three or more Presidents excluded); a score of 2 claims the clause; owner = most claimed clauses, ties by higher total score, then smaller portfolio_id; affected = every claiming portfolio; unclaimed clauses become Plan Owner blockers; a lone affected portfolio gets the nearest other portfolio (highest whole-motion score, then id) as peer reviewer";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioScore {
@@ -241,8 +244,8 @@ pub fn claim_clauses(
     let vocabularies = vocabularies(presidents);
     let mut scores: Vec<PortfolioScore> = presidents
         .iter()
-        .map(|(pid, archon)| {
-            let vocabulary = &vocabularies[pid];
+        .zip(vocabularies.values())
+        .map(|((pid, archon), vocabulary)| {
             let mut score = 0;
             let mut matched = BTreeSet::new();
             let mut claimed = Vec::new();
