@@ -34,6 +34,7 @@ use crate::model::{
     v2, Blocker, BlockerClass, Disposition, Extra, PlanOwner, Severity, VerificationTask,
 };
 use crate::packet::RatifiedIntentPacket;
+use crate::scope_vocabulary::related;
 use crate::text::{normalise, normalised_words, snippet, Term};
 
 pub const SCORING_METHOD: &str = "clause claims: each clause (with its section title) scores 2 per occurrence of a President's normalised portfolio_scope term (matched as a whole phrase) and 1 per distinct distinctive word of its portfolio label and goal (words of three or more Presidents excluded); a score of 2 claims the clause; owner = most claimed clauses, ties by higher total score, then smaller portfolio_id; affected = every claiming portfolio; unclaimed clauses become Plan Owner blockers; a lone affected portfolio gets the nearest other portfolio (highest whole-motion score, then id) as peer reviewer";
@@ -126,12 +127,57 @@ pub fn known_portfolio(
     })
 }
 
-/// Function words never counted as a portfolio's vocabulary.
-const STOP_WORDS: [&str; 40] = [
-    "about", "across", "after", "against", "also", "among", "before", "being", "both", "each",
-    "either", "every", "from", "have", "into", "long", "made", "make", "many", "more", "most",
-    "must", "only", "other", "over", "rather", "same", "several", "shall", "should", "such",
-    "than", "that", "their", "them", "they", "this", "those", "under", "with",
+/// Function words, and the institution's own words that every motion uses,
+/// never counted as a portfolio's vocabulary.
+const STOP_WORDS: [&str; 48] = [
+    "about",
+    "across",
+    "after",
+    "against",
+    "also",
+    "among",
+    "archon",
+    "archons",
+    "before",
+    "being",
+    "both",
+    "conclave",
+    "each",
+    "either",
+    "every",
+    "from",
+    "governance",
+    "have",
+    "into",
+    "long",
+    "made",
+    "make",
+    "mandate",
+    "mandates",
+    "many",
+    "more",
+    "most",
+    "motion",
+    "motions",
+    "must",
+    "only",
+    "open",
+    "other",
+    "over",
+    "rather",
+    "same",
+    "several",
+    "shall",
+    "should",
+    "such",
+    "than",
+    "that",
+    "their",
+    "them",
+    "they",
+    "this",
+    "under",
+    "with",
 ];
 /// A goal word shared by this many Presidents says nothing about one portfolio.
 const SHARED_WORD_LIMIT: usize = 3;
@@ -142,7 +188,8 @@ const SCOPE_WEIGHT: u32 = 2;
 const CLAIM_THRESHOLD: u32 = 2;
 
 /// What a portfolio's scope covers: its `portfolio_scope` terms (phrases), and
-/// the distinctive words of its label and its President's goal.
+/// the distinctive words of its label, its President's goal and its scope
+/// words' fields ([`crate::scope_vocabulary`]).
 pub struct Vocabulary {
     pub terms: Vec<Term>,
     pub words: BTreeSet<String>,
@@ -180,10 +227,18 @@ pub fn vocabularies(presidents: &BTreeMap<String, &Archon>) -> BTreeMap<String, 
                 .filter(|t| !t.words.is_empty())
                 .collect();
             let scope_words: BTreeSet<&String> = terms.iter().flat_map(|t| &t.words).collect();
+            let related: Vec<String> = a
+                .portfolio_scope
+                .iter()
+                .flatten()
+                .flat_map(|t| archon_core::roster::words(t).collect::<Vec<_>>())
+                .flat_map(|w| related(&w).map(str::to_string))
+                .collect();
             let words = archon_core::roster::words(&format!(
-                "{} {}",
+                "{} {} {}",
                 a.portfolio_label.as_deref().unwrap_or(""),
-                a.goal
+                a.goal,
+                related.join(" ")
             ))
             .filter(|w| w.len() > 3 && !STOP_WORDS.contains(&w.as_str()))
             .map(|w| normalise(&w))

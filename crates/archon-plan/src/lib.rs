@@ -27,6 +27,7 @@ pub mod model;
 pub mod packet;
 pub mod pipeline;
 pub mod review_input;
+pub mod scope_vocabulary;
 pub mod text;
 pub mod workup;
 

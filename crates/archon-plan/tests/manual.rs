@@ -72,7 +72,13 @@ fn hand_written_inbox_plans_and_passes_the_gates() {
         .collect();
     assert_eq!(
         kinds,
-        ["contribution", "contribution", "contribution", "no_action"]
+        [
+            "contribution",
+            "contribution",
+            "contribution",
+            "no_action",
+            "no_action"
+        ]
     );
     // Hand-written ids are kept; the v1 blocker is converted by the documented rule.
     let ids: Vec<&str> = out
