@@ -448,6 +448,7 @@ fn peer_review_on_real_sessions() {
     ));
     assert!(plans.len() >= 2, "{plans:?}");
     let mut reviews = 0;
+    let mut queue_ids = BTreeSet::new();
     for dir in &plans {
         let plan = read(&dir.join("execution_plan_v2.json"));
         let packet = read(&dir.join("ratified-intent-packet.json"));
@@ -489,6 +490,24 @@ fn peer_review_on_real_sessions() {
             );
             reviews += 1;
         }
+        // Every escalation has its Conclave items, with ids unique in the session.
+        for b in plan["blockers"].as_array().into_iter().flatten() {
+            if b["disposition"] != "ESCALATE_NOW" {
+                continue;
+            }
+            let id = b["id"].as_str().unwrap_or("");
+            let icq = read(&dir.join(format!(
+                "clarification_review/{id}/intent_clarification_queue_item.json"
+            )));
+            assert!(queue_ids.insert(icq["queue_item_id"].to_string()), "{icq}");
+        }
+        for q in plan["conclave_queue_items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            assert!(queue_ids.insert(q.to_string()), "{q} repeats");
+        }
         for e in read(&dir.join("blocker_packet.json"))["entries"]
             .as_array()
             .into_iter()
@@ -498,4 +517,5 @@ fn peer_review_on_real_sessions() {
         }
     }
     assert!(reviews > 0);
+    assert!(!queue_ids.is_empty(), "no escalation on either session");
 }
