@@ -86,6 +86,8 @@ pub enum Mode {
     Auto,
     /// Hand-written answers: `archon plan` reads its inbox; elsewhere it acts as `auto`.
     Manual,
+    /// `archon plan`: the inbox's answers, the agents' for portfolios without a file; elsewhere `auto`.
+    Hybrid,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use archon_agents::{ConfigFile, LlmFlags, LlmSettings, Progress, ProgressMode};
 use archon_core::agent_port::{Agents, Backend};
 use archon_core::clock::Clock;
-use archon_core::roster::Roster;
+use archon_core::roster::{Rank, Roster};
 use archon_core::seed::Seed;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -57,18 +57,18 @@ impl Context {
         }
     }
 
-    /// The roster from `--roster`, or the bundled one.
+    /// The roster from `--roster`, or the bundled one, with the Presidents'
+    /// model binding from `PRESIDENT_DELIBERATOR_*` when set.
     pub fn roster(&self) -> Result<Roster> {
-        match &self.global.roster {
+        let mut roster = match &self.global.roster {
             Some(path) => {
                 let text = archon_store::read_text(path)?;
-                Ok(Roster::from_json(&path.display().to_string(), &text)?)
+                Roster::from_json(&path.display().to_string(), &text)?
             }
-            None => Ok(Roster::from_json(
-                "bundled roster (data/roster.json)",
-                BUNDLED_ROSTER,
-            )?),
-        }
+            None => Roster::from_json("bundled roster (data/roster.json)", BUNDLED_ROSTER)?,
+        };
+        president_deliberator(&mut roster, |k| std::env::var(k).ok())?;
+        Ok(roster)
     }
 
     /// The `archon.toml` in effect: `--config FILE`, or `./archon.toml` when present.
@@ -125,7 +125,7 @@ impl Context {
     fn uses_llm(&self, settings: &LlmSettings) -> Result<bool> {
         Ok(match self.global.mode {
             Mode::Simulation => false,
-            Mode::Auto | Mode::Manual => settings.configured,
+            Mode::Auto | Mode::Manual | Mode::Hybrid => settings.configured,
             Mode::Llm if settings.configured => true,
             Mode::Llm => anyhow::bail!(
                 "--mode llm needs a model endpoint, and none is configured: set --base-url, \
@@ -138,6 +138,36 @@ impl Context {
     pub fn loud(&self) -> bool {
         !self.global.quiet
     }
+}
+
+/// `PRESIDENT_DELIBERATOR_MODEL` and `PRESIDENT_DELIBERATOR_TEMPERATURE` (the
+/// spec's variables) replace every President's roster binding of model and
+/// temperature; `--model` and `archon.toml` still override every binding.
+fn president_deliberator(roster: &mut Roster, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+    let model = var("PRESIDENT_DELIBERATOR_MODEL").filter(|m| !m.trim().is_empty());
+    let temperature =
+        match var("PRESIDENT_DELIBERATOR_TEMPERATURE").filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(t) => match t.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.0..=2.0).contains(&v) => Some(v),
+                _ => anyhow::bail!(
+                    "PRESIDENT_DELIBERATOR_TEMPERATURE: {t:?} is not a temperature between 0 and 2"
+                ),
+            },
+        };
+    for a in roster
+        .archons
+        .iter_mut()
+        .filter(|a| a.rank == Rank::President)
+    {
+        if let Some(m) = &model {
+            a.llm_config.model = m.trim().to_string();
+        }
+        if temperature.is_some() {
+            a.llm_config.temperature = temperature;
+        }
+    }
+    Ok(())
 }
 
 /// Progress bars on stderr: never with `--quiet`; otherwise as `ARCHON_PROGRESS`
@@ -213,5 +243,37 @@ impl Drop for LogLine {
                 .progress
                 .suspend(|| std::io::stderr().write_all(&self.text));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn president_deliberator_variables_rebind_presidents_only() {
+        let bundled = || Roster::from_json("r", BUNDLED_ROSTER).expect("roster");
+        let mut roster = bundled();
+        let vars = |k: &str| match k {
+            "PRESIDENT_DELIBERATOR_MODEL" => Some("qwen2.5:14b".to_string()),
+            "PRESIDENT_DELIBERATOR_TEMPERATURE" => Some("0.2".to_string()),
+            _ => None,
+        };
+        president_deliberator(&mut roster, vars).expect("valid");
+        for (a, before) in roster.archons.iter().zip(bundled().archons) {
+            if a.rank == Rank::President {
+                assert_eq!(a.llm_config.model, "qwen2.5:14b");
+                assert_eq!(a.llm_config.temperature, Some(0.2));
+            } else {
+                assert_eq!(a.llm_config, before.llm_config);
+            }
+        }
+        let hot = |k: &str| (k == "PRESIDENT_DELIBERATOR_TEMPERATURE").then(|| "hot".to_string());
+        let err = president_deliberator(&mut bundled(), hot).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("PRESIDENT_DELIBERATOR_TEMPERATURE: \"hot\""),
+            "{err}"
+        );
     }
 }

@@ -352,7 +352,7 @@ pub fn intent_clarification_item(
     }
     json!({
         "schema_version": v2(),
-        "queue_item_id": format!("icq_{id}"),
+        "queue_item_id": crate::integrate::queue_item_id("icq", cycle_id, id),
         "cycle_id": cycle_id,
         "motion_id": packet.motion_id,
         "motion_title": packet.ratified_motion.title,

@@ -86,6 +86,9 @@ pub const SCHEDULE_MARKERS: [&str; 10] = [
     "every",
 ];
 const CAPACITY_SCOPE_STEMS: [&str; 5] = ["capac", "resou", "budge", "staff", "alloc"];
+/// Packages a simulated President drafts at most: the rest of its claimed
+/// clauses show up as coverage gaps in the peer review summary.
+const MAX_PACKAGES: usize = 5;
 const VERBS: [&str; 4] = ["Establish", "Design", "Coordinate", "Stand up"];
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +109,8 @@ pub struct PortfolioDraftQuestion {
     pub role: String,
     pub plan_owner_portfolio_id: String,
     pub package_id_prefix: String,
+    /// The clauses E1 found within this portfolio's scope.
+    pub claimed_clauses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -188,6 +193,7 @@ pub fn draft_question(
     cycle_id: &str,
     president: &Archon,
     plan_owner_portfolio_id: &str,
+    claimed_clauses: Vec<String>,
 ) -> PortfolioDraftQuestion {
     let m = &packet.ratified_motion;
     let pid = president.portfolio_id.clone().unwrap_or_default();
@@ -211,6 +217,7 @@ pub fn draft_question(
         portfolio_label: president.portfolio_label.clone().unwrap_or_default(),
         portfolio_scope: president.portfolio_scope.clone().unwrap_or_default(),
         plan_owner_portfolio_id: plan_owner_portfolio_id.to_string(),
+        claimed_clauses,
     }
 }
 
@@ -237,19 +244,15 @@ fn simulate_draft(q: &PortfolioDraftQuestion, seed: Seed, archon: &str) -> Draft
         .filter(|w| w.len() > 3)
         .map(|w| stem(&w))
         .collect();
-    let relevance = |c: &Clause| stems(&c.text).iter().filter(|s| scope.contains(*s)).count();
-    let mut relevant: Vec<(usize, &Clause)> = q
+    // The clauses E1 claimed for this portfolio, at most MAX_PACKAGES of them
+    // (the longest first: they carry the most of the portfolio's scope).
+    let mut chosen: Vec<&Clause> = q
         .clauses
         .iter()
-        .enumerate()
-        .filter(|(_, c)| relevance(c) > 0)
+        .filter(|c| q.claimed_clauses.contains(&c.clause_ref))
         .collect();
-    relevant.sort_by_key(|(i, c)| (std::cmp::Reverse(relevance(c)), *i));
-    let mut chosen: Vec<&Clause> = relevant
-        .iter()
-        .take(if owner { 4 } else { 3 })
-        .map(|(_, c)| *c)
-        .collect();
+    chosen.sort_by_key(|c| std::cmp::Reverse(c.text.len()));
+    chosen.truncate(MAX_PACKAGES);
     if owner && chosen.is_empty() {
         chosen = q.clauses.iter().take(2).collect();
     }
@@ -797,7 +800,7 @@ pub fn to_outcome(
                 .into_iter()
                 .enumerate()
                 .map(|(i, d)| WorkPackage {
-                    schema_version: v2(),
+                    schema_version: Some(v2()),
                     package_id: format!("{prefix}{:02}", i + 1),
                     epic_id: None,
                     scope_description: d.scope_description,
@@ -806,14 +809,14 @@ pub fn to_outcome(
                     dependencies: d.dependencies,
                     constraints_respected: d.constraints_respected,
                     success_signal: Some(d.success_signal),
-                    extra: d.extra,
+                    extra: without(d.extra, &ENGINE_PACKAGE_FIELDS),
                 })
                 .collect();
             let blockers = answer
                 .blockers
                 .into_iter()
                 .map(|b| Blocker {
-                    schema_version: v2(),
+                    schema_version: Some(v2()),
                     id: None,
                     blocker_class: Some(b.blocker_class),
                     severity: Some(b.severity),
@@ -836,7 +839,7 @@ pub fn to_outcome(
                     questions: b.questions,
                     interpretations: b.interpretations,
                     converted_from_v1: None,
-                    extra: b.extra,
+                    extra: without(b.extra, &ENGINE_BLOCKER_FIELDS),
                 })
                 .collect();
             PortfolioResponse::Contribution(PortfolioContribution {
@@ -857,6 +860,23 @@ pub fn to_outcome(
         response,
         failure: None,
     }
+}
+
+/// Fields the engine sets on a drafted package or blocker: an answer's own
+/// value for them (kept in `extra` by the flattening) must not replace the
+/// engine's when the artifact is written.
+const ENGINE_PACKAGE_FIELDS: [&str; 4] =
+    ["schema_version", "package_id", "epic_id", "portfolio_id"];
+const ENGINE_BLOCKER_FIELDS: [&str; 4] = [
+    "schema_version",
+    "id",
+    "owner_portfolio_id",
+    "converted_from_v1",
+];
+
+fn without(mut extra: Extra, fields: &[&str]) -> Extra {
+    extra.retain(|k, _| !fields.contains(&k.as_str()));
+    extra
 }
 
 /// The attestation recorded for a President who gave no valid answer. It has no

@@ -1,14 +1,23 @@
-//! The three gates: Completeness, Visibility and Legibility (seven rules, plus
-//! the v1 rules for converted v1 contributions). Plans may PASS with deferred
+//! The three gates: Completeness, Visibility and Legibility (the spec's seven
+//! rules made exact — `schema_version` present and known at every versioned
+//! level, TTLs as ISO 8601 durations — plus owners of the roster, unique package
+//! ids, non-empty claim types, and the v1 rules for converted v1 contributions). Plans may PASS with deferred
 //! blockers: blockers must be legible, not gone.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::legacy::V1Finding;
 use crate::model::{
-    v2, Blocker, BlockerClass, Disposition, Epic, PortfolioResponse, FORBIDDEN_FIELDS,
+    v2, Blocker, BlockerClass, Disposition, Epic, PortfolioResponse, WorkPackage, FORBIDDEN_FIELDS,
+    KNOWN_SCHEMA_VERSIONS,
 };
+
+/// The arrays whose items the spec versions on their own (`schema_version` in
+/// each blocker, work package, epic and discovery task stub).
+const VERSIONED_ARRAYS: [&str; 4] = ["blockers", "work_packages", "epics", "discovery_task_stubs"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateFailure {
@@ -85,6 +94,10 @@ pub struct GateInput<'a> {
     /// Every artifact of the cycle: relative path and JSON.
     pub artifacts: &'a [(String, Value)],
     pub v1_findings: &'a [(String, V1Finding)],
+    /// The plan's work packages (artifact `execution_plan_v2.json`).
+    pub work_packages: &'a [WorkPackage],
+    /// Every portfolio id of the roster: owners must be among them.
+    pub known_portfolios: &'a BTreeSet<String>,
     pub evaluated_at: &'a str,
 }
 
@@ -164,19 +177,9 @@ fn visibility(input: &GateInput<'_>) -> Vec<GateFailure> {
 
 fn legibility(input: &GateInput<'_>) -> Vec<GateFailure> {
     let mut out = Vec::new();
-    // Rule 1: schema version present.
+    // Rule 1: schema version present and known, at every versioned level.
     for (name, v) in input.artifacts {
-        if v.get("schema_version")
-            .and_then(Value::as_str)
-            .is_none_or(|s| s.is_empty())
-        {
-            out.push(failure(
-                "schema_version",
-                name,
-                "$.schema_version",
-                "artifact has no schema_version".into(),
-            ));
-        }
+        out.extend(schema_versions(name, v));
     }
     for (i, b) in input.blockers.iter().enumerate() {
         out.extend(blocker_rules(
@@ -221,15 +224,168 @@ fn legibility(input: &GateInput<'_>) -> Vec<GateFailure> {
             ))
         });
     }
+    for (i, b) in input.blockers.iter().enumerate() {
+        if let Some(owner) = b
+            .owner_portfolio_id
+            .as_deref()
+            .filter(|o| !o.trim().is_empty())
+        {
+            if !input.known_portfolios.contains(owner) {
+                out.push(failure(
+                    "owner_in_roster",
+                    PLAN,
+                    &format!("$.blockers[{i}].owner_portfolio_id"),
+                    format!(
+                        "blocker {} is owned by {owner:?}, which is no portfolio of the roster",
+                        b.id_or_unnamed()
+                    ),
+                ));
+            }
+        }
+    }
+    out.extend(work_package_rules(
+        input.work_packages,
+        input.known_portfolios,
+    ));
+    for r in input.responses {
+        if let Some(c) = r.capacity_claim() {
+            if c.claim_type.trim().is_empty() {
+                out.push(failure(
+                    "capacity_claim_type",
+                    &r.artifact_path(),
+                    "$.capacity_claim.claim_type",
+                    format!(
+                        "{} capacity claim has an empty claim_type (COARSE or NONE)",
+                        r.portfolio_id()
+                    ),
+                ));
+            }
+        }
+    }
     for (source, f) in input.v1_findings {
-        out.push(failure(
-            "v1_legacy_blocker",
-            source,
-            &f.path,
-            f.message.clone(),
-        ));
+        out.push(failure(f.rule, source, &f.path, f.message.clone()));
     }
     out
+}
+
+/// `schema_version` of an artifact and of each item of its versioned arrays.
+fn schema_versions(name: &str, v: &Value) -> Vec<GateFailure> {
+    let mut out = Vec::new();
+    let mut check = |item: &Value, path: String| {
+        let at = format!("{path}.schema_version");
+        match item.get("schema_version").and_then(Value::as_str) {
+            None | Some("") => out.push(failure(
+                "schema_version",
+                name,
+                &at,
+                "no schema_version".into(),
+            )),
+            Some(s) if !KNOWN_SCHEMA_VERSIONS.contains(&s) => out.push(failure(
+                "schema_version",
+                name,
+                &at,
+                format!(
+                    "unknown schema_version {s:?} (known: {})",
+                    KNOWN_SCHEMA_VERSIONS.join(", ")
+                ),
+            )),
+            Some(_) => {}
+        }
+    };
+    check(v, "$".into());
+    for key in VERSIONED_ARRAYS {
+        for (i, item) in v
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            check(item, format!("$.{key}[{i}]"));
+        }
+    }
+    out
+}
+
+/// Every package has an owner of the roster and an id no other package uses.
+fn work_package_rules(packages: &[WorkPackage], known: &BTreeSet<String>) -> Vec<GateFailure> {
+    let mut out = Vec::new();
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, p) in packages.iter().enumerate() {
+        let at = format!("$.work_packages[{i}]");
+        if p.portfolio_id.trim().is_empty() {
+            out.push(failure(
+                "work_package_owner",
+                PLAN,
+                &format!("{at}.portfolio_id"),
+                format!("work package {} has no portfolio_id", p.package_id),
+            ));
+        } else if !known.contains(&p.portfolio_id) {
+            out.push(failure(
+                "work_package_owner",
+                PLAN,
+                &format!("{at}.portfolio_id"),
+                format!(
+                    "work package {} belongs to {:?}, which is no portfolio of the roster",
+                    p.package_id, p.portfolio_id
+                ),
+            ));
+        }
+        if let Some(j) = first.get(p.package_id.as_str()) {
+            out.push(failure(
+                "unique_package_id",
+                PLAN,
+                &format!("{at}.package_id"),
+                format!(
+                    "package id {:?} is already used by $.work_packages[{j}]",
+                    p.package_id
+                ),
+            ));
+        } else {
+            first.insert(&p.package_id, i);
+        }
+    }
+    out
+}
+
+/// Whether `s` is an ISO 8601 duration: `P[nY][nM][nW][nD][T[nH][nM][nS]]`,
+/// at least one part, the last number of the seconds possibly fractional.
+pub fn is_iso8601_duration(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return false,
+        None => (rest, None),
+    };
+    let parts = |text: &str, units: &str, fraction: bool| -> Option<usize> {
+        let mut count = 0;
+        let mut allowed = units;
+        let mut number = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() || (fraction && c == '.' && !number.contains('.')) {
+                number.push(c);
+                continue;
+            }
+            let at = allowed.find(c)?;
+            if number.is_empty() || number.ends_with('.') {
+                return None;
+            }
+            allowed = &allowed[at + 1..];
+            number.clear();
+            count += 1;
+        }
+        number.is_empty().then_some(count)
+    };
+    match (
+        parts(date, "YMWD", false),
+        time.map(|t| parts(t, "HMS", true)),
+    ) {
+        (Some(d), None) => d > 0,
+        (Some(_), Some(Some(t))) => t > 0,
+        _ => false,
+    }
 }
 
 /// Rules 2 to 5 for one blocker.
@@ -267,6 +423,16 @@ pub fn blocker_rules(b: &Blocker, path: &str, artifacts: &[(String, Value)]) -> 
                 missing.join(", ")
             ),
         ));
+    }
+    if let Some(ttl) = b.ttl.as_deref().filter(|t| !t.trim().is_empty()) {
+        if !is_iso8601_duration(ttl) {
+            out.push(failure(
+                "ttl_duration",
+                PLAN,
+                &format!("{path}.ttl"),
+                format!("blocker {id} has ttl {ttl:?}, which is no ISO 8601 duration (such as P14D or PT36H)"),
+            ));
+        }
     }
     let emitted = |dir: &str, key: &str| {
         artifacts.iter().any(|(name, v)| {

@@ -1,7 +1,9 @@
 //! Manual mode: an inbox of `contribution_<portfolio>.json` /
 //! `attestation_<portfolio>.json` written by hand, and `--scaffold-inbox`
 //! templates. Templates, `TODO:` placeholders, cycle, motion or identity
-//! mismatches and unknown portfolios are refused with a message naming the file.
+//! mismatches, unknown portfolios, file names that match no affected portfolio
+//! and work packages without their portfolio are refused with a message naming
+//! the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,9 +45,23 @@ fn classify(name: &str) -> Option<(Kind, &str)> {
         .map(|p| (Kind::Attestation, p))
 }
 
-/// Whether the inbox holds any response files (for `--mode auto`).
+/// Whether the inbox holds any file (for `--mode auto`): a misnamed one is
+/// then refused by [`load_inbox`] rather than silently replaced by agents.
 pub fn has_responses(files: &[InboxFile]) -> bool {
-    files.iter().any(|f| classify(&f.name).is_some())
+    !files.is_empty()
+}
+
+/// The file names an inbox may hold for these portfolios.
+pub fn expected_names(affected: &[String]) -> Vec<String> {
+    affected
+        .iter()
+        .flat_map(|p| {
+            [
+                format!("contribution_{p}.json"),
+                format!("attestation_{p}.json"),
+            ]
+        })
+        .collect()
 }
 
 /// What the inbox gave: one response per affected portfolio (fallbacks for the
@@ -69,10 +85,18 @@ pub fn load_inbox(
     let mut v1_findings = Vec::new();
     let mut seen = BTreeSet::new();
     for file in files {
-        let Some((kind, pid)) = classify(&file.name) else {
-            continue;
-        };
         let source = format!("{inbox_label}/{}", file.name);
+        let Some((kind, pid)) = classify(&file.name) else {
+            return Err(InputError::new(
+                &source,
+                "$",
+                format!(
+                    "the file name matches no portfolio of motion {motion_id}; expected one of: {}",
+                    expected_names(affected).join(", ")
+                ),
+            )
+            .into());
+        };
         known_portfolio(presidents, pid, &format!("inbox file {source}"))?;
         if !affected.iter().any(|a| a == pid) {
             return Err(InputError::new(
@@ -104,6 +128,7 @@ pub fn load_inbox(
             Kind::Contribution => {
                 let mut c: PortfolioContribution = from_value(&source, "$", &value)?;
                 c.generated_by = "manual".into();
+                check_package_owners(&source, &c, pid)?;
                 PortfolioResponse::Contribution(c)
             }
             Kind::Attestation => {
@@ -181,6 +206,34 @@ fn find_todos(v: &Value, path: String, out: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// Every hand-written package names its portfolio: the file's own.
+fn check_package_owners(
+    source: &str,
+    c: &PortfolioContribution,
+    pid: &str,
+) -> Result<(), InputError> {
+    for (i, p) in c.work_packages.iter().enumerate() {
+        if p.portfolio_id != pid {
+            return Err(InputError::new(
+                source,
+                format!("$.work_packages[{i}].portfolio_id"),
+                if p.portfolio_id.trim().is_empty() {
+                    format!(
+                        "work package {} has no portfolio_id: give {pid:?}",
+                        p.package_id
+                    )
+                } else {
+                    format!(
+                        "work package {} names portfolio {:?}, but this is {pid}'s contribution",
+                        p.package_id, p.portfolio_id
+                    )
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_identity(
@@ -295,7 +348,9 @@ pub fn scaffold(
                     "motion_id": motion_id,
                     "portfolio": identity(p),
                     "work_packages": [{
+                        "schema_version": crate::model::PLAN_SCHEMA_VERSION,
                         "package_id": format!("{prefix}01"),
+                        "portfolio_id": pid,
                         "scope_description": "TODO: what this portfolio will deliver",
                         "mapped_clauses": ["TODO: clause reference such as 2.1"],
                         "dependencies": [],

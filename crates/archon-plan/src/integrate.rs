@@ -48,6 +48,7 @@ pub fn integrate(
     packet: &RatifiedIntentPacket,
     cycle_id: &str,
     responses: &[PortfolioResponse],
+    engine_blockers: &[Blocker],
     created_at: &str,
 ) -> Integration {
     let motion_key: String = slug(&packet.motion_id).chars().take(8).collect();
@@ -69,6 +70,7 @@ pub fn integrate(
         .collect();
     let blockers: Vec<Blocker> = contributions(responses)
         .flat_map(|c| c.blockers.iter().cloned())
+        .chain(engine_blockers.iter().cloned())
         .collect();
     // Sections in motion order, then the unmapped group.
     let mut order: Vec<String> = Vec::new();
@@ -275,7 +277,7 @@ fn queue_item(
     };
     Some(ConclaveQueueItem {
         schema_version: v2(),
-        queue_item_id: format!("cqi_{}", id.trim_start_matches("blocker_")),
+        queue_item_id: queue_item_id("cqi", cycle_id, &id),
         cycle_id: cycle_id.into(),
         motion_id: packet.motion_id.clone(),
         blocker_id: id,
@@ -293,6 +295,16 @@ fn queue_item(
             .unwrap_or_else(|| vec![format!("Motion {}", packet.motion_id)]),
         created_at: created_at.into(),
     })
+}
+
+/// A queue item id unique within a session: the cycle (one per motion) and
+/// the blocker (unique within the cycle), e.g. `cqi_ecfd0a08b9b8_001`.
+pub fn queue_item_id(prefix: &str, cycle_id: &str, blocker_id: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        cycle_id.trim_start_matches("exec_"),
+        blocker_id.trim_start_matches("blocker_")
+    )
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use archon_core::ids::safe_component;
-use archon_core::input::{parse_json, InputError};
+use archon_core::input::{from_value, parse_json, InputError};
 use archon_core::seed::sha256_hex;
 use archon_store::{read_text, write_atomic, ArtifactDir, StageManifest, StoreError};
 
 use crate::error::PlanError;
 use crate::inbox::InboxFile;
 use crate::model::SourceArtifact;
-use crate::packet::{build_packet, RatifiedIntentPacket};
+use crate::packet::{build_packet, validate_packet, RatifiedIntentPacket};
 use crate::pipeline::PlanOutput;
 use crate::review_input::{aggregation_context, panel_dissent, RatifiedMotionsFile, ReviewContext};
 
@@ -120,7 +120,9 @@ fn read_optional(
 pub fn read_packet(path: &Path) -> Result<(RatifiedIntentPacket, String), PlanError> {
     let text = read_text(path)?;
     let source = path.display().to_string();
-    let packet: RatifiedIntentPacket = parse_json(&source, &text)?;
+    let value: Value = parse_json(&source, &text)?;
+    validate_packet(&source, &value)?;
+    let packet: RatifiedIntentPacket = from_value(&source, "$", &value)?;
     safe_component(&packet.motion_id, &source, "$.motion_id")?;
     safe_component(&packet.session_id, &source, "$.session_id")?;
     Ok((packet.complete(), sha256_hex(&text)))

@@ -24,8 +24,59 @@ use crate::model::{
 /// A v1 rule violation, reported by the Legibility gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V1Finding {
+    /// The Legibility rule: `v1_legacy_blocker` or `v1_with_v2_fields`.
+    pub rule: &'static str,
     pub path: String,
     pub message: String,
+}
+
+const V1_RULE: &str = "v1_legacy_blocker";
+const V1_WITH_V2_RULE: &str = "v1_with_v2_fields";
+/// Fields of a v2 contribution that a v1 file cannot carry.
+const V2_CONTRIBUTION_FIELDS: [&str; 2] = ["work_packages", "epics"];
+/// Fields of a v2 blocker that a v1 blocker cannot carry.
+const V2_BLOCKER_FIELDS: [&str; 8] = [
+    "id",
+    "blocker_class",
+    "disposition",
+    "owner_portfolio_id",
+    "ttl",
+    "escalation_conditions",
+    "verification_tasks",
+    "mitigation_notes",
+];
+
+/// v2 fields in a v1 file: each is refused by the Legibility gate (naming its
+/// path) and kept, by path, under `refused_v2_fields`, never silently dropped.
+fn v2_fields(value: &Value, findings: &mut Vec<V1Finding>) -> serde_json::Map<String, Value> {
+    let mut kept = serde_json::Map::new();
+    let mut refuse = |path: String, v: &Value| {
+        findings.push(V1Finding {
+            rule: V1_WITH_V2_RULE,
+            path: path.clone(),
+            message: "a v2 field in a schema_version 1.x contribution: v1 conversion would drop it; write the whole file as schema_version 2.0".into(),
+        });
+        kept.insert(path, v.clone());
+    };
+    for key in V2_CONTRIBUTION_FIELDS {
+        if let Some(v) = value.get(key) {
+            refuse(format!("$.{key}"), v);
+        }
+    }
+    for (i, b) in value
+        .get("blockers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for key in V2_BLOCKER_FIELDS {
+            if let Some(v) = b.get(key) {
+                refuse(format!("$.blockers[{i}].{key}"), v);
+            }
+        }
+    }
+    kept
 }
 
 pub fn is_v1(value: &Value) -> bool {
@@ -69,6 +120,7 @@ pub fn convert_contribution(
         _ => None,
     };
     let mut findings = Vec::new();
+    let refused = v2_fields(value, &mut findings);
     let short = prefix
         .trim_start_matches("wp_")
         .trim_end_matches('_')
@@ -92,11 +144,15 @@ pub fn convert_contribution(
             blockers,
             generated_by: "manual".into(),
             trace: None,
-            extra: [(
-                "converted_from_schema_version".to_string(),
-                value.get("schema_version").cloned().unwrap_or(json!("1.0")),
-            )]
+            extra: [
+                (
+                    "converted_from_schema_version".to_string(),
+                    value.get("schema_version").cloned().unwrap_or(json!("1.0")),
+                ),
+                ("refused_v2_fields".to_string(), Value::Object(refused)),
+            ]
             .into_iter()
+            .filter(|(_, v)| v.as_object().is_none_or(|o| !o.is_empty()))
             .collect(),
         },
         findings,
@@ -125,7 +181,7 @@ fn convert_task(t: &Value, prefix: &str, i: usize, portfolio_id: &str) -> WorkPa
         extra.insert("v1_dropped_fields".into(), Value::Array(dropped));
     }
     WorkPackage {
-        schema_version: v2(),
+        schema_version: Some(v2()),
         package_id: s("task_id").unwrap_or_else(|| format!("{prefix}{:02}", i + 1)),
         epic_id: None,
         scope_description: s("description").or_else(|| s("title")).unwrap_or_default(),
@@ -153,6 +209,7 @@ fn convert_blocker(
         Some("CRITICAL") => Some(Severity::Critical),
         other => {
             findings.push(V1Finding {
+                rule: V1_RULE,
                 path: format!("{path}.severity"),
                 message: format!(
                     "v1 rule: severity must be LOW, MEDIUM, HIGH or CRITICAL, found {other:?}"
@@ -168,6 +225,7 @@ fn convert_blocker(
         .map(str::to_string);
     if description.is_none() {
         findings.push(V1Finding {
+            rule: V1_RULE,
             path: format!("{path}.description"),
             message: "v1 rule: a blocker needs a description".into(),
         });
@@ -178,6 +236,7 @@ fn convert_blocker(
         .unwrap_or(false);
     if severity == Some(Severity::Critical) && !escalate {
         findings.push(V1Finding {
+            rule: V1_RULE,
             path: format!("{path}.requires_escalation"),
             message: "v1 rule: a CRITICAL blocker must require escalation".into(),
         });
@@ -211,7 +270,7 @@ fn convert_blocker(
         )
     };
     Blocker {
-        schema_version: v2(),
+        schema_version: Some(v2()),
         id: Some(id),
         blocker_class: Some(class),
         severity,
@@ -275,6 +334,30 @@ mod tests {
                 "$.blockers[2].description",
                 "$.blockers[2].requires_escalation"
             ]
+        );
+    }
+
+    #[test]
+    fn v2_fields_in_a_v1_file_are_refused_and_kept() {
+        let v = json!({
+            "schema_version": "1.0", "cycle_id": "c", "motion_id": "m",
+            "portfolio": {"portfolio_id": "portfolio_x", "president_id": "p", "president_name": "P"},
+            "tasks": [],
+            "work_packages": [{"package_id": "wp_1", "scope_description": "s"}],
+            "blockers": [{"severity": "LOW", "description": "d", "disposition": "DEFER_DOWNSTREAM"}]
+        });
+        let (c, findings) = convert_contribution("c.json", &v).expect("converts");
+        let found: Vec<_> = findings.iter().map(|f| (f.rule, f.path.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                ("v1_with_v2_fields", "$.work_packages"),
+                ("v1_with_v2_fields", "$.blockers[0].disposition")
+            ]
+        );
+        assert_eq!(
+            c.extra["refused_v2_fields"]["$.work_packages"][0]["package_id"],
+            "wp_1"
         );
     }
 }

@@ -2,10 +2,12 @@
 //! Executive plan that Administration can act on, and sends back to the Conclave
 //! only the questions that are truly about WHAT.
 //!
-//! Phases, one module each: [`packet`] (Ratified Intent Packet, clauses),
-//! [`assignment`] (E0/E1: plan owner and affected portfolios), [`drafting`] and
-//! [`inbox`] (E2: President contributions by agent or by hand, [`legacy`] v1
-//! conversion), [`workup`] (E2.5: blocker workup, peer review), [`clarification`]
+//! Phases, one module each: [`packet`] (Ratified Intent Packet, its schema
+//! checks, clauses), [`assignment`] (E0/E1: clause claims, plan owner, affected
+//! portfolios, blockers for unclaimed clauses; term matching in [`text`]),
+//! [`drafting`] and [`inbox`] (E2: President contributions by agent, by hand or
+//! both, [`legacy`] v1 conversion), [`workup`] (E2.5: blocker packet, blocker
+//! workup by a peer, never the raiser, peer review), [`clarification`]
 //! (Executive Clarification Review), [`integrate`] (E3: epics, stubs, queue items),
 //! [`gates`] (Completeness, Visibility, Legibility). [`pipeline`] runs them for one
 //! motion as a pure function; [`io`] is the file edge.
@@ -25,6 +27,7 @@ pub mod model;
 pub mod packet;
 pub mod pipeline;
 pub mod review_input;
+pub mod scope_vocabulary;
 pub mod text;
 pub mod workup;
 

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 /// Schema version of every Executive v2 artifact.
 pub const PLAN_SCHEMA_VERSION: &str = "2.0";
+/// The versions the Legibility gate accepts (v1 files are converted on input).
+pub const KNOWN_SCHEMA_VERSIONS: [&str; 1] = [PLAN_SCHEMA_VERSION];
 
 /// Fields that belong to Administration (Dukes), never to an Executive artifact.
 pub const FORBIDDEN_FIELDS: [&str; 6] = [
@@ -98,8 +100,9 @@ pub struct VerificationTask {
 /// missing one is reported by the gate, naming it, rather than refused as input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blocker {
-    #[serde(default = "v2")]
-    pub schema_version: String,
+    /// Optional on input so that a missing version fails Legibility rule 1 by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
@@ -162,8 +165,8 @@ pub struct CapacityClaim {
 /// A thin unit of scope; points, estimates and requirements are Administration's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkPackage {
-    #[serde(default = "v2")]
-    pub schema_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
     pub package_id: String,
     /// Assigned by the Plan Owner in E3; absent in contributions.
     #[serde(default)]
@@ -463,5 +466,17 @@ pub struct PeerReviewSummary {
     pub blocker_disposition_rationale: BTreeMap<String, String>,
     /// Blockers whose disposition a peer revised in E2.5 (`--llm-blocker-workup`).
     pub revisions: Vec<PeerReviewFinding>,
+    /// Who reviewed each blocker, in E2.5 and in the Clarification Review.
+    pub blocker_reviews: Vec<BlockerReview>,
     pub created_at: String,
+}
+
+/// One review of a blocker: never by the portfolio that raised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockerReview {
+    pub blocker_id: String,
+    /// `E2.5` or `clarification_review`.
+    pub stage: String,
+    pub raised_by: String,
+    pub reviewed_by: Vec<String>,
 }

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use archon_core::clock::Clock;
+use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
 
 use crate::clauses::{parse_clauses, Clause};
@@ -38,6 +40,94 @@ const SIGNAL_MARKERS: [&str; 10] = [
     " hours",
     "%",
 ];
+
+/// The fields the packet schema (`ratified-intent-packet.json`) requires.
+pub const REQUIRED_FIELDS: [&str; 7] = [
+    "packet_id",
+    "created_at",
+    "motion_id",
+    "ratified_motion",
+    "ratification_record",
+    "review_artifacts",
+    "provenance",
+];
+
+/// Checks a packet read from a file against the packet schema: the required
+/// fields (an absent object must not become `null`), objects where the schema
+/// wants objects, an RFC 3339 `created_at`, `provenance.source_artifacts`, and a
+/// `ratification_record` that says `ratified: true` (only ratified intent is planned).
+pub fn validate_packet(source: &str, value: &Value) -> Result<(), InputError> {
+    let Some(obj) = value.as_object() else {
+        return Err(InputError::new(
+            source,
+            "$",
+            "a Ratified Intent Packet is a JSON object",
+        ));
+    };
+    let missing: Vec<&str> = REQUIRED_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !obj.contains_key(*f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(InputError::new(
+            source,
+            "$",
+            format!(
+                "missing required field(s) of the packet schema: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    for key in [
+        "ratified_motion",
+        "ratification_record",
+        "review_artifacts",
+        "provenance",
+    ] {
+        if !obj[key].is_object() {
+            return Err(InputError::new(
+                source,
+                format!("$.{key}"),
+                format!("must be an object, found {}", kind(&obj[key])),
+            ));
+        }
+    }
+    if let Err(e) = Clock::fixed_from_rfc3339(obj["created_at"].as_str().unwrap_or("")) {
+        return Err(InputError::new(source, "$.created_at", e));
+    }
+    if !obj["provenance"]["source_artifacts"].is_array() {
+        return Err(InputError::new(
+            source,
+            "$.provenance.source_artifacts",
+            "the packet schema requires a list of source artifacts (name, path, sha256)",
+        ));
+    }
+    if obj["ratification_record"].get("ratified") != Some(&Value::Bool(true)) {
+        return Err(InputError::new(
+            source,
+            "$.ratification_record.ratified",
+            format!(
+                "only a ratified motion is planned: ratified must be true, found {}",
+                obj["ratification_record"]
+                    .get("ratified")
+                    .map_or("nothing".to_string(), |v| v.to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RatifiedIntentPacket {

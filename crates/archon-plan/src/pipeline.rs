@@ -11,7 +11,9 @@ use archon_core::clock::Clock;
 use archon_core::roster::{Archon, Roster};
 use archon_store::artifact_dir::to_json_bytes;
 
-use crate::assignment::{assign, presidents, AssignmentRecord, Overrides};
+use crate::assignment::{
+    assign, presidents, unclaimed_clause_blockers, AssignmentRecord, Overrides,
+};
 use crate::clarification::{self, Vote};
 use crate::drafting::{
     draft_question, number_blockers, to_outcome, trace_of, PortfolioDraftQuestion,
@@ -23,11 +25,12 @@ use crate::inbox::{load_inbox, InboxFile};
 use crate::integrate::integrate;
 use crate::legacy::V1Finding;
 use crate::model::{
-    v2, BlockerClass, Disposition, ExecutionPlanHandoff, ExecutionPlanV2, PeerReviewFinding,
-    PlanProvenance, PortfolioResponse, ResponseRecord, SourceArtifact, TraceMetadata,
+    v2, Blocker, BlockerClass, BlockerReview, Disposition, ExecutionPlanHandoff, ExecutionPlanV2,
+    PeerReviewFinding, PlanProvenance, PortfolioResponse, ResponseRecord, SourceArtifact,
+    TraceMetadata,
 };
 use crate::packet::RatifiedIntentPacket;
-use crate::workup::{self, peer_review_summary, reviewer_for, SummaryInput};
+use crate::workup::{self, peer_review_summary, SummaryInput};
 use archon_core::seed::sha256_hex;
 
 /// Where E2 responses come from.
@@ -39,6 +42,71 @@ pub enum DraftSource<'a> {
         files: &'a [InboxFile],
         label: &'a str,
     },
+    /// The inbox's answers, and the agents' for the portfolios it lacks.
+    Hybrid {
+        files: &'a [InboxFile],
+        label: &'a str,
+    },
+}
+
+/// E2 through the agent port: one round for the given Presidents.
+struct Drafting<'a> {
+    packet: &'a RatifiedIntentPacket,
+    agents: &'a Agents,
+    assignment: &'a AssignmentRecord,
+}
+
+impl Drafting<'_> {
+    fn ask(
+        &self,
+        presidents: &[&Archon],
+        trail: &mut EventTrail,
+        all_calls: &mut Vec<CallRecord>,
+    ) -> Vec<PortfolioResponse> {
+        if presidents.is_empty() {
+            return Vec::new();
+        }
+        let cycle_id = self.assignment.cycle_id.as_str();
+        let owner = self.assignment.plan_owner.portfolio_id.as_str();
+        let asks: Vec<Ask<'_, PortfolioDraftQuestion>> = presidents
+            .iter()
+            .map(|p| Ask {
+                archon: p,
+                question: draft_question(
+                    self.packet,
+                    cycle_id,
+                    p,
+                    owner,
+                    self.assignment
+                        .claimed_by(p.portfolio_id.as_deref().unwrap_or("")),
+                ),
+            })
+            .collect();
+        let results = self.agents.ask_all(&asks);
+        let calls = self.agents.take_calls();
+        trail.calls("E2", &calls);
+        let mut responses = Vec::new();
+        for (p, result) in presidents.iter().zip(results) {
+            let trace = trace_of(&calls, &p.id, PortfolioDraftQuestion::KIND);
+            let outcome = to_outcome(
+                result,
+                p,
+                cycle_id,
+                &self.packet.motion_id,
+                self.agents.backend_name(),
+                trace,
+            );
+            if let Some(f) = &outcome.failure {
+                trail.push(
+                    "executive.portfolio.fallback_attested",
+                    json!({"portfolio_id": outcome.response.portfolio_id(), "president": p.name, "reason": f.to_string()}),
+                );
+            }
+            responses.push(outcome.response);
+        }
+        all_calls.extend(calls);
+        responses
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,8 +118,6 @@ pub struct PlanOptions {
     pub clarification_review: bool,
     /// Write the handoff even when a gate fails (default: only when all pass).
     pub emit_admin_handoff: bool,
-    /// Write `intent_clarification_queue_item.json` for escalations not reviewed by ECR.
-    pub emit_conclave_clarifications: bool,
 }
 
 pub struct PlanOutput {
@@ -99,43 +165,20 @@ pub fn plan_motion(
         .iter()
         .filter_map(|p| presidents.get(p).copied())
         .collect();
+    let drafting = Drafting {
+        packet,
+        agents,
+        assignment: &assignment,
+    };
     let (mut responses, v1_findings): (Vec<PortfolioResponse>, Vec<(String, V1Finding)>) =
         match source {
             DraftSource::Agents => {
-                let asks: Vec<Ask<'_, PortfolioDraftQuestion>> = affected
-                    .iter()
-                    .map(|p| Ask {
-                        archon: p,
-                        question: draft_question(packet, &cycle_id, p, &owner_pid),
-                    })
-                    .collect();
-                let results = agents.ask_all(&asks);
-                let calls = agents.take_calls();
-                trail.calls("E2", &calls);
-                let mut responses = Vec::new();
-                for (p, result) in affected.iter().zip(results) {
-                    let trace = trace_of(&calls, &p.id, PortfolioDraftQuestion::KIND);
-                    let outcome = to_outcome(
-                        result,
-                        p,
-                        &cycle_id,
-                        motion_id,
-                        agents.backend_name(),
-                        trace,
-                    );
-                    if let Some(f) = &outcome.failure {
-                        trail.push(
-                            "executive.portfolio.fallback_attested",
-                            json!({"portfolio_id": outcome.response.portfolio_id(), "president": p.name, "reason": f.to_string()}),
-                        );
-                    }
-                    responses.push(outcome.response);
-                }
-                all_calls.extend(calls);
+                let mut responses = drafting.ask(&affected, &mut trail, &mut all_calls);
                 number_blockers(&mut responses, true);
                 (responses, Vec::new())
             }
-            DraftSource::Manual { files, label } => {
+            DraftSource::Manual { files, label } | DraftSource::Hybrid { files, label } => {
+                let hybrid = matches!(source, DraftSource::Hybrid { .. });
                 let load = load_inbox(
                     files,
                     label,
@@ -144,14 +187,33 @@ pub fn plan_motion(
                     &assignment.affected_portfolios,
                     &presidents,
                 )?;
-                for pid in &load.missing {
-                    trail.push(
-                        "executive.portfolio.fallback_attested",
-                        json!({"portfolio_id": pid, "reason": format!("no response in {label}")}),
-                    );
-                }
                 let mut responses = load.responses;
                 number_blockers(&mut responses, false);
+                if hybrid {
+                    // The portfolios without a file are asked through the agents.
+                    let missing: Vec<&Archon> = load
+                        .missing
+                        .iter()
+                        .filter_map(|p| presidents.get(p).copied())
+                        .collect();
+                    let mut drafted = drafting.ask(&missing, &mut trail, &mut all_calls);
+                    number_blockers(&mut drafted, true);
+                    for d in drafted {
+                        if let Some(slot) = responses
+                            .iter_mut()
+                            .find(|r| r.portfolio_id() == d.portfolio_id())
+                        {
+                            *slot = d;
+                        }
+                    }
+                } else {
+                    for pid in &load.missing {
+                        trail.push(
+                            "executive.portfolio.fallback_attested",
+                            json!({"portfolio_id": pid, "reason": format!("no response in {label}")}),
+                        );
+                    }
+                }
                 (responses, load.v1_findings)
             }
         };
@@ -166,14 +228,33 @@ pub fn plan_motion(
         trail.push(event, json!({"portfolio_id": r.portfolio_id(), "generated_by": r.generated_by(), "artifact": r.artifact_path()}));
     }
 
+    // Clauses nobody claims are the Plan Owner's blockers, in every mode.
+    let mut engine_blockers = unclaimed_clause_blockers(packet, &assignment);
+    for b in &engine_blockers {
+        trail.push(
+            "executive.clause.unclaimed",
+            json!({"blocker_id": b.id, "clause_ref": b.clause_ref, "plan_owner": owner_pid}),
+        );
+    }
+
     // E2.5: blocker workup.
+    let packet_of_blockers = workup::blocker_packet(
+        &assignment,
+        &packet.ratified_motion.clauses,
+        workup::contributions(&responses)
+            .flat_map(|c| &c.blockers)
+            .chain(&engine_blockers),
+        now,
+    );
     let blocker_count: usize = workup::contributions(&responses)
         .map(|c| c.blockers.len())
-        .sum();
+        .sum::<usize>()
+        + engine_blockers.len();
     trail.push(
         "executive.blocker.workup.started",
         json!({"blockers": blocker_count, "peer_review": opts.llm_blocker_workup}),
     );
+    let mut blocker_reviews = Vec::new();
     let revisions = if opts.llm_blocker_workup {
         peer_review_round(
             packet,
@@ -181,8 +262,10 @@ pub fn plan_motion(
             &presidents,
             &assignment,
             &mut responses,
+            &mut engine_blockers,
             &mut trail,
             &mut all_calls,
+            &mut blocker_reviews,
         )
     } else {
         Vec::new()
@@ -199,11 +282,12 @@ pub fn plan_motion(
         let reviewed = clarification_round(
             packet,
             agents,
-            &affected,
-            &cycle_id,
+            &presidents,
+            &assignment,
             &mut responses,
             &mut trail,
             &mut all_calls,
+            &mut blocker_reviews,
             now,
         );
         for (id, r) in reviewed {
@@ -217,7 +301,9 @@ pub fn plan_motion(
         owner: &owner_pid,
         clauses: &packet.ratified_motion.clauses,
         responses: &responses,
+        engine_blockers: &engine_blockers,
         revisions,
+        blocker_reviews,
         rationale_overrides,
         created_at: now,
     });
@@ -227,7 +313,7 @@ pub fn plan_motion(
     );
 
     // E3: integration.
-    let integration = integrate(packet, &cycle_id, &responses, now);
+    let integration = integrate(packet, &cycle_id, &responses, &engine_blockers, now);
     for b in &integration.blockers {
         let id = b.id_or_unnamed();
         match b.disposition {
@@ -250,27 +336,29 @@ pub fn plan_motion(
         "executive.epics.generated",
         json!({"epics": integration.epics.iter().map(|e| e.epic_id.clone()).collect::<Vec<_>>(), "work_packages": integration.work_packages.len()}),
     );
-    if opts.emit_conclave_clarifications && !opts.clarification_review {
-        for b in integration.blockers.iter().filter(|b| {
-            b.blocker_class == Some(BlockerClass::IntentAmbiguity)
-                && b.disposition == Some(Disposition::EscalateNow)
-        }) {
-            let raised_by = b.owner_portfolio_id.clone().unwrap_or_default();
-            clarification_files.push((
-                format!(
-                    "clarification_review/{}/intent_clarification_queue_item.json",
-                    b.id_or_unnamed()
-                ),
-                clarification::intent_clarification_item(
-                    packet,
-                    &cycle_id,
-                    b,
-                    &[raised_by],
-                    false,
-                    now,
-                ),
-            ));
+    // Every escalation the Clarification Review did not already write up gets
+    // its queue item: Conclave ingestion reads these, not the whole motion.
+    for b in integration.blockers.iter().filter(|b| {
+        b.blocker_class == Some(BlockerClass::IntentAmbiguity)
+            && b.disposition == Some(Disposition::EscalateNow)
+    }) {
+        let name = format!(
+            "clarification_review/{}/intent_clarification_queue_item.json",
+            b.id_or_unnamed()
+        );
+        if clarification_files.iter().any(|(n, _)| n == &name) {
+            continue;
         }
+        let raised_by = b.owner_portfolio_id.clone().unwrap_or_default();
+        let item = clarification::intent_clarification_item(
+            packet,
+            &cycle_id,
+            b,
+            &[raised_by],
+            false,
+            now,
+        );
+        clarification_files.push((name, item));
     }
 
     let packet_value = serde_json::to_value(packet).unwrap_or(Value::Null);
@@ -321,6 +409,7 @@ pub fn plan_motion(
         ),
     ];
     files.extend(responses.iter().map(|r| (r.artifact_path(), r.to_value())));
+    files.push(("blocker_packet.json".into(), to_value(&packet_of_blockers)));
     files.push(("peer_review_summary.json".into(), to_value(&summary)));
     files.push(("execution_plan_v2.json".into(), plan_value.clone()));
     files.extend(integration.discovery_task_stubs.iter().map(|s| {
@@ -340,6 +429,7 @@ pub fn plan_motion(
         "executive.plan.integrated",
         json!({"plan_id": plan.plan_id, "epics": plan.epics.len(), "work_packages": plan.work_packages.len(), "blockers": plan.blockers.len(), "discovery_task_stubs": plan.discovery_task_stubs.len(), "conclave_queue_items": plan.conclave_queue_items.len()}),
     );
+    let known_portfolios: BTreeSet<String> = presidents.keys().cloned().collect();
     let gates = evaluate(&GateInput {
         cycle_id: &cycle_id,
         motion_id,
@@ -349,6 +439,8 @@ pub fn plan_motion(
         epics: &plan.epics,
         artifacts: &files,
         v1_findings: &v1_findings,
+        work_packages: &plan.work_packages,
+        known_portfolios: &known_portfolios,
         evaluated_at: &completed_at,
     });
     trail.push(
@@ -381,42 +473,65 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Every blocker of the cycle, contributions' first, then the engine's.
+fn blockers_mut<'a>(
+    responses: &'a mut [PortfolioResponse],
+    engine_blockers: &'a mut [Blocker],
+) -> Vec<&'a mut Blocker> {
+    responses
+        .iter_mut()
+        .filter_map(|r| match r {
+            PortfolioResponse::Contribution(c) => Some(c.blockers.iter_mut()),
+            PortfolioResponse::Attestation(_) => None,
+        })
+        .flatten()
+        .chain(engine_blockers.iter_mut())
+        .collect()
+}
+
 /// E2.5 with `--llm-blocker-workup`: each blocker to its peer reviewer, one round.
+#[allow(clippy::too_many_arguments)]
 fn peer_review_round(
     packet: &RatifiedIntentPacket,
     agents: &Agents,
     presidents: &BTreeMap<String, &Archon>,
     assignment: &AssignmentRecord,
     responses: &mut [PortfolioResponse],
+    engine_blockers: &mut [Blocker],
     trail: &mut EventTrail,
     all_calls: &mut Vec<CallRecord>,
+    reviews: &mut Vec<BlockerReview>,
 ) -> Vec<PeerReviewFinding> {
     let owner = assignment.plan_owner.portfolio_id.as_str();
+    let mut blockers = blockers_mut(responses, engine_blockers);
     let mut slots = Vec::new();
     let mut asks = Vec::new();
-    for (ri, r) in responses.iter().enumerate() {
-        let PortfolioResponse::Contribution(c) = r else {
+    for (i, b) in blockers.iter().enumerate() {
+        let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
+        let Some(reviewer) = assignment.reviewer_for(raised_by) else {
             continue;
         };
-        for (bi, b) in c.blockers.iter().enumerate() {
-            let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
-            let reviewer = reviewer_for(raised_by, owner, &assignment.affected_portfolios);
-            let Some(archon) = presidents.get(reviewer) else {
-                continue;
-            };
-            let clause = b.clause_ref.as_deref().and_then(|r| packet.clause(r));
-            slots.push((ri, bi, reviewer.to_string()));
-            asks.push(Ask {
-                archon,
-                question: workup::review_question(
-                    &packet.motion_id,
-                    &packet.ratified_motion.title,
-                    b,
-                    clause,
-                    reviewer,
-                ),
-            });
-        }
+        let Some(archon) = presidents.get(reviewer) else {
+            continue;
+        };
+        let clause = b.clause_ref.as_deref().and_then(|r| packet.clause(r));
+        reviews.push(BlockerReview {
+            blocker_id: b.id_or_unnamed().into(),
+            stage: "E2.5".into(),
+            raised_by: raised_by.into(),
+            reviewed_by: vec![reviewer.into()],
+        });
+        slots.push((i, reviewer.to_string()));
+        asks.push(Ask {
+            archon,
+            question: workup::review_question(
+                &packet.motion_id,
+                &packet.ratified_motion.title,
+                b,
+                clause,
+                reviewer,
+            ),
+        });
     }
     if asks.is_empty() {
         return Vec::new();
@@ -426,11 +541,8 @@ fn peer_review_round(
     trail.calls("E2.5", &calls);
     all_calls.extend(calls);
     let mut findings = Vec::new();
-    for ((ri, bi, reviewer), result) in slots.into_iter().zip(results) {
-        let Some(PortfolioResponse::Contribution(c)) = responses.get_mut(ri) else {
-            continue;
-        };
-        let Some(b) = c.blockers.get_mut(bi) else {
+    for ((i, reviewer), result) in slots.into_iter().zip(results) {
+        let Some(b) = blockers.get_mut(i) else {
             continue;
         };
         match result {
@@ -454,20 +566,24 @@ fn peer_review_round(
 }
 
 /// The Executive Clarification Review: every INTENT_AMBIGUITY blocker to every
-/// affected President, one round; returns the reviewed blockers by id.
+/// affected President but the one who raised it (or the drawn peer reviewer),
+/// one round; returns the reviewed blockers by id.
 #[allow(clippy::too_many_arguments)]
 fn clarification_round(
     packet: &RatifiedIntentPacket,
     agents: &Agents,
-    reviewers: &[&Archon],
-    cycle_id: &str,
+    presidents: &BTreeMap<String, &Archon>,
+    assignment: &AssignmentRecord,
     responses: &mut [PortfolioResponse],
     trail: &mut EventTrail,
     all_calls: &mut Vec<CallRecord>,
+    reviews: &mut Vec<BlockerReview>,
     now: &str,
 ) -> Vec<(String, clarification::Reviewed)> {
+    let owner = assignment.plan_owner.portfolio_id.as_str();
     let mut candidates = Vec::new();
     let mut asks = Vec::new();
+    let mut all_reviewers = BTreeSet::new();
     for (ri, r) in responses.iter().enumerate() {
         let PortfolioResponse::Contribution(c) = r else {
             continue;
@@ -476,19 +592,35 @@ fn clarification_round(
             if b.blocker_class != Some(BlockerClass::IntentAmbiguity) || b.id.is_none() {
                 continue;
             }
-            candidates.push((ri, bi));
-            for reviewer in reviewers {
+            let raised_by = b.owner_portfolio_id.as_deref().unwrap_or(owner);
+            let reviewers: Vec<&Archon> = assignment
+                .clarification_reviewers(raised_by)
+                .iter()
+                .filter_map(|p| presidents.get(p).copied())
+                .collect();
+            reviews.push(BlockerReview {
+                blocker_id: b.id_or_unnamed().into(),
+                stage: "clarification_review".into(),
+                raised_by: raised_by.into(),
+                reviewed_by: reviewers
+                    .iter()
+                    .filter_map(|r| r.portfolio_id.clone())
+                    .collect(),
+            });
+            for reviewer in &reviewers {
                 let pid = reviewer.portfolio_id.clone().unwrap_or_default();
+                all_reviewers.insert(reviewer.name.clone());
                 asks.push(Ask {
                     archon: reviewer,
                     question: clarification::review_question(packet, b, &pid),
                 });
             }
+            candidates.push((ri, bi, reviewers));
         }
     }
     trail.push(
         "executive.clarification_review.started",
-        json!({"candidates": candidates.len(), "reviewers": reviewers.iter().map(|r| r.name.clone()).collect::<Vec<_>>()}),
+        json!({"candidates": candidates.len(), "reviewers": all_reviewers}),
     );
     if candidates.is_empty() {
         return Vec::new();
@@ -497,8 +629,9 @@ fn clarification_round(
     let calls = agents.take_calls();
     trail.calls("clarification_review", &calls);
     all_calls.extend(calls);
+    let cycle_id = assignment.cycle_id.as_str();
     let mut out = Vec::new();
-    for (ri, bi) in candidates {
+    for (ri, bi, reviewers) in candidates {
         let votes: Vec<Vote> = reviewers
             .iter()
             .zip(results.by_ref())
@@ -517,7 +650,7 @@ fn clarification_round(
         let reviewed = clarification::apply(packet, cycle_id, b, &votes, now);
         trail.push(
             "executive.clarification_review.decided",
-            json!({"blocker_id": b.id, "decision": clarification::decision_file(reviewed.verdict).trim_end_matches(".json")}),
+            json!({"blocker_id": b.id, "decision": clarification::decision_file(reviewed.verdict).trim_end_matches(".json"), "reviewers": votes.iter().map(|v| v.portfolio_id.clone()).collect::<Vec<_>>()}),
         );
         out.push((b.id_or_unnamed().to_string(), reviewed));
     }

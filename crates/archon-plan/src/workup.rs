@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use archon_core::agent_port::{Question, SimContext};
 
+use crate::assignment::AssignmentRecord;
 use crate::clauses::Clause;
 use crate::model::{
-    v2, Blocker, BlockerClass, Disposition, Extra, PeerReviewFinding, PeerReviewSummary,
-    PortfolioResponse, VerificationTask, WorkPackage,
+    v2, Blocker, BlockerClass, BlockerReview, Disposition, Extra, PeerReviewFinding,
+    PeerReviewSummary, PortfolioResponse, VerificationTask, WorkPackage,
 };
 use crate::text::{similarity, snippet};
 
@@ -129,19 +130,6 @@ impl Question for BlockerReviewQuestion {
     }
 }
 
-/// Who reviews a blocker: the Plan Owner, or for the owner's own blockers the
-/// next affected portfolio (the owner itself when it is alone).
-pub fn reviewer_for<'a>(raised_by: &str, owner: &'a str, affected: &'a [String]) -> &'a str {
-    if raised_by != owner {
-        return owner;
-    }
-    affected
-        .iter()
-        .map(String::as_str)
-        .find(|p| *p != owner)
-        .unwrap_or(owner)
-}
-
 pub fn review_question(
     motion_id: &str,
     title: &str,
@@ -237,13 +225,72 @@ pub fn disposition_rationale(b: &Blocker) -> String {
     }
 }
 
+/// `blocker_packet.json`: every blocker as raised in E2 (and by E1 for
+/// unclaimed clauses), with the clause it is about and the peer who works it
+/// up in E2.5 — the workup's input, written before any disposition is revised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockerPacket {
+    pub schema_version: String,
+    pub cycle_id: String,
+    pub motion_id: String,
+    pub plan_owner_portfolio_id: String,
+    pub entries: Vec<BlockerPacketEntry>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockerPacketEntry {
+    pub blocker: Blocker,
+    pub raised_by: String,
+    /// The E2.5 reviewer (never the raiser), when one can be drawn.
+    pub reviewer: Option<String>,
+    pub clause_text: Option<String>,
+}
+
+pub fn blocker_packet<'a>(
+    assignment: &AssignmentRecord,
+    clauses: &[Clause],
+    blockers: impl Iterator<Item = &'a Blocker>,
+    created_at: &str,
+) -> BlockerPacket {
+    let owner = &assignment.plan_owner.portfolio_id;
+    BlockerPacket {
+        schema_version: v2(),
+        cycle_id: assignment.cycle_id.clone(),
+        motion_id: assignment.motion_id.clone(),
+        plan_owner_portfolio_id: owner.clone(),
+        entries: blockers
+            .map(|b| {
+                let raised_by = b
+                    .owner_portfolio_id
+                    .clone()
+                    .unwrap_or_else(|| owner.clone());
+                BlockerPacketEntry {
+                    reviewer: assignment.reviewer_for(&raised_by).map(str::to_string),
+                    raised_by,
+                    clause_text: b
+                        .clause_ref
+                        .as_deref()
+                        .and_then(|r| clauses.iter().find(|c| c.clause_ref == r))
+                        .map(|c| c.text.clone()),
+                    blocker: b.clone(),
+                }
+            })
+            .collect(),
+        created_at: created_at.into(),
+    }
+}
+
 pub struct SummaryInput<'a> {
     pub cycle_id: &'a str,
     pub motion_id: &'a str,
     pub owner: &'a str,
     pub clauses: &'a [Clause],
     pub responses: &'a [PortfolioResponse],
+    /// Blockers the engine raised (unclaimed clauses).
+    pub engine_blockers: &'a [Blocker],
     pub revisions: Vec<PeerReviewFinding>,
+    pub blocker_reviews: Vec<BlockerReview>,
     /// Rationales that replace the default (clarification review outcomes).
     pub rationale_overrides: BTreeMap<String, String>,
     pub created_at: &'a str,
@@ -253,6 +300,7 @@ pub struct SummaryInput<'a> {
 pub fn peer_review_summary(input: SummaryInput<'_>) -> PeerReviewSummary {
     let blockers: Vec<&Blocker> = contributions(input.responses)
         .flat_map(|c| &c.blockers)
+        .chain(input.engine_blockers)
         .collect();
     let packages: Vec<&WorkPackage> = contributions(input.responses)
         .flat_map(|c| &c.work_packages)
@@ -368,6 +416,7 @@ pub fn peer_review_summary(input: SummaryInput<'_>) -> PeerReviewSummary {
         coverage_gaps: gaps,
         blocker_disposition_rationale: rationale,
         revisions: input.revisions,
+        blocker_reviews: input.blocker_reviews,
         created_at: input.created_at.into(),
     }
 }

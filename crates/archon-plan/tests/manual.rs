@@ -72,7 +72,13 @@ fn hand_written_inbox_plans_and_passes_the_gates() {
         .collect();
     assert_eq!(
         kinds,
-        ["contribution", "contribution", "contribution", "no_action"]
+        [
+            "contribution",
+            "contribution",
+            "contribution",
+            "no_action",
+            "no_action"
+        ]
     );
     // Hand-written ids are kept; the v1 blocker is converted by the documented rule.
     let ids: Vec<&str> = out
@@ -150,19 +156,22 @@ fn forbidden_fields_in_a_hand_written_contribution_fail_legibility() {
         )
     });
     let out = plan(&files).expect("plans");
-    let f: Vec<String> = out
-        .gates
-        .legibility
-        .failures
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
+    let f = legibility_failures(&out);
     assert!(
         f.iter().any(|m| m.contains(&format!(
             "contributions/{BUER}: $.work_packages[0]: forbidden field(s) hours, story_points"
         ))),
         "{f:#?}"
     );
+}
+
+fn legibility_failures(out: &PlanOutput) -> Vec<String> {
+    out.gates
+        .legibility
+        .failures
+        .iter()
+        .map(|f| f.to_string())
+        .collect()
 }
 
 fn refused(files: &[InboxFile]) -> String {
@@ -222,6 +231,16 @@ fn bad_inbox_files_are_refused_naming_the_file() {
             "unknown variant",
         ),
         (
+            "work package without its portfolio",
+            |t| t.replacen("24 hours\",\n      \"portfolio_id\": \"portfolio_resilience_incident_response\"", "24 hours\"", 1),
+            "$.work_packages[0].portfolio_id: work package wp_resilience_incident_response_01 has no portfolio_id",
+        ),
+        (
+            "work package of another portfolio",
+            |t| t.replacen("24 hours\",\n      \"portfolio_id\": \"portfolio_resilience_incident_response\"", "24 hours\",\n      \"portfolio_id\": \"portfolio_ethics_privacy_trust\"", 1),
+            "names portfolio \"portfolio_ethics_privacy_trust\", but this is portfolio_resilience_incident_response's contribution",
+        ),
+        (
             "hostile blocker id",
             |t| t.replace("blocker_buer_01", "../../etc"),
             "contains '..'",
@@ -262,6 +281,41 @@ fn unknown_or_unaffected_portfolio_files_are_refused() {
             .unwrap_or_default(),
     });
     assert!(refused(&files).contains("both a contribution and an attestation"));
+    // A misnamed file is an error listing the expected names, not ignored.
+    let mut files = inbox();
+    files.push(InboxFile {
+        name: "contribution-portfolio_resilience_incident_response.json".into(),
+        text: "{}".into(),
+    });
+    let msg = refused(&files);
+    assert!(
+        msg.contains("contribution-portfolio_resilience_incident_response.json: $: the file name matches no portfolio of motion mm-resilience-002; expected one of: contribution_portfolio_resilience_incident_response.json, attestation_portfolio_resilience_incident_response.json"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn v1_contribution_with_v2_fields_fails_legibility_naming_them() {
+    let v1 = "contribution_portfolio_adversarial_risk_security.json";
+    let files = with(v1, |t| {
+        t.replacen(
+            "\"tasks\"",
+            "\"work_packages\": [{\"package_id\": \"wp_x\", \"scope_description\": \"kept\"}], \"tasks\"",
+            1,
+        )
+    });
+    let out = plan(&files).expect("plans");
+    let failures = legibility_failures(&out);
+    assert!(
+        failures.contains(&format!("[v1_with_v2_fields] inbox/{v1}: $.work_packages: a v2 field in a schema_version 1.x contribution: v1 conversion would drop it; write the whole file as schema_version 2.0")),
+        "{failures:#?}"
+    );
+    // Kept in the contribution artifact, not dropped.
+    let artifact = file(&out, &format!("contributions/{v1}")).expect("artifact");
+    assert_eq!(
+        artifact["refused_v2_fields"]["$.work_packages"][0]["scope_description"],
+        "kept"
+    );
 }
 
 #[test]

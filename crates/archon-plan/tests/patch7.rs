@@ -242,6 +242,8 @@ fn legibility(epics: &[Epic], artifacts: &[(String, Value)]) -> Vec<String> {
         epics,
         artifacts,
         v1_findings: &[],
+        work_packages: &[],
+        known_portfolios: &Default::default(),
         evaluated_at: NOW,
     })
     .legibility
@@ -485,8 +487,17 @@ fn ambiguous_motion_escalates_with_event_and_queue_item() {
     let b = &out.plan.blockers[0];
     assert_eq!(b.disposition, Some(Disposition::EscalateNow));
     assert!(event_types(&out).contains(&"executive.blocker.escalated".to_string()));
-    let item = file(&out, "conclave_queue_items/cqi_001.json").expect("queue item");
+    let cqi = format!("cqi_{}_001", out.cycle_id.trim_start_matches("exec_"));
+    let item = file(&out, &format!("conclave_queue_items/{cqi}.json")).expect("queue item");
     assert_eq!(item["blocker_id"], "blocker_001");
+    // Without the Clarification Review the escalation still gets its Conclave item.
+    let icq = file(
+        &out,
+        "clarification_review/blocker_001/intent_clarification_queue_item.json",
+    )
+    .expect("intent clarification queue item");
+    assert_eq!(icq["blocker_id"], "blocker_001");
+    assert_eq!(icq["confirmed_by_clarification_review"], false);
     assert_eq!(item["questions"][0], "Which incidents count?");
     assert!(item["source_citations"][0]
         .as_str()
@@ -509,6 +520,8 @@ fn ambiguous_motion_escalates_with_event_and_queue_item() {
         epics: &out.plan.epics,
         artifacts: &without,
         v1_findings: &[],
+        work_packages: &[],
+        known_portfolios: &Default::default(),
         evaluated_at: NOW,
     });
     assert_eq!(report.legibility.status, "FAIL");
@@ -548,4 +561,38 @@ fn agent_chosen_task_ids_never_become_file_names() {
         .discovery_task_stubs
         .iter()
         .all(|s| s.task_id.starts_with("discovery_blocker_")));
+}
+
+#[test]
+fn a_model_cannot_reassign_a_package_or_blocker_to_another_portfolio() {
+    let out = scripted(&resilience(), &PlanOptions::default(), |kind, _| {
+        (kind == "portfolio_draft").then(|| {
+            json!({
+                "response": "CONTRIBUTION",
+                "work_packages": [{"scope_description": "Deliver clause 2.1", "mapped_clauses": ["2.1"],
+                    "success_signal": "Observed", "portfolio_id": "portfolio_elsewhere", "package_id": "../x"}],
+                "capacity_claim": {"claim_type": "COARSE", "units": 2, "confidence": "MEDIUM", "notes": "coarse"},
+                "blockers": [{"blocker_class": "CAPACITY_CONFLICT", "severity": "LOW", "description": "Staffing",
+                    "disposition": "MITIGATE_IN_EXECUTIVE", "mitigation_notes": "Sequence it", "ttl": "P7D",
+                    "escalation_conditions": ["Slips a cycle"], "owner_portfolio_id": "portfolio_elsewhere"}]
+            })
+            .to_string()
+        })
+    });
+    let by_portfolio: Vec<(&str, &str)> = out
+        .plan
+        .work_packages
+        .iter()
+        .map(|p| (p.portfolio_id.as_str(), p.package_id.as_str()))
+        .collect();
+    for (pid, package) in &by_portfolio {
+        assert!(
+            out.plan.affected_portfolios.iter().any(|a| a == pid),
+            "{pid}"
+        );
+        assert!(package.starts_with("wp_"), "{package}");
+    }
+    let written = serde_json::to_value(&out.plan).unwrap().to_string();
+    assert!(!written.contains("portfolio_elsewhere"), "{written}");
+    assert!(out.gates.all_passed, "{:#?}", out.gates);
 }

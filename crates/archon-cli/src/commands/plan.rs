@@ -1,9 +1,11 @@
 //! `archon plan REVIEW_DIR`: the Execution Planner v2, one Executive cycle per
 //! ratified motion, each written to `<out>/<motion_id>/`.
 //!
-//! `--mode manual` (a value of the global `--mode`) reads each motion's inbox;
-//! `--mode auto` reads it when it holds responses, else asks the agents (LLM when
-//! configured, else simulation); `simulation` and `llm` always ask the agents.
+//! `--mode manual` (a value of the global `--mode`) reads each motion's inbox,
+//! which must exist; `--mode hybrid` reads it and asks the agents for the
+//! portfolios without a file; `--mode auto` reads it when it holds any file,
+//! else asks the agents (LLM when configured, else simulation); `simulation`
+//! and `llm` always ask the agents.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,8 +31,11 @@ use archon_core::fan_out;
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// Review output directory (ratified_motions.json, aggregations.json, panel_deliberations/).
-    #[arg(required_unless_present = "packet", conflicts_with = "packet")]
+    #[arg(required_unless_present_any = ["packet", "input"], conflicts_with_all = ["packet", "input"])]
     pub review_dir: Option<PathBuf>,
+    /// The review output directory, as the flow spec names it (same as REVIEW_DIR).
+    #[arg(long, value_name = "DIR", conflicts_with = "packet")]
+    pub input: Option<PathBuf>,
     /// Plan from one Ratified Intent Packet instead of a review directory.
     #[arg(long, value_name = "FILE")]
     pub packet: Option<PathBuf>,
@@ -46,7 +51,8 @@ pub struct PlanArgs {
     /// Write execution_plan_handoff.json even when a gate fails (default: only when all pass).
     #[arg(long)]
     pub emit_admin_handoff: bool,
-    /// Write intent_clarification_queue_item.json for escalations not reviewed by the ECR.
+    /// Accepted from the flow spec's CLI: intent_clarification_queue_item.json is now always
+    /// written for every escalation.
     #[arg(long)]
     pub emit_conclave_clarifications: bool,
     /// Executive Clarification Review of every INTENT_AMBIGUITY candidate.
@@ -133,7 +139,6 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         llm_blocker_workup: args.llm_blocker_workup,
         clarification_review: args.run_exec_clarification_review,
         emit_admin_handoff: args.emit_admin_handoff,
-        emit_conclave_clarifications: args.emit_conclave_clarifications,
     };
     let agents = ctx.agents()?;
     // Motions are independent: planned side by side (each with its own call
@@ -141,20 +146,30 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     // packet order.
     let planned = fan_out::in_order(&packets, |packet| -> Result<(PlanOutput, Value)> {
         let inbox_dir = inbox_of(&packet.motion_id);
+        if ctx.global.mode == Mode::Manual && !inbox_dir.is_dir() {
+            anyhow::bail!(
+                "--mode manual: no inbox folder {} for motion {} (write one with --scaffold-inbox)",
+                inbox_dir.display(),
+                packet.motion_id
+            );
+        }
         let inbox = read_inbox(&inbox_dir)?;
         let manual = match ctx.global.mode {
-            Mode::Manual => true,
+            Mode::Manual | Mode::Hybrid => true,
             Mode::Auto => has_responses(&inbox),
             Mode::Simulation | Mode::Llm => false,
         };
         let label = inbox_dir.display().to_string();
-        let source = if manual {
-            DraftSource::Manual {
+        let source = match ctx.global.mode {
+            Mode::Hybrid => DraftSource::Hybrid {
                 files: &inbox,
                 label: &label,
-            }
-        } else {
-            DraftSource::Agents
+            },
+            _ if manual => DraftSource::Manual {
+                files: &inbox,
+                label: &label,
+            },
+            _ => DraftSource::Agents,
         };
         let agents = agents.fork();
         let output = plan_motion(packet, &roster, &agents, &ctx.clock, source, &opts)
@@ -228,7 +243,8 @@ fn load_packets(args: &PlanArgs, now: &str) -> Result<Loaded> {
     let dir = args
         .review_dir
         .as_deref()
-        .context("give REVIEW_DIR or --packet FILE")?;
+        .or(args.input.as_deref())
+        .context("give REVIEW_DIR (or --input DIR) or --packet FILE")?;
     let review = read_review_dir(dir, now)?;
     let label = dir
         .join(archon_plan::io::RATIFIED_MOTIONS)
@@ -254,7 +270,6 @@ fn input_hash(
         "llm_blocker_workup": args.llm_blocker_workup,
         "clarification_review": args.run_exec_clarification_review,
         "emit_admin_handoff": args.emit_admin_handoff,
-        "emit_conclave_clarifications": args.emit_conclave_clarifications,
     });
     sha256_hex(v.to_string())
 }

@@ -571,6 +571,7 @@ fn parse_outcome(s: &str) -> Outcome {
 fn plan_args(paths: &RunPaths) -> plan::PlanArgs {
     plan::PlanArgs {
         review_dir: Some(paths.review.clone()),
+        input: None,
         packet: None,
         out: Some(paths.executive.clone()),
         motion_id: None,
