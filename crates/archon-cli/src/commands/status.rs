@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+pub(crate) use archon_pipeline::layout::subdirs;
 use archon_store::artifact_dir::{read_manifest, verify_manifest};
 use archon_tasks::Ledger;
 use clap::Args;
@@ -272,18 +273,6 @@ fn name_of(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// The sub-folders of `dir` in path order (none when it does not exist).
-pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
 }
 
 fn subdirs_files(dir: &Path) -> usize {
