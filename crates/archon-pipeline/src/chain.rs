@@ -620,3 +620,350 @@ fn stopped_executions(layout: &Layout) -> Result<Vec<StoppedExecution>, Pipeline
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stage::{RfpRun, StageResult};
+    use archon_store::ArtifactDir;
+    use std::collections::BTreeMap;
+
+    /// Stages that write small real stage folders (files and a manifest), count
+    /// their calls, and answer selections from a script.
+    #[derive(Default)]
+    struct FakeStages {
+        calls: Mutex<BTreeMap<String, usize>>,
+        /// Selection answers per mandate name, in order (the last one repeats).
+        selections: BTreeMap<&'static str, Vec<SelectionOutcome>>,
+        /// The mandate whose proposals fail (once) with an error.
+        failing_proposals: Mutex<Option<&'static str>>,
+    }
+
+    fn write_stage(dir: &Path, stage: &str, files: &[(&str, String)]) -> StageResult<()> {
+        let mut out = ArtifactDir::begin(dir)?;
+        for (name, body) in files {
+            out.write_text(name, body)?;
+        }
+        out.finish(stage, "complete", "h".into(), BTreeMap::new(), "t".into())?;
+        Ok(())
+    }
+
+    fn name(p: &Path) -> String {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    impl FakeStages {
+        fn count(&self, what: String) {
+            *self.calls.lock().expect("calls").entry(what).or_default() += 1;
+        }
+
+        fn calls(&self) -> BTreeMap<String, usize> {
+            self.calls.lock().expect("calls").clone()
+        }
+    }
+
+    impl Stages for FakeStages {
+        fn review(&self, session_dir: &Path, out: &Path) -> StageResult<Outcome> {
+            self.count("review".into());
+            let digest = resume::tree_digest(session_dir)?;
+            write_stage(out, "review", &[("ratified.txt", digest)])?;
+            Ok(Outcome::Complete)
+        }
+
+        fn plan(&self, review: &Path, out: &Path) -> StageResult<Outcome> {
+            self.count("plan".into());
+            let ratified = std::fs::read_to_string(review.join("ratified.txt"))?;
+            write_stage(&out.join("motion-1"), "plan", &[("plan.txt", ratified)])?;
+            Ok(Outcome::Complete)
+        }
+
+        fn rfp(&self, _executive: &Path, rfp_root: &Path) -> StageResult<RfpRun> {
+            self.count("rfp".into());
+            let session = rfp_root.join("rfp-session-1");
+            for m in ["m1", "m2"] {
+                write_stage(
+                    &session.join("mandates").join(m),
+                    "rfp",
+                    &[(archon_admin::io::RFP_FILE, "{}".into())],
+                )?;
+            }
+            Ok(RfpRun {
+                session_dir: session,
+                outcome: Outcome::Complete,
+            })
+        }
+
+        fn proposals(&self, mandate: &Path, revise: bool) -> StageResult<Outcome> {
+            let m = name(mandate);
+            self.count(format!("proposals:{m}:{revise}"));
+            let mut failing = self.failing_proposals.lock().expect("failing");
+            if failing.as_deref() == Some(m.as_str()) {
+                *failing = None;
+                return Err("the Duke's server went away".into());
+            }
+            write_stage(
+                &Layout::proposals_inbox(mandate),
+                "proposals",
+                &[("p.md", m)],
+            )?;
+            Ok(Outcome::Complete)
+        }
+
+        fn select(&self, mandate: &Path) -> StageResult<SelectionOutcome> {
+            let m = name(mandate);
+            let round = self
+                .calls()
+                .get(&format!("select:{m}"))
+                .copied()
+                .unwrap_or(0);
+            self.count(format!("select:{m}"));
+            let script = &self.selections[m.as_str()];
+            let outcome = script[round.min(script.len() - 1)];
+            let json = serde_json::json!({ "outcome": outcome }).to_string();
+            write_stage(
+                &Layout::selection(mandate),
+                "select",
+                &[(archon_admin::io::SELECTION_FILE, json)],
+            )?;
+            Ok(outcome)
+        }
+
+        fn decompose(
+            &self,
+            mandate: &Path,
+            _ledger: &Path,
+            turn: &Turn<'_>,
+        ) -> StageResult<Outcome> {
+            self.count(format!("decompose:{}", name(mandate)));
+            turn.wait();
+            write_stage(
+                &Layout::execution_bridge(mandate),
+                "decompose",
+                &[("activation_manifest.json", "[]".into())],
+            )?;
+            turn.pass();
+            Ok(Outcome::Complete)
+        }
+
+        fn execute(&self, job: &ExecutionJob, _turn: &Turn<'_>) -> StageResult<Outcome> {
+            self.count(format!("execute:{}", job.task_ref));
+            Ok(Outcome::Complete)
+        }
+    }
+
+    fn stages() -> FakeStages {
+        use SelectionOutcome::*;
+        FakeStages {
+            selections: [
+                ("m1", vec![WinnerSelected]),
+                ("m2", vec![RevisionRequested]),
+            ]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        }
+    }
+
+    struct Fixture {
+        tmp: tempfile::TempDir,
+        options: RunOptions,
+        clock: Clock,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let session = tmp.path().join("sessions/s-1");
+        std::fs::create_dir_all(&session).expect("mkdir");
+        std::fs::write(session.join("mega-motions.json"), "[]").expect("write");
+        Fixture {
+            options: RunOptions {
+                session_dir: Some(session),
+                until: None,
+                force: Vec::new(),
+                clusters: ClusterRegistry::bundled().expect("clusters"),
+                seed: 72,
+                roster_sha256: "r".into(),
+                answers: AnswerSource::Simulation,
+            },
+            clock: Clock::fixed_from_rfc3339("2026-01-15T12:00:00Z").expect("clock"),
+            tmp,
+        }
+    }
+
+    impl Fixture {
+        fn run(&self, root: &str, stages: &FakeStages) -> Result<RunReport, PipelineError> {
+            self.run_with(root, stages, &self.options)
+        }
+
+        fn run_with(
+            &self,
+            root: &str,
+            stages: &FakeStages,
+            options: &RunOptions,
+        ) -> Result<RunReport, PipelineError> {
+            let layout = Layout::new(self.tmp.path().join(root));
+            run_chain(&layout, options, stages, &self.clock, &|_, _| {})
+        }
+    }
+
+    fn ran(report: &RunReport) -> Vec<&'static str> {
+        report
+            .stages
+            .iter()
+            .filter(|s| s.ran)
+            .map(|s| s.stage.name())
+            .collect()
+    }
+
+    const LEDGER_STAGES: [&str; 2] = ["tasks", "execute"];
+
+    #[test]
+    fn the_first_run_runs_every_stage_and_the_revise_loop_is_bounded() {
+        let f = fixture();
+        let s = stages();
+        let report = f.run("a", &s).expect("run");
+        assert_eq!(ran(&report), Stage::NAMES);
+        // m2 is asked to revise every time: three selections, two revisions,
+        // and no decomposition; m1 has its winner at once.
+        let calls = s.calls();
+        assert_eq!(calls["select:m2"], 3);
+        assert_eq!(calls["proposals:m2:true"], 2);
+        assert_eq!(calls["select:m1"], 1);
+        assert!(!calls.contains_key("proposals:m1:true"));
+        assert_eq!(calls["decompose:m1"], 1);
+        assert!(!calls.contains_key("decompose:m2"));
+        assert_eq!(report.outcome, Outcome::Complete);
+    }
+
+    #[test]
+    fn a_second_run_skips_every_artifact_stage() {
+        let f = fixture();
+        let s = stages();
+        f.run("a", &s).expect("first");
+        let calls = s.calls();
+        let again = f.run("a", &s).expect("second");
+        assert_eq!(ran(&again), LEDGER_STAGES);
+        assert_eq!(s.calls(), calls, "a stage was called again");
+    }
+
+    #[test]
+    fn a_moved_root_skips_every_artifact_stage() {
+        let f = fixture();
+        let s = stages();
+        f.run("a", &s).expect("first");
+        let calls = s.calls();
+        std::fs::create_dir(f.tmp.path().join("elsewhere")).expect("mkdir");
+        std::fs::rename(f.tmp.path().join("a"), f.tmp.path().join("elsewhere/b")).expect("mv");
+        let moved = f.run("elsewhere/b", &s).expect("moved");
+        assert_eq!(ran(&moved), LEDGER_STAGES);
+        assert_eq!(s.calls(), calls);
+    }
+
+    #[test]
+    fn another_seed_runs_everything_again() {
+        let f = fixture();
+        let s = stages();
+        f.run("a", &s).expect("first");
+        let options = RunOptions {
+            seed: 73,
+            ..f.options.clone()
+        };
+        let again = f.run_with("a", &s, &options).expect("reseeded");
+        assert_eq!(ran(&again), Stage::NAMES);
+    }
+
+    #[test]
+    fn a_tampered_output_reruns_its_stage_and_every_later_one() {
+        let f = fixture();
+        let s = stages();
+        f.run("a", &s).expect("first");
+        let ratified = f.tmp.path().join("a/review/s-1/ratified.txt");
+        std::fs::write(&ratified, "tampered").expect("tamper");
+        let again = f.run("a", &s).expect("second");
+        // Whatever ran after review was made from its old outputs.
+        assert_eq!(ran(&again), Stage::NAMES);
+        assert_eq!(s.calls()["review"], 2);
+        assert_eq!(s.calls()["plan"], 2);
+        assert_eq!(
+            std::fs::read_to_string(&ratified).expect("read"),
+            resume::tree_digest(f.options.session_dir.as_deref().expect("session"))
+                .expect("digest")
+        );
+    }
+
+    #[test]
+    fn a_forced_stage_reruns_and_so_do_the_later_ones_it_invalidates() {
+        let f = fixture();
+        let s = stages();
+        f.run("a", &s).expect("first");
+        let options = RunOptions {
+            force: vec![Stage::Select],
+            ..f.options.clone()
+        };
+        let again = f.run_with("a", &s, &options).expect("forced");
+        assert_eq!(ran(&again), ["select", "decompose", "tasks", "execute"]);
+        assert_eq!(s.calls()["select:m1"], 2);
+        assert_eq!(
+            s.calls()["proposals:m1:false"],
+            1,
+            "stages before it are kept"
+        );
+    }
+
+    #[test]
+    fn items_finished_before_a_failure_are_not_run_again() {
+        let f = fixture();
+        let s = stages();
+        *s.failing_proposals.lock().expect("failing") = Some("m2");
+        let err = f.run("a", &s).expect_err("m2's proposals fail");
+        assert!(
+            matches!(
+                err,
+                PipelineError::Stage {
+                    stage: Stage::Proposals,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(s.calls()["proposals:m1:false"], 1);
+        let report = f.run("a", &s).expect("resumed");
+        let calls = s.calls();
+        assert_eq!(calls["proposals:m1:false"], 1, "m1 was marked done");
+        assert_eq!(calls["proposals:m2:false"], 2, "m2 ran again");
+        assert_eq!(calls["review"], 1);
+        assert_eq!(report.outcome, Outcome::Complete);
+        let state = RunState::load(&Layout::new(f.tmp.path().join("a"))).expect("state");
+        assert!(
+            state.items.is_empty(),
+            "marks outlive their stage: {:?}",
+            state.items
+        );
+    }
+
+    #[test]
+    fn until_stops_after_its_stage() {
+        let f = fixture();
+        let s = stages();
+        let options = RunOptions {
+            until: Some(Stage::Rfp),
+            ..f.options.clone()
+        };
+        let report = f.run_with("a", &s, &options).expect("run");
+        assert_eq!(ran(&report), ["review", "plan", "rfp"]);
+    }
+
+    #[test]
+    fn a_locked_root_is_refused_before_anything_is_written() {
+        let f = fixture();
+        let s = stages();
+        let layout = Layout::new(f.tmp.path().join("a"));
+        let _held = RunLock::acquire(&layout).expect("lock");
+        let err = f.run("a", &s).expect_err("in use");
+        assert!(matches!(err, PipelineError::InUse { .. }), "{err}");
+        assert!(s.calls().is_empty());
+        assert!(!layout.run_state().exists());
+    }
+}
