@@ -179,3 +179,56 @@ fn a_cluster_dir_no_task_fits_exits_1_and_lists_the_unroutable_tasks() {
         .count();
     assert_eq!(listed, drafted, "{stdout}");
 }
+
+/// The selection folder of a mandate whose selection chose a winner.
+fn winning_selection(root: &Path) -> std::path::PathBuf {
+    let selections = files_where(&root.join("rfp"), |rel| {
+        rel.ends_with("selection/selection_result.json")
+    });
+    let (rel, _) = selections
+        .iter()
+        .find(|(_, bytes)| text(bytes).contains("\"WINNER_SELECTED\""))
+        .expect("a mandate with a winner");
+    root.join("rfp").join(rel).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn a_stage_command_run_from_elsewhere_writes_to_its_runs_ledger_and_honours_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let until = run(tmp.path(), &["--out", "r", "--until", "select"]);
+    assert!(until.status.success(), "{}", text(&until.stderr));
+    let root = tmp.path().join("r");
+    assert!(!root.join("governance.db").exists());
+    let selection = winning_selection(&root);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+
+    // While another process holds the run root, the stage command is refused.
+    let held = archon_pipeline::RunLock::acquire(&archon_pipeline::Layout::new(&root)).unwrap();
+    let refused = archon(&elsewhere)
+        .arg("decompose")
+        .arg("--from-selection-dir")
+        .arg(&selection)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains(&format!("is in use by pid {}", std::process::id())),
+        "{}",
+        text(&refused.stderr)
+    );
+    drop(held);
+
+    let out = archon(&elsewhere)
+        .arg("decompose")
+        .arg("--from-selection-dir")
+        .arg(&selection)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !elsewhere.join("archon-out").exists(),
+        "wrote to ./archon-out"
+    );
+    assert!(!tasks_in(tmp.path(), &root.join("governance.db")).is_empty());
+}

@@ -25,7 +25,7 @@ pub const LEDGER_FILE: &str = "governance.db";
 /// Where the lock holder writes its pid; removed when the lock is released.
 pub const LOCK_PID_FILE: &str = ".archon-lock.pid";
 const EXECUTION_OUTCOMES_FILE: &str = "execution_outcomes.jsonl";
-const REPORT_FILE: &str = "execution-stage-report.md";
+pub const REPORT_FILE: &str = "execution-stage-report.md";
 
 /// The paths of one run root.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,13 +19,13 @@ use archon_decompose::{
 use archon_tasks::{Ledger, TaskState};
 use clap::Args;
 
+use archon_pipeline::Layout;
+
 use crate::context::Context;
 use crate::outcome::Outcome;
 
 /// The bundled Earl routing table (portfolio → Earl of the bundled roster).
 const BUNDLED_ROUTING_TABLE: &str = include_str!("../../../../data/earl_routing_table.json");
-const DEFAULT_LEDGER: &str = "archon-out/governance.db";
-const OUT_ROOT: &str = "archon-out";
 
 #[derive(Debug, Clone, Args)]
 pub struct DecomposeArgs {
@@ -74,7 +74,7 @@ pub struct DecomposeArgs {
     /// Delete the checkpoint directory before starting.
     #[arg(long)]
     pub clear_checkpoints: bool,
-    /// Governance ledger (SQLite); default: archon-out/governance.db.
+    /// Governance ledger (SQLite); default: the governance.db of the run root the mandate is in.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 }
@@ -125,7 +125,7 @@ fn bridge(
         from_selection_dir: args.from_selection_dir.clone(),
         rfp_file: args.rfp_file.clone(),
         proposal_md: args.proposal_md.clone(),
-        out_root: PathBuf::from(OUT_ROOT),
+        out_root: Layout::default().root().to_path_buf(),
     })?;
     let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
     let (routing_table, table_hash) = load_routing_table(args.earl_routing_table.as_deref())?;
@@ -180,10 +180,12 @@ fn bridge(
     let mut ledger = if args.no_activate || args.dry_run {
         None
     } else {
-        let path = args
-            .ledger
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+        // The ledger of the run the mandate belongs to, wherever the command runs from.
+        let path = args.ledger.clone().unwrap_or_else(|| {
+            Layout::containing(&located.mandate_dir)
+                .unwrap_or_default()
+                .ledger()
+        });
         let ledger = Ledger::open(&path)
             .map_err(|e| DecomposeError::Usage(format!("governance ledger: {e}")))?
             .with_clusters(inputs.clusters.clone());

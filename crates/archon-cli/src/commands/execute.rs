@@ -27,9 +27,9 @@ use archon_store::EventLog;
 use archon_tasks::{EventBody, Ledger, LedgerEvent, Transition, TransitionReport};
 use clap::{Args, ValueEnum};
 
-use crate::commands::tasks::DEFAULT_LEDGER;
 use crate::context::Context;
 use crate::outcome::Outcome;
+use archon_pipeline::Layout;
 
 #[derive(Debug, Args)]
 pub struct ExecuteArgs {
@@ -107,7 +107,7 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     let ledger_path = args
         .ledger
         .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+        .unwrap_or_else(|| Layout::default().ledger());
     if !ledger_path.is_file() {
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
@@ -115,11 +115,10 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
-    let report = args.report.clone().unwrap_or_else(|| {
-        Path::new("archon-out/execute")
-            .join(task_ref)
-            .join("execution-stage-report.md")
-    });
+    let report = args
+        .report
+        .clone()
+        .unwrap_or_else(|| Layout::default().execution_report(task_ref));
     let input = HandoffInput {
         task_ref: Some(task_ref.to_string()),
         activation_id: task.activation_id,
@@ -305,10 +304,7 @@ struct GovernanceLedger<'t> {
 impl<'t> GovernanceLedger<'t> {
     fn open(path: &Path, turn: Option<&'t Turn<'t>>) -> Result<GovernanceLedger<'t>> {
         let ledger = Ledger::open(path)?;
-        let stops = path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("execution_outcomes.jsonl");
+        let stops = Layout::execution_outcomes_beside(path);
         Ok(GovernanceLedger {
             ledger,
             stops,

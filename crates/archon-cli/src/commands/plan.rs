@@ -21,6 +21,8 @@ use archon_plan::model::Disposition;
 use archon_plan::packet::RatifiedIntentPacket;
 use archon_plan::{plan_motion, DraftSource, PlanOptions, PlanOutput};
 
+use archon_pipeline::Layout;
+
 use crate::cli::Mode;
 use crate::context::Context;
 use crate::outcome::Outcome;
@@ -95,7 +97,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let out_root = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("archon-out/executive").join(&session_id));
+        .unwrap_or_else(|| Layout::default().executive(&session_id));
     let overrides = Overrides {
         owner: args.owner.clone(),
         affected: args.affected.clone(),

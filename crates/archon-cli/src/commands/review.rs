@@ -10,6 +10,8 @@ use archon_review::ratify::ReviewPath;
 use archon_review::{Env, Facts, LoadOptions, MotionDigest};
 use clap::Args;
 
+use archon_pipeline::Layout;
+
 use crate::context::Context;
 use crate::outcome::Outcome;
 
@@ -80,7 +82,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("archon-out/review").join(&session.session_id));
+        .unwrap_or_else(|| Layout::default().review(&session.session_id));
     let mut inputs: BTreeMap<String, String> = session
         .source_files
         .iter()

@@ -230,14 +230,8 @@ impl Stages for CliStages {
 /// One summary of the whole cycle, read back from the artifacts, then what
 /// the chain could not hand on.
 fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<()> {
-    let summary = super::status::cycle_summary(
-        &layout.review(&report.session_id),
-        &layout.executive(&report.session_id),
-        &layout.rfp(),
-        &layout.ledger(),
-        &layout.execute(),
-    )
-    .context("reading the run's artifacts")?;
+    let summary = super::status::cycle_summary(layout, &report.session_id)
+        .context("reading the run's artifacts")?;
     if ctx.global.json {
         let mut v = serde_json::to_value(&summary)?;
         v["outcome"] = report.outcome.as_str().into();

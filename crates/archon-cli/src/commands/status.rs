@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 pub(crate) use archon_pipeline::layout::subdirs;
+use archon_pipeline::Layout;
 use archon_store::artifact_dir::{read_manifest, verify_manifest};
 use archon_tasks::Ledger;
 use clap::Args;
@@ -19,7 +20,7 @@ use crate::outcome::Outcome;
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// A run's output root (what `archon run --out` wrote); default: archon-out.
-    #[arg(default_value = "archon-out")]
+    #[arg(default_value = archon_pipeline::layout::DEFAULT_ROOT)]
     pub dir: PathBuf,
 }
 
@@ -56,17 +57,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<Outcome> {
     if !dir.is_dir() {
         anyhow::bail!("{}: no such run directory", dir.display());
     }
+    let layout = Layout::new(dir);
     let mut summary = CycleSummary::default();
-    for session in subdirs(&dir.join("review")) {
-        let id = name_of(&session);
-        let executive = dir.join("executive").join(&id);
-        summary.merge(cycle_summary(
-            &session,
-            &executive,
-            &dir.join("rfp"),
-            &dir.join("governance.db"),
-            &dir.join("execute"),
-        )?);
+    for session in subdirs(&layout.review_root()) {
+        summary.merge(cycle_summary(&layout, &name_of(&session))?);
     }
     if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -77,13 +71,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<Outcome> {
 }
 
 /// Reads one cycle's artifacts. Missing stages are simply absent from the summary.
-pub fn cycle_summary(
-    review: &Path,
-    executive: &Path,
-    rfp: &Path,
-    ledger: &Path,
-    execute: &Path,
-) -> Result<CycleSummary> {
+pub fn cycle_summary(layout: &Layout, session_id: &str) -> Result<CycleSummary> {
+    let review = &layout.review(session_id);
+    let executive = &layout.executive(session_id);
+    let (rfp, ledger, execute) = (&layout.rfp(), &layout.ledger(), &layout.execute());
     let mut s = CycleSummary {
         sessions: vec![name_of(review)],
         ..Default::default()
@@ -120,7 +111,7 @@ pub fn cycle_summary(
             ] {
                 check_manifest(&d, &mut s.incomplete);
             }
-            let sel = read(mandate.join("selection").join("selection_result.json"));
+            let sel = read(Layout::selection_file(&mandate));
             let outcome = sel
                 .as_ref()
                 .and_then(|v| v["outcome"].as_str().map(str::to_string))
@@ -151,7 +142,9 @@ pub fn cycle_summary(
         }
     }
     for task in subdirs(execute) {
-        if let Some(r) = read(task.join("execution-stage-report.json")) {
+        if let Some(r) = read(archon_execute::execute::json_report_path(
+            &task.join(archon_pipeline::layout::REPORT_FILE),
+        )) {
             let outcome = find_outcome(&r).unwrap_or_else(|| "unknown".into());
             *s.outcomes.entry(outcome).or_default() += 1;
         }

@@ -27,6 +27,7 @@ use serde_json::Value;
 use super::status::subdirs;
 use crate::context::Context;
 use crate::outcome::Outcome;
+use archon_pipeline::Layout;
 
 #[derive(Debug, Clone, Args)]
 pub struct TraceArgs {
@@ -36,7 +37,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
     /// The run's output root, where the stage artifacts are.
-    #[arg(long, value_name = "DIR", default_value = "archon-out")]
+    #[arg(long, value_name = "DIR", default_value = archon_pipeline::layout::DEFAULT_ROOT)]
     pub out: PathBuf,
 }
 
@@ -152,7 +153,7 @@ fn trace(args: &TraceArgs) -> Result<Trace> {
     let ledger_path = args
         .ledger
         .clone()
-        .unwrap_or_else(|| args.out.join("governance.db"));
+        .unwrap_or_else(|| archon_pipeline::Layout::new(&args.out).ledger());
     if !ledger_path.is_file() {
         bail!("{}: no such ledger", ledger_path.display());
     }
@@ -265,12 +266,12 @@ struct Selection {
 fn find_mandate(out: &Path, prov: &TaskProvenance) -> Result<PathBuf> {
     check_file_component(&prov.mandate_id)
         .map_err(|m| anyhow::anyhow!("provenance.mandate_id {:?}: {m}", prov.mandate_id))?;
-    let rfp_root = out.join("rfp");
+    let rfp_root = Layout::new(out).rfp();
     for session in subdirs(&rfp_root) {
         let mandate = session.join("mandates").join(&prov.mandate_id);
         let (Some(rfp), Some(sel)) = (
             read_json::<Value>(&mandate.join("rfp.json")).ok(),
-            read_json::<Selection>(&mandate.join("selection").join("selection_result.json")).ok(),
+            read_json::<Selection>(&Layout::selection_file(&mandate)).ok(),
         ) else {
             continue;
         };
@@ -292,7 +293,7 @@ fn find_mandate(out: &Path, prov: &TaskProvenance) -> Result<PathBuf> {
 /// The task's draft: a task routed to several clusters is `<draft ref>@<cluster>` in
 /// the ledger, and one whose ref another mandate already held is `<draft ref>-<mandate tag>`.
 fn find_draft(mandate: &Path, task: &TaskRecord, prov: &TaskProvenance) -> Result<(Value, String)> {
-    let path = mandate.join("execution_bridge").join("task_drafts.json");
+    let path = Layout::execution_bridge(mandate).join("task_drafts.json");
     let drafts: Vec<Value> = read_json(&path)?;
     let is_draft_of = |d: &Value| {
         let Some(r) = d["task_ref"].as_str() else {
@@ -380,7 +381,7 @@ struct Tactic {
 
 /// The winning proposal (selection → inbox manifest → proposal JSON) and the task's tactic.
 fn read_proposal(mandate: &Path, prov: &TaskProvenance) -> Result<ProposalLink> {
-    let sel_path = mandate.join("selection").join("selection_result.json");
+    let sel_path = Layout::selection_file(mandate);
     let sel: Selection = read_json(&sel_path)?;
     if sel.winning_proposal_id.as_deref() != Some(prov.proposal_id.as_str()) {
         bail!(
@@ -390,7 +391,7 @@ fn read_proposal(mandate: &Path, prov: &TaskProvenance) -> Result<ProposalLink> 
             prov.proposal_id
         );
     }
-    let inbox = mandate.join("proposals_inbox");
+    let inbox = Layout::proposals_inbox(mandate);
     let manifest_path = inbox.join("inbox_manifest.json");
     let manifest: InboxManifest = read_json(&manifest_path)?;
     let file = manifest
@@ -471,7 +472,7 @@ fn read_plan(out: &Path, rfp: &Dossier) -> Result<(PlanFile, String)> {
             recorded.path
         );
     }
-    let executive = out.join("executive");
+    let executive = Layout::new(out).executive_root();
     let path = subdirs(&executive)
         .into_iter()
         .map(|session| session.join(rel))
@@ -540,9 +541,8 @@ fn read_ratification(
         })?;
     check_file_component(&plan.session_id)
         .map_err(|m| anyhow::anyhow!("plan {}: session_id: {m}", plan.plan_id))?;
-    let in_review = out
-        .join("review")
-        .join(&plan.session_id)
+    let in_review = Layout::new(out)
+        .review(&plan.session_id)
         .join("ratified_motions.json");
     let path = [PathBuf::from(&recorded.path), in_review]
         .into_iter()
