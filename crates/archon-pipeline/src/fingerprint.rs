@@ -46,6 +46,12 @@ impl AnswerSource {
     }
 }
 
+/// The sha256 of a roster's content (its archons as JSON), the `roster` input
+/// of every stage the archons answer in.
+pub fn roster_sha256(roster: &archon_core::roster::Roster) -> String {
+    sha256_hex(serde_json::to_vec(&roster.archons).unwrap_or_default())
+}
+
 /// A stage's input fingerprint, built from named parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {

@@ -19,7 +19,8 @@ use archon_decompose::{
 use archon_tasks::{Ledger, TaskState};
 use clap::Args;
 
-use archon_pipeline::Layout;
+use archon_pipeline::fingerprint::roster_sha256;
+use archon_pipeline::{AnswerSource, Fingerprint, Layout};
 
 use crate::context::Context;
 use crate::outcome::Outcome;
@@ -219,6 +220,7 @@ fn bridge(
     if !args.dry_run {
         let mut hashes = located.hashes.clone();
         hashes.insert("earl_routing_table".into(), table_hash);
+        hashes.insert("roster".into(), roster_sha256(&roster));
         let clusters: Vec<_> = inputs.clusters.all().collect();
         hashes.insert(
             "clusters".into(),
@@ -250,17 +252,20 @@ fn input_hash(
     o: &BridgeOptions,
     args: &DecomposeArgs,
 ) -> String {
-    let key = serde_json::json!({
-        "inputs": hashes,
-        "mode": o.mode.as_str(),
-        "seed": o.seed.0,
-        "tactic_id": o.tactic_id,
-        "max_tasks_per_tactic": o.max_tasks_per_tactic,
-        "ttl_hours": o.ttl_hours,
-        "route_top_k": o.route_top_k,
-        "activate": !args.no_activate,
-    });
-    sha256_hex(key.to_string())
+    let answers = match o.mode {
+        DecompositionMode::Simulation => AnswerSource::Simulation,
+        DecompositionMode::MultiEarl => AnswerSource::Model,
+    };
+    Fingerprint::new("decompose")
+        .inputs(hashes)
+        .seed(o.seed.0)
+        .answers(answers)
+        .option("tactic_id", o.tactic_id.as_deref().unwrap_or(""))
+        .option("max_tasks_per_tactic", o.max_tasks_per_tactic)
+        .option("ttl_hours", o.ttl_hours)
+        .option("route_top_k", o.route_top_k)
+        .option("activate", !args.no_activate)
+        .finish()
 }
 
 /// The summary block of spec section 6; rarer counters only when non-zero.

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use archon_admin::select::SelectionOutcome;
 use archon_core::fan_out::Turn;
-use archon_core::seed::sha256_hex;
 use archon_pipeline::chain::RunReport;
+use archon_pipeline::fingerprint::roster_sha256;
 use archon_pipeline::stage::{ExecutionJob, RfpRun, StageResult};
 use archon_pipeline::{run_chain, AnswerSource, Layout, RunOptions, Stage, Stages};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
         force: args.force.clone(),
         clusters: archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?,
         seed: ctx.seed.0,
-        roster_sha256: sha256_hex(serde_json::to_vec(&roster.archons)?),
+        roster_sha256: roster_sha256(&roster),
         answers: if llm {
             AnswerSource::Model
         } else {
