@@ -15,6 +15,8 @@ use archon_core::fan_out::{self, Turn};
 use archon_core::ids::check_file_component;
 use archon_decompose::model::{ActivationManifestEntry, ActivationStatus};
 use archon_execute::execute::{json_report_path, EXECUTION_LEAD};
+use archon_execute::governance_ledger::StopRecord;
+use archon_execute::ledger::Stop;
 use archon_store::write_atomic;
 use archon_tasks::{ClusterRegistry, Ledger, TaskRecord, TaskState, Transition};
 use serde::Deserialize;
@@ -86,11 +88,10 @@ pub struct Unroutable {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoppedExecution {
     pub task_ref: String,
-    /// `blocked` or `escalated`.
-    pub outcome: String,
+    pub outcome: Stop,
 }
 
 /// Runs the chain under `layout`'s root, holding its lock. `note` hears what
@@ -605,8 +606,12 @@ fn stopped_executions(layout: &Layout) -> Result<Vec<StoppedExecution>, Pipeline
         return Ok(Vec::new());
     }
     let mut last: BTreeMap<String, StoppedExecution> = BTreeMap::new();
-    for stop in archon_store::EventLog::read_all::<StoppedExecution>(&path)? {
-        last.insert(stop.task_ref.clone(), stop);
+    for stop in archon_store::EventLog::read_all::<StopRecord>(&path)? {
+        let stopped = StoppedExecution {
+            task_ref: stop.task_ref,
+            outcome: stop.outcome,
+        };
+        last.insert(stopped.task_ref.clone(), stopped);
     }
     let ledger = Ledger::open(layout.ledger())?;
     let mut out = Vec::new();

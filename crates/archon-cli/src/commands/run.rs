@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use archon_admin::select::SelectionOutcome;
 use archon_core::fan_out::Turn;
+use archon_execute::ledger::Stop;
 use archon_pipeline::chain::RunReport;
 use archon_pipeline::fingerprint::roster_sha256;
 use archon_pipeline::stage::{ExecutionJob, RfpRun, StageResult};
@@ -262,7 +263,7 @@ fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<(
             );
         }
     }
-    for (label, wanted) in [("escalated", "escalated"), ("blocked", "blocked")] {
+    for (label, wanted) in [("escalated", Stop::Escalated), ("blocked", Stop::Blocked)] {
         let tasks: Vec<&str> = report
             .stopped
             .iter()
