@@ -232,3 +232,35 @@ fn a_stage_command_run_from_elsewhere_writes_to_its_runs_ledger_and_honours_the_
     );
     assert!(!tasks_in(tmp.path(), &root.join("governance.db")).is_empty());
 }
+
+#[test]
+fn a_database_failure_is_not_called_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("governance.db"),
+        "this is a text file, not a SQLite database\n",
+    )
+    .unwrap();
+    let out = archon(tmp.path())
+        .args(["tasks", "list", "--ledger", "governance.db"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: internal failure (not bad input): "),
+        "{stderr}"
+    );
+    // A missing input stays plain bad input.
+    let out = archon(tmp.path())
+        .args(["run", "no-such-session"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: no-such-session"), "{stderr}");
+    assert!(
+        !tmp.path().join("archon-out").exists(),
+        "bad input left a run root"
+    );
+}

@@ -103,6 +103,13 @@ pub fn run_chain(
     clock: &Clock,
     note: &(dyn Fn(Stage, &str) + Sync),
 ) -> Result<RunReport, PipelineError> {
+    if let Some(dir) = options.session_dir.as_deref().filter(|d| !d.is_dir()) {
+        // Before the lock, which creates the root: bad input leaves nothing behind.
+        return Err(PipelineError::BadInput(format!(
+            "{}: session directory not found",
+            dir.display()
+        )));
+    }
     let _lock = RunLock::acquire(layout)?;
     // A killed run may have left temp files mid-write: this run owns the root.
     archon_store::artifact_dir::remove_stale_temp_files(layout.root())

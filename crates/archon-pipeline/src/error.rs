@@ -36,6 +36,17 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// How the CLI introduces an error of this kind (after `error: `).
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::BadInput => "",
+            ErrorKind::Io => "I/O failure (not bad input): ",
+            ErrorKind::Internal => "internal failure (not bad input): ",
+        }
+    }
+}
+
 impl PipelineError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PipelineError {
         PipelineError::Io {
@@ -58,13 +69,33 @@ impl PipelineError {
 
 fn store_kind(e: &archon_store::StoreError) -> ErrorKind {
     match std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
-        Some(io) if io.kind() != std::io::ErrorKind::NotFound => ErrorKind::Io,
+        Some(io) if !caller_can_fix(io) => ErrorKind::Io,
         _ => ErrorKind::BadInput,
     }
 }
 
-/// The kind of any error, by what its chain holds: an I/O error other than a
-/// missing file is I/O, a ledger failure other than a refusal is internal,
+/// I/O errors that name a wrong path or file (missing, a folder where a file
+/// should be, too large, not readable): bad input. The others (a full disk, a
+/// read-only file system, a device error) are I/O failures.
+fn caller_can_fix(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        NotFound
+            | AlreadyExists
+            | IsADirectory
+            | NotADirectory
+            | DirectoryNotEmpty
+            | InvalidInput
+            | InvalidData
+            | InvalidFilename
+            | FileTooLarge
+            | PermissionDenied
+    )
+}
+
+/// The kind of any error, by what its chain holds: an I/O error the caller
+/// cannot fix is I/O, a ledger failure other than a refusal is internal,
 /// anything else is bad input (stages report bad input as their errors).
 pub fn kind_of(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
     let mut next = Some(error);
@@ -81,7 +112,7 @@ pub fn kind_of(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
             };
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() != std::io::ErrorKind::NotFound {
+            if !caller_can_fix(io) {
                 return ErrorKind::Io;
             }
         }
@@ -110,6 +141,23 @@ mod tests {
             source: Box::new(std::io::Error::from_raw_os_error(28)),
         };
         assert_eq!(disk.kind(), ErrorKind::Io);
+        let folder = std::io::Error::from(std::io::ErrorKind::IsADirectory);
+        assert_eq!(kind_of(&folder), ErrorKind::BadInput);
+    }
+
+    #[test]
+    fn a_database_failure_is_internal() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("governance.db");
+        std::fs::write(
+            &path,
+            b"this is not a database, it is a text file of 40 bytes",
+        )
+        .expect("write");
+        let Err(err) = archon_tasks::Ledger::open(&path) else {
+            panic!("a text file opened as a ledger");
+        };
+        assert_eq!(PipelineError::from(err).kind(), ErrorKind::Internal);
     }
 
     #[test]
