@@ -10,6 +10,7 @@
 //!   revise → re-select loop.
 //! - [`chain`]: the orchestration: resume, policy, loop and execution batching.
 //! - [`lock`]: the advisory lock that keeps a second writer off a run root.
+//! - [`summary`]: what a run root holds, read back from its artifacts.
 //!
 //! **Invariant:** no artifact or id depends on where the run root is: the run
 //! state records paths relative to the root, and fingerprints hash content.
@@ -23,6 +24,7 @@ pub mod outcome;
 pub mod policy;
 pub mod resume;
 pub mod stage;
+pub mod summary;
 
 pub use chain::{run_chain, RunOptions, RunReport};
 pub use error::PipelineError;

@@ -231,7 +231,7 @@ impl Stages for CliStages {
 /// One summary of the whole cycle, read back from the artifacts, then what
 /// the chain could not hand on.
 fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<()> {
-    let summary = super::status::cycle_summary(layout, &report.session_id)
+    let summary = archon_pipeline::summary::cycle_summary(layout, &report.session_id)
         .context("reading the run's artifacts")?;
     if ctx.global.json {
         let mut v = serde_json::to_value(&summary)?;
