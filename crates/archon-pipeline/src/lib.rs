@@ -11,6 +11,7 @@
 //! - [`chain`]: the orchestration: resume, policy, loop and execution batching.
 //! - [`lock`]: the advisory lock that keeps a second writer off a run root.
 //! - [`summary`]: what a run root holds, read back from its artifacts.
+//! - [`trace`]: one task's provenance chain, motion to ledger states.
 //!
 //! **Invariant:** no artifact or id depends on where the run root is: the run
 //! state records paths relative to the root, and fingerprints hash content.
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod resume;
 pub mod stage;
 pub mod summary;
+pub mod trace;
 
 pub use chain::{run_chain, RunOptions, RunReport};
 pub use error::PipelineError;

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-pub(crate) use archon_pipeline::layout::subdirs;
 use archon_pipeline::summary::root_summary;
 use archon_pipeline::Layout;
 use clap::Args;
