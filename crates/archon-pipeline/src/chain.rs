@@ -967,6 +967,87 @@ mod tests {
         assert_eq!(ran(&report), ["review", "plan", "rfp"]);
     }
 
+    /// A ledger under `layout` with `n` tasks routed and accepted.
+    fn accepted_tasks(layout: &Layout, n: usize, clock: &Clock) -> Vec<String> {
+        std::fs::create_dir_all(layout.root()).expect("root");
+        let clusters = ClusterRegistry::bundled().expect("clusters");
+        let mut ledger = Ledger::open(layout.ledger()).expect("ledger");
+        let refs: Vec<String> = (1..=n).map(|i| format!("TASK-TEST-00{i}a")).collect();
+        for task_ref in &refs {
+            let request = archon_tasks::ActivationRequest {
+                task_ref: task_ref.clone(),
+                earl_id: "earl-1".into(),
+                cluster_id: String::new(),
+                description: format!("Build part {task_ref}"),
+                requirements: vec!["It works".into()],
+                expected_outcomes: vec!["A part".into()],
+                sensitivity: archon_tasks::Sensitivity::Standard,
+                ttl_hours: 72,
+                provenance: serde_json::json!({ "capability_tags": ["dev_backend"] }),
+            };
+            ledger.create_activation(request, clock).expect("activate");
+        }
+        drop(ledger);
+        policy::consent_by_policy(&layout.ledger(), &clusters, clock).expect("consent");
+        refs
+    }
+
+    #[test]
+    fn execution_starts_every_accepted_task_in_one_batch_then_executes_each() {
+        let f = fixture();
+        let layout = Layout::new(f.tmp.path().join("a"));
+        let refs = accepted_tasks(&layout, 3, &f.clock);
+        let s = stages();
+        let outcome = execute_accepted(&layout, &s, &f.clock).expect("execute");
+        assert_eq!(outcome, Outcome::Complete);
+        let calls = s.calls();
+        let ledger = Ledger::open(layout.ledger()).expect("ledger");
+        for task_ref in &refs {
+            assert_eq!(calls[&format!("execute:{task_ref}")], 1);
+            assert!(
+                layout.workspace(task_ref).is_dir(),
+                "{task_ref}: no workspace"
+            );
+            let task = ledger.task(task_ref).expect("read").expect("there");
+            assert_eq!(task.state, TaskState::InProgress, "{task_ref}");
+        }
+        // The starts are one batch by the execution lead, in task order.
+        let starts: Vec<String> = ledger
+            .events()
+            .expect("events")
+            .into_iter()
+            .filter(
+                |e| matches!(&e.body, archon_tasks::EventBody::Intent { op, .. } if op == "start"),
+            )
+            .map(|e| e.task_ref)
+            .collect();
+        assert_eq!(starts, refs);
+    }
+
+    #[test]
+    fn only_unfinished_executions_are_pending() {
+        let f = fixture();
+        let layout = Layout::new(f.tmp.path().join("a"));
+        let refs = accepted_tasks(&layout, 2, &f.clock);
+        let mut tasks = Ledger::open(layout.ledger())
+            .expect("ledger")
+            .tasks()
+            .expect("tasks");
+        tasks[1].state = TaskState::Reported;
+        let mut more = tasks.clone();
+        more[0].state = TaskState::Declined;
+        let pending = |tasks: &[TaskRecord], reported: bool| -> Vec<String> {
+            pending_executions(tasks, |_| reported)
+                .into_iter()
+                .map(|t| t.task_ref.clone())
+                .collect()
+        };
+        // A reported task whose report a crash kept from being written is redone.
+        assert_eq!(pending(&tasks, false), refs);
+        assert_eq!(pending(&tasks, true), refs[..1]);
+        assert!(pending(&more, true).is_empty());
+    }
+
     #[test]
     fn a_locked_root_is_refused_before_anything_is_written() {
         let f = fixture();
