@@ -974,17 +974,7 @@ mod tests {
         let mut ledger = Ledger::open(layout.ledger()).expect("ledger");
         let refs: Vec<String> = (1..=n).map(|i| format!("TASK-TEST-00{i}a")).collect();
         for task_ref in &refs {
-            let request = archon_tasks::ActivationRequest {
-                task_ref: task_ref.clone(),
-                earl_id: "earl-1".into(),
-                cluster_id: String::new(),
-                description: format!("Build part {task_ref}"),
-                requirements: vec!["It works".into()],
-                expected_outcomes: vec!["A part".into()],
-                sensitivity: archon_tasks::Sensitivity::Standard,
-                ttl_hours: 72,
-                provenance: serde_json::json!({ "capability_tags": ["dev_backend"] }),
-            };
+            let request = crate::policy::tests::activation(task_ref, &["dev_backend"]);
             ledger.create_activation(request, clock).expect("activate");
         }
         drop(ledger);

@@ -107,7 +107,7 @@ pub fn consent_by_policy(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::Cell;
 
@@ -173,7 +173,8 @@ mod tests {
         assert!(revised.get());
     }
 
-    fn activation(task_ref: &str, tags: &[&str]) -> archon_tasks::ActivationRequest {
+    /// An activation request for a task needing `tags` (shared by the chain's tests).
+    pub(crate) fn activation(task_ref: &str, tags: &[&str]) -> archon_tasks::ActivationRequest {
         archon_tasks::ActivationRequest {
             task_ref: task_ref.into(),
             earl_id: "earl-1".into(),
