@@ -230,7 +230,25 @@ fn a_stage_command_run_from_elsewhere_writes_to_its_runs_ledger_and_honours_the_
         !elsewhere.join("archon-out").exists(),
         "wrote to ./archon-out"
     );
-    assert!(!tasks_in(tmp.path(), &root.join("governance.db")).is_empty());
+    let tasks = tasks_in(tmp.path(), &root.join("governance.db")).len();
+    assert!(tasks > 0);
+
+    // From inside the mandate, with a bare relative name: the same ledger,
+    // and the same activations found there again.
+    let mandate = selection.parent().unwrap();
+    let again = archon(mandate)
+        .args(["decompose", "--from-selection-dir", "selection"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        !mandate.join("archon-out").exists(),
+        "wrote to ./archon-out"
+    );
+    assert_eq!(
+        tasks_in(tmp.path(), &root.join("governance.db")).len(),
+        tasks
+    );
 }
 
 #[test]

@@ -165,17 +165,20 @@ impl Layout {
     /// ledger or run state, else the folder holding the `rfp/`, `review/` or
     /// `executive/` folder `dir` lies in. `None` when `dir` is in no run root.
     pub fn containing(dir: &Path) -> Option<Layout> {
-        let absolute;
-        let dir = if dir.is_relative()
-            && dir
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            // `.` and `..` have no useful ancestors: look at where they point.
-            absolute = std::fs::canonicalize(dir).ok()?;
-            absolute.as_path()
+        // A relative name has only the ancestors it spells (`selection` has
+        // none): look at where it points.
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".") // the parent of a bare name
         } else {
             dir
+        };
+        let absolute;
+        let dir = match std::fs::canonicalize(dir) {
+            Ok(found) if dir.is_relative() => {
+                absolute = found;
+                absolute.as_path()
+            }
+            _ => dir,
         };
         let marked = dir.ancestors().find(|a| {
             !a.as_os_str().is_empty()
