@@ -49,7 +49,9 @@ fn main() -> ExitCode {
     match commands::run(cli, progress) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Bad input is told apart from a failing disk or database in the message.
+            let kind = archon_pipeline::error::kind_of(err.as_ref());
+            eprintln!("error: {}{err:#}", kind.label());
             ExitCode::from(2)
         }
     }

@@ -1,19 +1,3 @@
-//! The terminal outcome of a command and its exit code.
+//! The terminal outcome of a command and its exit code (defined by the pipeline).
 
-use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Complete,
-    Blocked,
-    Escalated,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Outcome::Complete => ExitCode::SUCCESS,
-            Outcome::Blocked | Outcome::Escalated => ExitCode::from(1),
-        }
-    }
-}
+pub use archon_pipeline::Outcome;

@@ -46,11 +46,14 @@ fn run_llm(cwd: &Path, url: &str) -> Command {
     c
 }
 
+/// The run finishes: complete, or blocked (exit 1) when some of the mock's
+/// task drafts find no cluster, which the summary then lists.
 fn run_ok(cwd: &Path, url: &str) -> String {
     let out = run_llm(cwd, url).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let unroutable = stdout.contains("unroutable tasks (") && stdout.contains("outcome: blocked");
     assert!(
-        out.status.success(),
+        out.status.success() || (out.status.code() == Some(1) && unroutable),
         "archon run failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -1,7 +1,9 @@
 //! What the execution stage needs from the governance ledger, as a port: load a
 //! task, start it, report a result, record a blocked or escalated outcome.
-//! The CLI implements it over the `archon-tasks` ledger; [`MemoryLedger`]
-//! implements it in memory with the lifecycle's rules, for tests.
+//! [`crate::governance_ledger::GovernanceLedger`] implements it over the
+//! `archon-tasks` ledger; [`MemoryLedger`] implements it in memory with the
+//! lifecycle's rules, for tests. Both write the same entries (the event names
+//! below), one contract test suite runs against both.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +43,29 @@ pub enum Move {
     Start,
     /// in_progress → reported
     Report,
+}
+
+/// The entry of accepted → in_progress.
+pub const STARTED: &str = "task.started";
+/// The entry of in_progress → reported.
+pub const REPORTED: &str = "task.reported";
+
+/// The entry of a stopped execution.
+pub fn stop_event(stop: Stop) -> &'static str {
+    match stop {
+        Stop::Blocked => "task.execution_blocked",
+        Stop::Escalated => "task.execution_escalated",
+    }
+}
+
+/// The detail of a stopped execution's entry.
+pub fn stop_detail(state: TaskState, blockers: &[Blocker], actor: &str) -> String {
+    let owners: Vec<&str> = blockers.iter().map(|b| b.owner.as_str()).collect();
+    format!(
+        "state {} unchanged; owner {}; by {actor}",
+        state.as_str(),
+        owners.join(", ")
+    )
 }
 
 /// A blocked or escalated outcome as recorded in the ledger.
@@ -153,7 +178,7 @@ impl TaskLedger for MemoryLedger {
         self.move_task(task_ref, TaskState::Accepted, TaskState::InProgress)?;
         Ok(self.push(
             task_ref,
-            "task.started",
+            STARTED,
             clock,
             format!("accepted -> in_progress by {actor}"),
         ))
@@ -165,8 +190,8 @@ impl TaskLedger for MemoryLedger {
         step: Move,
     ) -> Result<Option<LedgerEntry>, LedgerError> {
         let name = match step {
-            Move::Start => "task.started",
-            Move::Report => "task.reported",
+            Move::Start => STARTED,
+            Move::Report => REPORTED,
         };
         Ok(self
             .events
@@ -186,7 +211,7 @@ impl TaskLedger for MemoryLedger {
         self.results.push(result.clone());
         Ok(self.push(
             task_ref,
-            "task.reported",
+            REPORTED,
             clock,
             format!("in_progress -> reported, result {}", result.result_id),
         ))
@@ -205,20 +230,11 @@ impl TaskLedger for MemoryLedger {
             .get(task_ref)
             .map(|t| t.state)
             .ok_or_else(|| LedgerError(format!("unknown task {task_ref}")))?;
-        let owners: Vec<&str> = blockers.iter().map(|b| b.owner.as_str()).collect();
-        let event = match stop {
-            Stop::Blocked => "task.execution_blocked",
-            Stop::Escalated => "task.execution_escalated",
-        };
         Ok(self.push(
             task_ref,
-            event,
+            stop_event(stop),
             clock,
-            format!(
-                "state {} unchanged; owner {}; by {actor}",
-                state.as_str(),
-                owners.join(", ")
-            ),
+            stop_detail(state, blockers, actor),
         ))
     }
 }

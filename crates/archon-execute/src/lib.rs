@@ -19,6 +19,7 @@ pub mod command;
 pub mod delegate;
 pub mod doctrine;
 pub mod execute;
+pub mod governance_ledger;
 pub mod handoff;
 pub mod io;
 pub mod ledger;

@@ -19,13 +19,14 @@ use archon_decompose::{
 use archon_tasks::{Ledger, TaskState};
 use clap::Args;
 
+use archon_pipeline::fingerprint::roster_sha256;
+use archon_pipeline::{AnswerSource, Fingerprint, Layout};
+
 use crate::context::Context;
 use crate::outcome::Outcome;
 
 /// The bundled Earl routing table (portfolio → Earl of the bundled roster).
 const BUNDLED_ROUTING_TABLE: &str = include_str!("../../../../data/earl_routing_table.json");
-const DEFAULT_LEDGER: &str = "archon-out/governance.db";
-const OUT_ROOT: &str = "archon-out";
 
 #[derive(Debug, Clone, Args)]
 pub struct DecomposeArgs {
@@ -74,7 +75,7 @@ pub struct DecomposeArgs {
     /// Delete the checkpoint directory before starting.
     #[arg(long)]
     pub clear_checkpoints: bool,
-    /// Governance ledger (SQLite); default: archon-out/governance.db.
+    /// Governance ledger (SQLite); default: the governance.db of the run root the mandate is in.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
 }
@@ -125,7 +126,7 @@ fn bridge(
         from_selection_dir: args.from_selection_dir.clone(),
         rfp_file: args.rfp_file.clone(),
         proposal_md: args.proposal_md.clone(),
-        out_root: PathBuf::from(OUT_ROOT),
+        out_root: Layout::default().root().to_path_buf(),
     })?;
     let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
     let (routing_table, table_hash) = load_routing_table(args.earl_routing_table.as_deref())?;
@@ -180,10 +181,12 @@ fn bridge(
     let mut ledger = if args.no_activate || args.dry_run {
         None
     } else {
-        let path = args
-            .ledger
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+        // The ledger of the run the mandate belongs to, wherever the command runs from.
+        let path = args.ledger.clone().unwrap_or_else(|| {
+            Layout::containing(&located.mandate_dir)
+                .unwrap_or_default()
+                .ledger()
+        });
         let ledger = Ledger::open(&path)
             .map_err(|e| DecomposeError::Usage(format!("governance ledger: {e}")))?
             .with_clusters(inputs.clusters.clone());
@@ -217,6 +220,7 @@ fn bridge(
     if !args.dry_run {
         let mut hashes = located.hashes.clone();
         hashes.insert("earl_routing_table".into(), table_hash);
+        hashes.insert("roster".into(), roster_sha256(&roster));
         let clusters: Vec<_> = inputs.clusters.all().collect();
         hashes.insert(
             "clusters".into(),
@@ -248,17 +252,20 @@ fn input_hash(
     o: &BridgeOptions,
     args: &DecomposeArgs,
 ) -> String {
-    let key = serde_json::json!({
-        "inputs": hashes,
-        "mode": o.mode.as_str(),
-        "seed": o.seed.0,
-        "tactic_id": o.tactic_id,
-        "max_tasks_per_tactic": o.max_tasks_per_tactic,
-        "ttl_hours": o.ttl_hours,
-        "route_top_k": o.route_top_k,
-        "activate": !args.no_activate,
-    });
-    sha256_hex(key.to_string())
+    let answers = match o.mode {
+        DecompositionMode::Simulation => AnswerSource::Simulation,
+        DecompositionMode::MultiEarl => AnswerSource::Model,
+    };
+    Fingerprint::new("decompose")
+        .inputs(hashes)
+        .seed(o.seed.0)
+        .answers(answers)
+        .option("tactic_id", o.tactic_id.as_deref().unwrap_or(""))
+        .option("max_tasks_per_tactic", o.max_tasks_per_tactic)
+        .option("ttl_hours", o.ttl_hours)
+        .option("route_top_k", o.route_top_k)
+        .option("activate", !args.no_activate)
+        .finish()
 }
 
 /// The summary block of spec section 6; rarer counters only when non-zero.

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &DoctrineArgs) -> Result<Outcome> {
             }
             let out = out
                 .clone()
-                .unwrap_or_else(|| PathBuf::from("archon-out/doctrine/SKILL.md"));
+                .unwrap_or_else(|| archon_pipeline::Layout::default().doctrine_skill());
             archon_store::write_atomic(&out, skill.as_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             if ctx.loud() {

@@ -18,12 +18,21 @@ pub(crate) mod verify;
 
 use anyhow::Result;
 
+use std::path::Path;
+
+use archon_pipeline::{Layout, RunLock};
+
 use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::outcome::Outcome;
 
 pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
     let ctx = Context::from_args(&cli.global, progress)?;
+    // `archon run` locks its root itself, for the whole chain.
+    let _lock = match writes_under(&cli.command) {
+        Some(layout) => Some(RunLock::acquire(&layout)?),
+        None => None,
+    };
     match cli.command {
         Command::Roster => roster::run(&ctx),
         Command::Run(args) => run::run(&ctx, &args),
@@ -41,4 +50,38 @@ pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
         Command::Execute(args) => execute::run(&ctx, &args),
         Command::Doctrine(args) => doctrine::run(&ctx, &args),
     }
+}
+
+/// The run root a stage command run on its own writes under, which it locks
+/// like `archon run` does: the root its mandate or ledger lies in. Commands
+/// that only read, and outputs outside any run root, take no lock.
+fn writes_under(command: &Command) -> Option<Layout> {
+    use tasks::TasksCommand::{List, Show};
+    let in_root = |p: &Path| Layout::containing(p);
+    let ledger_root = |ledger: &Option<std::path::PathBuf>| match ledger {
+        Some(l) => l.parent().map(Layout::new),
+        None => Some(Layout::default()),
+    };
+    match command {
+        Command::Rfp(a) => a.out.parent().map(Layout::new),
+        Command::Proposals(a) => in_root(&a.mandate_dir),
+        Command::Select(a) => in_root(&a.mandate_dir),
+        Command::Decompose(a) if !a.dry_run => {
+            let dir = a
+                .from_selection_dir
+                .as_deref()
+                .or(a.selection_file.as_deref().and_then(Path::parent));
+            match (&a.ledger, dir) {
+                (Some(_), _) => ledger_root(&a.ledger),
+                (None, Some(dir)) => in_root(dir),
+                (None, None) => Some(Layout::default()),
+            }
+        }
+        Command::Execute(a) => ledger_root(&a.ledger),
+        Command::Tasks(a) if !matches!(a.command, List { .. } | Show { .. }) => {
+            ledger_root(&a.ledger)
+        }
+        _ => None,
+    }
+    .filter(|layout| layout.root().is_dir())
 }

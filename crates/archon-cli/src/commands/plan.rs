@@ -23,6 +23,9 @@ use archon_plan::model::Disposition;
 use archon_plan::packet::RatifiedIntentPacket;
 use archon_plan::{plan_motion, DraftSource, PlanOptions, PlanOutput};
 
+use archon_pipeline::fingerprint::roster_sha256;
+use archon_pipeline::{AnswerSource, Fingerprint, Layout};
+
 use crate::cli::Mode;
 use crate::context::Context;
 use crate::outcome::Outcome;
@@ -101,7 +104,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let out_root = args
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("archon-out/executive").join(&session_id));
+        .unwrap_or_else(|| Layout::default().executive(&session_id));
     let overrides = Overrides {
         owner: args.owner.clone(),
         affected: args.affected.clone(),
@@ -178,12 +181,18 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         let outcome = if blocked { "blocked" } else { "complete" };
         let dir = out_root.join(&packet.motion_id);
         let mut motion_inputs = inputs.clone();
+        motion_inputs.insert("roster".into(), roster_sha256(&roster));
         if manual {
             for f in &inbox {
                 motion_inputs.insert(format!("inbox/{}", f.name), sha256_hex(&f.text));
             }
         }
-        let hash = input_hash(&motion_inputs, ctx, args, manual);
+        let answers = if manual {
+            AnswerSource::Manual
+        } else {
+            AnswerSource::of_mode(agents.mode())
+        };
+        let hash = input_hash(&motion_inputs, ctx.seed.0, answers, args);
         write_motion(
             &dir,
             &output,
@@ -256,22 +265,25 @@ fn load_packets(args: &PlanArgs, now: &str) -> Result<Loaded> {
 /// What the run depends on, so a later run can tell whether it saw the same inputs.
 fn input_hash(
     inputs: &BTreeMap<String, String>,
-    ctx: &Context,
+    seed: u64,
+    answers: AnswerSource,
     args: &PlanArgs,
-    manual: bool,
 ) -> String {
-    let v = json!({
-        "inputs": inputs,
-        "seed": ctx.seed.0,
-        "mode": format!("{:?}", ctx.global.mode),
-        "manual": manual,
-        "owner": args.owner,
-        "affected": args.affected,
-        "llm_blocker_workup": args.llm_blocker_workup,
-        "clarification_review": args.run_exec_clarification_review,
-        "emit_admin_handoff": args.emit_admin_handoff,
-    });
-    sha256_hex(v.to_string())
+    let list = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(",")).unwrap_or_default();
+    Fingerprint::new("plan")
+        .inputs(inputs)
+        .seed(seed)
+        .answers(answers)
+        .option("owner", args.owner.as_deref().unwrap_or(""))
+        .option("affected", list(&args.affected))
+        .option("llm_blocker_workup", args.llm_blocker_workup)
+        .option("clarification_review", args.run_exec_clarification_review)
+        .option("emit_admin_handoff", args.emit_admin_handoff)
+        .option(
+            "emit_conclave_clarifications",
+            args.emit_conclave_clarifications,
+        )
+        .finish()
 }
 
 fn summary(out: &PlanOutput, dir: &Path, source: &str) -> Value {

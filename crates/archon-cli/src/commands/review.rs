@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use archon_core::seed::sha256_hex;
 use archon_review::pipeline::{MotionOutcome, TriageResults};
 use archon_review::ratify::{ReviewPath, SaltSource};
 use archon_review::{Env, Facts, LoadOptions, MotionDigest};
 use clap::Args;
+
+use archon_pipeline::fingerprint::roster_sha256;
+use archon_pipeline::{AnswerSource, Fingerprint, Layout};
 
 use crate::context::Context;
 use crate::outcome::Outcome;
@@ -101,28 +103,25 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("archon-out/review").join(&session.session_id));
+        .unwrap_or_else(|| Layout::default().review(&session.session_id));
     let mut inputs: BTreeMap<String, String> = session
         .source_files
         .iter()
         .map(|f| (f.name.clone(), f.sha256.clone()))
         .collect();
-    inputs.insert(
-        "roster".into(),
-        sha256_hex(serde_json::to_vec(&roster.archons)?),
-    );
+    inputs.insert("roster".into(), roster_sha256(&roster));
     // Response files decide the outcome as much as the session does.
     for (name, sha) in responses.iter().flat_map(|r| &r.file_hashes) {
         inputs.insert(format!("responses/{name}"), sha.clone());
     }
     // The mode, not the backend: a replay has its recording's input hash.
-    let input_hash = sha256_hex(format!(
-        "{inputs:?}|seed={}|novel={}|responses={}|mode={}",
-        ctx.seed.0,
-        args.include_novel,
-        args.responses.is_some(),
-        agents.mode()
-    ));
+    let input_hash = Fingerprint::new("review")
+        .inputs(&inputs)
+        .seed(ctx.seed.0)
+        .answers(AnswerSource::of_mode(agents.mode()))
+        .option("include_novel", args.include_novel)
+        .option("responses", args.responses.is_some())
+        .finish();
     archon_review::write_run(&out, &run, input_hash, inputs)?;
     if ctx.global.verbose > 0 {
         for e in &run.events {

@@ -7,6 +7,8 @@ use archon_admin::dossier::DossierStatus;
 use archon_admin::io::{self, RfpOptions};
 use clap::Args;
 
+use archon_pipeline::Layout;
+
 use crate::context::Context;
 use crate::outcome::Outcome;
 
@@ -15,7 +17,7 @@ pub struct RfpArgs {
     /// An executive session folder (every motion) or one motion folder with execution_plan_v2.json.
     pub executive_dir: PathBuf,
     /// Root of rfp sessions; mandates go to <DIR>/<rfp_session>/mandates/<mandate_id>/.
-    #[arg(long, value_name = "DIR", default_value = "archon-out/rfp")]
+    #[arg(long, value_name = "DIR", default_value_os_t = Layout::default().rfp())]
     pub out: PathBuf,
     /// Only this motion of the session.
     #[arg(long, value_name = "ID")]

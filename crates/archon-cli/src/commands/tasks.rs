@@ -15,9 +15,6 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use crate::context::Context;
 use crate::outcome::Outcome;
 
-/// Default ledger location.
-pub const DEFAULT_LEDGER: &str = "archon-out/governance.db";
-
 #[derive(Debug, Args)]
 pub struct TasksArgs {
     /// Governance ledger (SQLite); default: archon-out/governance.db.
@@ -190,7 +187,7 @@ fn open_ledger(args: &TasksArgs) -> Result<Ledger> {
     let path = args
         .ledger
         .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
+        .unwrap_or_else(|| archon_pipeline::Layout::default().ledger());
     let ledger = Ledger::open(&path)?;
     Ok(match &args.cluster_dir {
         Some(dir) => ledger.with_clusters(load_cluster_dir(dir)?),

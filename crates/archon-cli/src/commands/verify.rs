@@ -43,7 +43,7 @@ struct Report {
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     let dir = args.dir.clone().or_else(|| {
-        let default = PathBuf::from("archon-out");
+        let default = PathBuf::from(archon_pipeline::layout::DEFAULT_ROOT);
         (default.is_dir() || args.ledger.is_none()).then_some(default)
     });
     if let Some(d) = &dir {
@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     }
     let ledger_path = args.ledger.clone().or_else(|| {
         dir.as_ref()
-            .map(|d| d.join("governance.db"))
+            .map(|d| archon_pipeline::Layout::new(d).ledger())
             .filter(|p| p.is_file())
     });
     let ledger = ledger_path.as_deref().map(verify_ledger).transpose()?;

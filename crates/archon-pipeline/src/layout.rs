@@ -1,0 +1,257 @@
+//! Every path under a run root, spelled once. Commands, stages and reports
+//! (`archon status`, `archon trace`, `archon report`) ask a [`Layout`] instead of
+//! joining names themselves:
+//!
+//! ```text
+//! <root>/input/<session>/                       the bundled example session, when no SESSION_DIR is given
+//! <root>/review/<session>/                      archon review
+//! <root>/executive/<session>/<motion>/          archon plan
+//! <root>/rfp/<rfp_session>/mandates/<mandate>/  archon rfp, proposals, select, decompose
+//! <root>/governance.db                          the ledger: activations, consent, results
+//! <root>/execution_outcomes.jsonl               executions that stopped blocked or escalated
+//! <root>/workspaces/<task>/                     where each task's work is done
+//! <root>/execute/<task>/                        each task's Execution Stage Report
+//! <root>/cassettes/                             LLM mode: every model exchange
+//! <root>/doctrine/SKILL.md                      archon doctrine assemble
+//! <root>/run_state.json                         what each stage was made from (resume)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The run root commands use when none is given.
+pub const DEFAULT_ROOT: &str = "archon-out";
+pub const RUN_STATE_FILE: &str = "run_state.json";
+pub const LEDGER_FILE: &str = "governance.db";
+/// Where the lock holder writes its pid; removed when the lock is released.
+pub const LOCK_PID_FILE: &str = ".archon-lock.pid";
+const EXECUTION_OUTCOMES_FILE: &str = "execution_outcomes.jsonl";
+pub const REPORT_FILE: &str = "execution-stage-report.md";
+
+/// The paths of one run root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Default for Layout {
+    /// `./archon-out`.
+    fn default() -> Layout {
+        Layout::new(DEFAULT_ROOT)
+    }
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Layout {
+        Layout { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Input sessions the run wrote itself (the bundled example).
+    pub fn input(&self) -> PathBuf {
+        self.root.join("input")
+    }
+
+    pub fn review_root(&self) -> PathBuf {
+        self.root.join("review")
+    }
+
+    pub fn review(&self, session_id: &str) -> PathBuf {
+        self.review_root().join(session_id)
+    }
+
+    pub fn executive_root(&self) -> PathBuf {
+        self.root.join("executive")
+    }
+
+    pub fn executive(&self, session_id: &str) -> PathBuf {
+        self.executive_root().join(session_id)
+    }
+
+    /// Root of rfp sessions: `<rfp>/<rfp_session>/mandates/<mandate>/`.
+    pub fn rfp(&self) -> PathBuf {
+        self.root.join("rfp")
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.root.join(LEDGER_FILE)
+    }
+
+    /// Executions that stopped short (blocked, escalated), beside the ledger
+    /// `ledger`: the ledger has no event for them.
+    pub fn execution_outcomes_beside(ledger: &Path) -> PathBuf {
+        ledger
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(EXECUTION_OUTCOMES_FILE)
+    }
+
+    pub fn execution_outcomes(&self) -> PathBuf {
+        Layout::execution_outcomes_beside(&self.ledger())
+    }
+
+    pub fn workspaces(&self) -> PathBuf {
+        self.root.join("workspaces")
+    }
+
+    pub fn workspace(&self, task_ref: &str) -> PathBuf {
+        self.workspaces().join(task_ref)
+    }
+
+    pub fn execute(&self) -> PathBuf {
+        self.root.join("execute")
+    }
+
+    /// A task's Execution Stage Report (markdown; the JSON goes beside it).
+    pub fn execution_report(&self, task_ref: &str) -> PathBuf {
+        self.execute().join(task_ref).join(REPORT_FILE)
+    }
+
+    pub fn cassettes(&self) -> PathBuf {
+        self.root.join("cassettes")
+    }
+
+    pub fn doctrine_skill(&self) -> PathBuf {
+        self.root.join("doctrine").join("SKILL.md")
+    }
+
+    pub fn run_state(&self) -> PathBuf {
+        self.root.join(RUN_STATE_FILE)
+    }
+
+    pub fn lock_pid_file(&self) -> PathBuf {
+        self.root.join(LOCK_PID_FILE)
+    }
+
+    /// The mandate folders of an rfp session (those holding `rfp.json`), in path order.
+    pub fn mandates(rfp_session: &Path) -> Vec<PathBuf> {
+        subdirs(&rfp_session.join("mandates"))
+            .into_iter()
+            .filter(|m| m.join(archon_admin::io::RFP_FILE).is_file())
+            .collect()
+    }
+
+    pub fn proposals_inbox(mandate: &Path) -> PathBuf {
+        mandate.join(archon_admin::io::INBOX_DIR)
+    }
+
+    pub fn selection(mandate: &Path) -> PathBuf {
+        mandate.join(archon_admin::io::SELECTION_DIR)
+    }
+
+    pub fn selection_file(mandate: &Path) -> PathBuf {
+        Layout::selection(mandate).join(archon_admin::io::SELECTION_FILE)
+    }
+
+    pub fn execution_bridge(mandate: &Path) -> PathBuf {
+        mandate.join(archon_decompose::io::BRIDGE_DIR)
+    }
+
+    /// `path` relative to the root, for records that must not depend on where
+    /// the root is; `None` when `path` is outside it.
+    pub fn relative(&self, path: &Path) -> Option<PathBuf> {
+        path.strip_prefix(&self.root).ok().map(Path::to_path_buf)
+    }
+
+    /// A path [`Layout::relative`] gave, under this root.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// The run root `dir` (a stage folder, a mandate, a selection folder, …)
+    /// lies in: the nearest folder, `dir` itself included, that holds a run's
+    /// ledger or run state, else the folder holding the `rfp/`, `review/` or
+    /// `executive/` folder `dir` lies in. `None` when `dir` is in no run root.
+    pub fn containing(dir: &Path) -> Option<Layout> {
+        // A relative name has only the ancestors it spells (`selection` has
+        // none): look at where it points.
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".") // the parent of a bare name
+        } else {
+            dir
+        };
+        let absolute;
+        let dir = match std::fs::canonicalize(dir) {
+            Ok(found) if dir.is_relative() => {
+                absolute = found;
+                absolute.as_path()
+            }
+            _ => dir,
+        };
+        let marked = dir.ancestors().find(|a| {
+            !a.as_os_str().is_empty()
+                && (a.join(LEDGER_FILE).is_file() || a.join(RUN_STATE_FILE).is_file())
+        });
+        let root = marked.or_else(|| {
+            dir.ancestors()
+                .find(|a| {
+                    a.file_name()
+                        .is_some_and(|n| n == "rfp" || n == "review" || n == "executive")
+                })
+                .and_then(Path::parent)
+        })?;
+        Some(Layout::new(if root.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            root
+        }))
+    }
+}
+
+/// The sub-folders of `dir`, in name order; none when it does not exist.
+pub fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_under_another_root() {
+        let a = Layout::new("runs/a");
+        let mandate = a.rfp().join("s1/mandates/m1");
+        let rel = a.relative(&mandate).expect("inside");
+        assert_eq!(rel, Path::new("rfp/s1/mandates/m1"));
+        assert_eq!(
+            Layout::new("/elsewhere/b").resolve(&rel),
+            Path::new("/elsewhere/b/rfp/s1/mandates/m1")
+        );
+        assert_eq!(a.relative(Path::new("other/x")), None);
+    }
+
+    #[test]
+    fn a_stage_folder_finds_its_run_root() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(tmp.path().join("run"));
+        let selection = layout.rfp().join("s1/mandates/m1/selection");
+        std::fs::create_dir_all(&selection).expect("mkdir");
+        // No ledger yet: the folder holding rfp/.
+        assert_eq!(Layout::containing(&selection), Some(layout.clone()));
+        std::fs::write(layout.ledger(), b"").expect("ledger");
+        assert_eq!(Layout::containing(&selection), Some(layout.clone()));
+        assert_eq!(Layout::containing(layout.root()), Some(layout.clone()));
+        assert_eq!(Layout::containing(tmp.path()), None);
+    }
+
+    #[test]
+    fn relative_names_with_dots_are_looked_up_where_they_point() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(tmp.path().join("run"));
+        let mandate = layout.rfp().join("s1/mandates/m1");
+        std::fs::create_dir_all(mandate.join("selection")).expect("mkdir");
+        std::fs::write(layout.ledger(), b"").expect("ledger");
+        let dotted = mandate.join("selection/..");
+        let found = Layout::containing(&dotted).expect("found");
+        assert_eq!(found.ledger(), layout.ledger());
+    }
+}
