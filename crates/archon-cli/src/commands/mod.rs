@@ -54,9 +54,9 @@ pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
 
 /// The run root a stage command run on its own writes under, which it locks
 /// like `archon run` does: the root its mandate or ledger lies in. Commands
-/// that only read, and outputs outside any run root, take no lock.
+/// that only read or only act on the ledger, and outputs outside any run root,
+/// take no lock.
 fn writes_under(command: &Command) -> Option<Layout> {
-    use tasks::TasksCommand::{List, Show};
     let in_root = |p: &Path| Layout::containing(p);
     let ledger_root = |ledger: &Option<std::path::PathBuf>| match ledger {
         Some(l) => l.parent().map(Layout::new),
@@ -78,9 +78,8 @@ fn writes_under(command: &Command) -> Option<Layout> {
             }
         }
         Command::Execute(a) => ledger_root(&a.ledger),
-        Command::Tasks(a) if !matches!(a.command, List { .. } | Show { .. }) => {
-            ledger_root(&a.ledger)
-        }
+        // `archon tasks` writes only ledger transactions, which SQLite serialises
+        // between processes: stewards act while a run is in progress.
         _ => None,
     }
     .filter(|layout| layout.root().is_dir())
