@@ -6,8 +6,18 @@
 //! An operation is two transactions: the intent (written only if the operation
 //! is valid now, else nothing is written), then the outcome, which re-reads the
 //! task and commits the facts only if the task's `version` is unchanged since
-//! the intent; otherwise it records `failed` (a concurrent change won). A crash
-//! between the two leaves an intent without outcome, which `verify` reports.
+//! the intent; otherwise it records `failed` (a concurrent change won).
+//!
+//! Crash recovery: a process killed between the two transactions leaves an
+//! intent without outcome (an orphan). When no other writer is open (see
+//! [`crate::writers`]; a live writer's intent between its phases is not an
+//! orphan), the next operation on the same task settles it inside its own
+//! intent transaction: the same operation from the same task version *adopts*
+//! the orphan (writes no new intent; its outcome closes the old one), so a
+//! resumed run's ledger holds exactly the events of an uninterrupted run; any
+//! other operation first closes it with `failed` (`abandoned: …`) and then
+//! writes its own intent. [`Ledger::close_orphans`] (`archon tasks recover`)
+//! closes every orphan left that no operation will retry.
 //!
 //! Architecture invariant: rows of `events` are only ever inserted (triggers
 //! refuse UPDATE and DELETE); the `tasks` table is only written together with
@@ -17,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use archon_core::clock::{stamp, Clock};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use archon_store::LedgerHead;
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 
 use crate::cluster::ClusterRegistry;
@@ -27,6 +40,7 @@ use crate::lifecycle::{self, ActivationRequest, Env, Refusal, Transition};
 use crate::projection::{apply, ReplayError, TaskRecord};
 use crate::result::TaskResult;
 use crate::state::TaskState;
+use crate::writers::WriterLock;
 
 /// Version of the database layout (the `meta` table's `schema_version`).
 pub const LEDGER_SCHEMA_VERSION: &str = "1";
@@ -67,6 +81,15 @@ pub enum LedgerError {
     },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
+    #[error("{}: no governance ledger here (a command that only reads a ledger never creates one)", path.display())]
+    Missing { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: another writer has the ledger open; orphaned intents can only be closed while it is the only one", path.display())]
+    WritersOpen { path: PathBuf },
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error("task {task_ref}: changed by another operation since intent {intent_seq} (version {expected} -> {found}); nothing applied")]
@@ -154,6 +177,8 @@ pub struct Ledger {
     path: PathBuf,
     clusters: ClusterRegistry,
     filter: CoercionFilter,
+    /// This writer's share of the liveness lock; `None` when opened read-only.
+    writer: Option<WriterLock>,
 }
 
 impl Ledger {
@@ -165,8 +190,7 @@ impl Ledger {
             path: path.clone(),
             message,
         };
-        let clusters = ClusterRegistry::bundled().map_err(|e| corrupt(e.to_string()))?;
-        let filter = CoercionFilter::bundled().map_err(|e| corrupt(e.to_string()))?;
+        let (clusters, filter) = bundled_rules(&path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| corrupt(format!("cannot create {}: {e}", dir.display())))?;
@@ -175,6 +199,10 @@ impl Ledger {
             path: path.clone(),
             source,
         };
+        let writer = WriterLock::acquire(&path).map_err(|source| LedgerError::Io {
+            path: crate::writers::lock_path(&path),
+            source,
+        })?;
         let mut conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         let mode: String = conn
@@ -221,7 +249,74 @@ impl Ledger {
             path,
             clusters,
             filter,
+            writer: Some(writer),
         })
+    }
+
+    /// Opens an existing ledger for reading only: a missing file is an error
+    /// (nothing is created), and a ledger on read-only media opens too.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
+        let path = path.as_ref().to_path_buf();
+        let (clusters, filter) = bundled_rules(&path)?;
+        let conn = open_read_connection(&path)?;
+        Ok(Ledger {
+            conn,
+            path,
+            clusters,
+            filter,
+            writer: None,
+        })
+    }
+
+    /// The last event (seq and hash), `None` while the log is empty.
+    pub fn head(&self) -> Result<Option<LedgerHead>, LedgerError> {
+        let (seq, hash) = read_tail(&self.conn, &self.path)?;
+        Ok((seq > 0).then_some(LedgerHead { seq, hash }))
+    }
+
+    /// Closes every orphaned intent (see the module doc) with a chained
+    /// `failed` outcome naming `reason`; returns the intents closed. Refused
+    /// while another writer is open, whose intents may be in flight.
+    pub fn close_orphans(
+        &mut self,
+        reason: &str,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<Vec<u64>, LedgerError> {
+        let path = self.path.clone();
+        let sql = |source| LedgerError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let at = clock.stamp();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        if !only_writer(self.writer.as_ref(), &path)? {
+            return Err(LedgerError::WritersOpen { path });
+        }
+        let mut tail = read_tail(&tx, &path)?;
+        let mut closed = Vec::new();
+        for orphan in open_intents(&tx, &path)? {
+            let body = EventBody::Failed {
+                error: format!("abandoned: {reason}"),
+            };
+            append(
+                &tx,
+                &path,
+                &mut tail,
+                Some(orphan.seq),
+                &orphan.task_ref,
+                &at,
+                actor,
+                &body,
+            )?;
+            closed.push(orphan.seq);
+        }
+        archon_store::fault::point("ledger recovery");
+        tx.commit().map_err(sql)?;
+        Ok(closed)
     }
 
     /// Routes with these clusters instead of the bundled ones.
@@ -414,14 +509,24 @@ impl Ledger {
         let path = self.path.clone();
         let env = Env {
             now,
+            actor,
             clusters: &self.clusters,
             filter: &self.filter,
         };
-        let intents =
-            match write_intents(&mut self.conn, &path, &ops, &env, &at, actor, &mut results) {
-                Ok(i) => i,
-                Err(e) => return vec![Err(e)],
-            };
+        let writer = self.writer.as_ref();
+        let intents = match write_intents(
+            &mut self.conn,
+            &path,
+            writer,
+            &ops,
+            &env,
+            &at,
+            actor,
+            &mut results,
+        ) {
+            Ok(i) => i,
+            Err(e) => return vec![Err(e)],
+        };
         if let Err(e) = write_outcomes(
             &mut self.conn,
             &path,
@@ -449,10 +554,13 @@ struct Intent {
 }
 
 /// Phase 1: validate each operation against the current task; write an intent
-/// for the valid ones. Refused operations write nothing.
+/// for the valid ones (or adopt the orphan of the same operation, see the
+/// module doc). Refused operations write nothing.
+#[allow(clippy::too_many_arguments)]
 fn write_intents(
     conn: &mut Connection,
     path: &Path,
+    writer: Option<&WriterLock>,
     ops: &[Op],
     env: &Env<'_>,
     at: &str,
@@ -467,6 +575,8 @@ fn write_intents(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql)?;
     let mut tail = read_tail(&tx, path)?;
+    // Orphans are settled only when no other writer could be between its phases.
+    let mut orphans = None;
     let mut intents = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         let rec = load_task(&tx, path, op.task_ref())?;
@@ -475,16 +585,57 @@ fn write_intents(
             continue;
         }
         let expected_version = rec.as_ref().map_or(0, |r| r.version);
-        let body = EventBody::Intent {
-            op: op.name(),
-            expected_version,
+        let before = rec.map(|r| r.state);
+        let orphans = match &mut orphans {
+            Some(o) => o,
+            None => orphans.insert(if only_writer(writer, path)? {
+                open_intents(&tx, path)?
+            } else {
+                Vec::new()
+            }),
         };
-        let ev = append(&tx, path, &mut tail, None, op.task_ref(), at, actor, &body)?;
+        let mut adopted = None;
+        for orphan in orphans.iter().filter(|o| o.task_ref == op.task_ref()) {
+            if adopted.is_none()
+                && orphan.op == op.name()
+                && orphan.expected_version == expected_version
+            {
+                adopted = Some(orphan.seq);
+                continue;
+            }
+            let body = EventBody::Failed {
+                error: format!(
+                    "abandoned: interrupted before its outcome; superseded by {}",
+                    op.name()
+                ),
+            };
+            append(
+                &tx,
+                path,
+                &mut tail,
+                Some(orphan.seq),
+                op.task_ref(),
+                at,
+                actor,
+                &body,
+            )?;
+        }
+        orphans.retain(|o| o.task_ref != op.task_ref());
+        let seq = match adopted {
+            Some(seq) => seq,
+            None => {
+                let body = EventBody::Intent {
+                    op: op.name(),
+                    expected_version,
+                };
+                append(&tx, path, &mut tail, None, op.task_ref(), at, actor, &body)?.seq
+            }
+        };
         intents.push(Intent {
             index,
-            seq: ev.seq,
+            seq,
             expected_version,
-            before: rec.map(|r| r.state),
+            before,
         });
     }
     archon_store::fault::point("ledger intents");
@@ -581,6 +732,143 @@ fn write_outcomes(
     }
     archon_store::fault::point("ledger outcomes");
     tx.commit().map_err(sql)
+}
+
+/// The bundled clusters and coercion patterns (errors are the build's, named
+/// against the ledger being opened).
+fn bundled_rules(path: &Path) -> Result<(ClusterRegistry, CoercionFilter), LedgerError> {
+    let corrupt = |e: &dyn std::fmt::Display| corrupt_at(path, &e.to_string());
+    let clusters = ClusterRegistry::bundled().map_err(|e| corrupt(&e))?;
+    let filter = CoercionFilter::bundled().map_err(|e| corrupt(&e))?;
+    Ok((clusters, filter))
+}
+
+/// Whether `writer` is the only open writer (a read-only ledger never is one).
+fn only_writer(writer: Option<&WriterLock>, path: &Path) -> Result<bool, LedgerError> {
+    match writer {
+        None => Ok(false),
+        Some(w) => w.is_only_writer().map_err(|source| LedgerError::Io {
+            path: crate::writers::lock_path(path),
+            source,
+        }),
+    }
+}
+
+/// An intent without outcome.
+pub(crate) struct OpenIntent {
+    pub seq: u64,
+    pub task_ref: String,
+    pub op: String,
+    pub expected_version: u64,
+}
+
+/// The intents without a `committed` or `failed` outcome, in log order.
+fn open_intents(conn: &Connection, path: &Path) -> Result<Vec<OpenIntent>, LedgerError> {
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.seq FROM events e WHERE e.kind = 'intent'
+               AND NOT EXISTS (SELECT 1 FROM events o
+                   WHERE o.task_ref = e.task_ref AND o.op_seq = e.seq
+                     AND o.kind IN ('committed', 'failed'))
+             ORDER BY e.seq",
+        )
+        .map_err(sql)?;
+    let seqs = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .map_err(sql)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    seqs.into_iter()
+        .map(|seq| {
+            let ev = read_event(conn, path, seq as u64)?;
+            match ev.body {
+                EventBody::Intent {
+                    op,
+                    expected_version,
+                } => Ok(OpenIntent {
+                    seq: ev.seq,
+                    task_ref: ev.task_ref,
+                    op,
+                    expected_version,
+                }),
+                _ => Err(corrupt_at(
+                    path,
+                    &format!("event {seq}: kind intent but body is not"),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Opens an existing ledger read-only. SQLite needs the `-shm` file of a WAL
+/// ledger; where it cannot be made (read-only media, no writer open) the file
+/// is opened as immutable, which is what it is there.
+pub(crate) fn open_read_connection(path: &Path) -> Result<Connection, LedgerError> {
+    if !path.is_file() {
+        return Err(LedgerError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let check = |conn: Connection| -> Result<Connection, rusqlite::Error> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        Ok(conn)
+    };
+    let conn =
+        match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check) {
+            Ok(conn) => conn,
+            Err(first) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(
+                    uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .and_then(check)
+                .map_err(|_| sql(first))?
+            }
+        };
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| corrupt_at(path, &format!("not a governance ledger: {e}")))?;
+    match version.as_deref() {
+        Some(LEDGER_SCHEMA_VERSION) => Ok(conn),
+        Some(other) => Err(corrupt_at(
+            path,
+            &format!("ledger schema_version {other}, this archon reads {LEDGER_SCHEMA_VERSION}"),
+        )),
+        None => Err(corrupt_at(
+            path,
+            "not a governance ledger: no schema_version",
+        )),
+    }
+}
+
+/// `path` with the characters a SQLite URI gives meaning to percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The last event's (seq, hash), or (0, genesis).
