@@ -457,13 +457,13 @@ fn a_declined_task_reroutes_only_to_clusters_with_the_required_tags() {
     );
     assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000042");
 
-    tasks(&["decline", "TASK-GUSI-001a"], 0);
+    tasks(&["--actor", "steward-42", "decline", "TASK-GUSI-001a"], 0);
     let task = show();
     assert_eq!(task["state"], "routed");
     assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000044");
 
     // With 44 declining too, no cluster with the tags is left: blocked, never 43.
-    let last = tasks(&["decline", "TASK-GUSI-001a"], 1);
+    let last = tasks(&["--actor", "steward-44", "decline", "TASK-GUSI-001a"], 1);
     let last = String::from_utf8(last.stdout).unwrap();
     assert!(
         last.contains(

@@ -9,9 +9,10 @@
 //! the intent; otherwise it records `failed` (a concurrent change won).
 //!
 //! Crash recovery: a process killed between the two transactions leaves an
-//! intent without outcome (an orphan). When no other writer is open (see
-//! [`crate::writers`]; a live writer's intent between its phases is not an
-//! orphan), the next operation on the same task settles it inside its own
+//! intent without outcome (an orphan). When no other process has the ledger
+//! open for writing and no thread of this one is between the phases of that
+//! intent (see [`crate::writers`]: a live writer's intent is not an orphan),
+//! the next operation on the same task settles it inside its own
 //! intent transaction: the same operation from the same task version *adopts*
 //! the orphan (writes no new intent; its outcome closes the old one), so a
 //! resumed run's ledger holds exactly the events of an uninterrupted run; any
@@ -274,6 +275,29 @@ impl Ledger {
         Ok((seq > 0).then_some(LedgerHead { seq, hash }))
     }
 
+    /// The `committed` event of the task's last `activate` operation: where a
+    /// stage that activated it anchors its writes (the same event whether the
+    /// stage made the activation now or found it made by an earlier run).
+    pub fn activation_commit(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT c.seq, c.hash FROM events c JOIN events i
+                   ON i.seq = c.op_seq AND i.task_ref = c.task_ref
+                 WHERE c.task_ref = ?1 AND c.kind = 'committed' AND i.kind = 'intent'
+                   AND json_extract(i.body, '$.op') = 'activate'
+                 ORDER BY c.seq DESC LIMIT 1",
+                [task_ref],
+                |r| {
+                    Ok(LedgerHead {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
     /// Closes every orphaned intent (see the module doc) with a chained
     /// `failed` outcome naming `reason`; returns the intents closed. Refused
     /// while another writer is open, whose intents may be in flight.
@@ -293,12 +317,12 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        if !only_writer(self.writer.as_ref(), &path)? {
+        if !only_process(self.writer.as_ref(), &path)? {
             return Err(LedgerError::WritersOpen { path });
         }
         let mut tail = read_tail(&tx, &path)?;
         let mut closed = Vec::new();
-        for orphan in open_intents(&tx, &path)? {
+        for orphan in orphans(&tx, &path, self.writer.as_ref())? {
             let body = EventBody::Failed {
                 error: format!("abandoned: {reason}"),
             };
@@ -337,6 +361,14 @@ impl Ledger {
 
     pub fn clusters(&self) -> &ClusterRegistry {
         &self.clusters
+    }
+
+    /// `steward:<id>` of the cluster `task` is routed to now, as this ledger's
+    /// cluster definitions name it: the one actor whose accept, decline, start
+    /// and report the ledger takes.
+    pub fn steward_of(&self, task: &TaskRecord) -> Option<String> {
+        let cluster = self.clusters.get(task.cluster_id.as_deref()?)?;
+        Some(format!("steward:{}", cluster.steward.steward_id))
     }
 
     /// authorized → activated → coercion filter → routed (or held).
@@ -527,7 +559,7 @@ impl Ledger {
             Ok(i) => i,
             Err(e) => return vec![Err(e)],
         };
-        if let Err(e) = write_outcomes(
+        let outcomes = write_outcomes(
             &mut self.conn,
             &path,
             &ops,
@@ -536,7 +568,9 @@ impl Ledger {
             &at,
             actor,
             &mut results,
-        ) {
+        );
+        settled(writer, &intents);
+        if let Err(e) = outcomes {
             return vec![Err(e)];
         }
         results
@@ -588,8 +622,8 @@ fn write_intents(
         let before = rec.map(|r| r.state);
         let orphans = match &mut orphans {
             Some(o) => o,
-            None => orphans.insert(if only_writer(writer, path)? {
-                open_intents(&tx, path)?
+            None => orphans.insert(if only_process(writer, path)? {
+                self::orphans(&tx, path, writer)?
             } else {
                 Vec::new()
             }),
@@ -639,8 +673,25 @@ fn write_intents(
         });
     }
     archon_store::fault::point("ledger intents");
-    tx.commit().map_err(sql)?;
+    // In flight from before the commit: no other thread may take them for orphans.
+    if let Some(w) = writer {
+        w.in_flight().extend(intents.iter().map(|i| i.seq));
+    }
+    if let Err(e) = tx.commit() {
+        settled(writer, &intents);
+        return Err(sql(e));
+    }
     Ok(intents)
+}
+
+/// The intents' operations are over (closed, or left as orphans by an error).
+fn settled(writer: Option<&WriterLock>, intents: &[Intent]) {
+    if let Some(w) = writer {
+        let mut in_flight = w.in_flight();
+        for i in intents {
+            in_flight.remove(&i.seq);
+        }
+    }
 }
 
 /// Phase 2: re-read each task; commit its facts if nobody changed it since the
@@ -743,15 +794,31 @@ fn bundled_rules(path: &Path) -> Result<(ClusterRegistry, CoercionFilter), Ledge
     Ok((clusters, filter))
 }
 
-/// Whether `writer` is the only open writer (a read-only ledger never is one).
-fn only_writer(writer: Option<&WriterLock>, path: &Path) -> Result<bool, LedgerError> {
+/// Whether no other process has the ledger open for writing (a read-only
+/// ledger never settles orphans).
+fn only_process(writer: Option<&WriterLock>, path: &Path) -> Result<bool, LedgerError> {
     match writer {
         None => Ok(false),
-        Some(w) => w.is_only_writer().map_err(|source| LedgerError::Io {
+        Some(w) => w.is_only_process().map_err(|source| LedgerError::Io {
             path: crate::writers::lock_path(path),
             source,
         }),
     }
+}
+
+/// The open intents no thread of this process is working on: the orphans, once
+/// [`only_process`] holds.
+fn orphans(
+    conn: &Connection,
+    path: &Path,
+    writer: Option<&WriterLock>,
+) -> Result<Vec<OpenIntent>, LedgerError> {
+    let mut open = open_intents(conn, path)?;
+    if let Some(w) = writer {
+        let in_flight = w.in_flight();
+        open.retain(|o| !in_flight.contains(&o.seq));
+    }
+    Ok(open)
 }
 
 /// An intent without outcome.

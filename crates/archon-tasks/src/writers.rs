@@ -1,15 +1,21 @@
-//! Which ledger writers are alive, told by an advisory lock beside the ledger
-//! (`governance.db-writers`), so that an intent left open by a dead process can
-//! be told from one whose writer is between its two transactions right now.
+//! Which ledger writers are alive, so that an intent left open by a dead
+//! process can be told from one whose writer is between its two transactions
+//! right now.
 //!
-//! Every [`crate::Ledger`] opened for writing holds a shared `flock` on the file
-//! for as long as it is open. Whoever gets the exclusive lock knows that no
-//! writer is open anywhere (this process's other ledgers included): every open
-//! intent is then an orphan. The kernel drops a lock when its process dies, so
-//! a crash never leaves a stale one.
+//! Between processes: every process with a [`crate::Ledger`] open for writing
+//! holds a shared `flock` on `governance.db-writers` (one per process, however
+//! many ledgers it opens). Whoever gets the exclusive lock knows no other
+//! process is writing. The kernel drops a lock when its process dies, so a
+//! crash never leaves a stale one.
+//!
+//! Within a process: the intents this process has committed and not yet
+//! closed are kept in memory ([`WriterLock::in_flight`]); they are never taken
+//! for orphans by the process's other ledgers (threads).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The lock file of the ledger at `ledger`.
 pub fn lock_path(ledger: &Path) -> PathBuf {
@@ -18,37 +24,69 @@ pub fn lock_path(ledger: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A live writer's share of the lock.
-pub struct WriterLock {
+struct ProcessShare {
     file: File,
+    in_flight: Mutex<BTreeSet<u64>>,
+}
+
+/// This process's share of a ledger's lock, common to all its open ledgers.
+#[derive(Clone)]
+pub struct WriterLock {
+    share: Arc<ProcessShare>,
+}
+
+/// Each lock file's share in this process, by canonical path.
+fn shares() -> MutexGuard<'static, BTreeMap<PathBuf, Weak<ProcessShare>>> {
+    static SHARES: Mutex<BTreeMap<PathBuf, Weak<ProcessShare>>> = Mutex::new(BTreeMap::new());
+    SHARES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl WriterLock {
-    /// Takes a shared lock (creating the file when needed). Waits only while a
-    /// check holds the exclusive lock, which lasts one transaction.
+    /// Takes (or joins) this process's shared lock, creating the file when
+    /// needed. Waits only while a check holds the exclusive lock, which lasts
+    /// one transaction.
     pub fn acquire(ledger: &Path) -> std::io::Result<WriterLock> {
+        let path = lock_path(ledger);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(lock_path(ledger))?;
+            .open(&path)?;
+        let key = path.canonicalize()?;
+        let mut shares = shares();
+        if let Some(share) = shares.get(&key).and_then(Weak::upgrade) {
+            return Ok(WriterLock { share });
+        }
         file.lock_shared()?;
-        Ok(WriterLock { file })
+        let share = Arc::new(ProcessShare {
+            file,
+            in_flight: Mutex::new(BTreeSet::new()),
+        });
+        shares.insert(key, Arc::downgrade(&share));
+        Ok(WriterLock { share })
     }
 
-    /// Whether this is the only open writer. Call it only while holding the
-    /// ledger's write transaction: checks are then one at a time, and no other
-    /// writer can be taking its share back meanwhile.
-    pub fn is_only_writer(&self) -> std::io::Result<bool> {
+    /// Whether no other process has the ledger open for writing. Call it only
+    /// while holding the ledger's write transaction: checks are then one at a
+    /// time, and no other writer can be taking its share back meanwhile.
+    pub fn is_only_process(&self) -> std::io::Result<bool> {
         // Converting shared to exclusive drops the shared lock first (flock(2));
         // it is taken back either way before returning.
-        let alone = match self.file.try_lock() {
+        let alone = match self.share.file.try_lock() {
             Ok(()) => true,
             Err(std::fs::TryLockError::WouldBlock) => false,
             Err(std::fs::TryLockError::Error(e)) => return Err(e),
         };
-        self.file.lock_shared()?;
+        self.share.file.lock_shared()?;
         Ok(alone)
+    }
+
+    /// The intents this process committed and has not closed yet.
+    pub fn in_flight(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        self.share
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -103,12 +103,28 @@ fn close_orphans_closes_what_no_retry_adopts() {
     let dir = fx.close();
     let seq = crash_after_intent(&path, "TASK-R-002", "decline", "steward:steward-42");
     let mut ledger = Ledger::open(&path).expect("open");
-    let other = Ledger::open(&path).expect("second writer");
+    // Another process with the ledger open for writing (its shared lock).
+    // `-o`: the lock stays with flock itself, not with its child.
+    let mut other = std::process::Command::new("flock")
+        .args(["-s", "-o"])
+        .arg(archon_tasks::writers::lock_path(&path))
+        .args(["sh", "-c", "echo locked; exec sleep 30"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(other.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("flock holds the lock");
+    assert_eq!(line.trim(), "locked");
     let err = ledger
         .close_orphans("run stopped", "cli", &t0())
-        .expect_err("another writer is open");
+        .expect_err("another process writes");
     assert!(err.to_string().contains("another writer"), "{err}");
-    drop(other);
+    let _ = other.kill();
+    let _ = other.wait();
     let closed = ledger
         .close_orphans("run stopped", "cli", &t0())
         .expect("alone");

@@ -13,7 +13,7 @@ use archon_core::roster::{Archon, Rank};
 use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
-use archon_execute::execute::json_report_path;
+use archon_execute::execute::{json_report_path, EXECUTION_LEAD};
 use archon_execute::io::FsFiles;
 use archon_execute::ledger::{Move, Stop};
 use archon_execute::report::Blocker;
@@ -50,6 +50,10 @@ pub struct ExecuteArgs {
     /// Who issues this handoff (required input field).
     #[arg(long, value_name = "NAME")]
     pub issuer: Option<String>,
+    /// Cluster definitions naming each cluster's steward (the execution acts
+    /// for the steward of the task's cluster); default: the bundled clusters.
+    #[arg(long, value_name = "DIR")]
+    pub cluster_dir: Option<PathBuf>,
 }
 
 /// Who does a task's work (`archon execute`, and the execute stage of `archon run`).
@@ -111,7 +115,8 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     if !ledger_path.is_file() {
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
-    let mut ledger = GovernanceLedger::open(&ledger_path, turn)?;
+    let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
+    let mut ledger = GovernanceLedger::open(&ledger_path, clusters, turn)?;
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
@@ -303,8 +308,12 @@ struct GovernanceLedger<'t> {
 }
 
 impl<'t> GovernanceLedger<'t> {
-    fn open(path: &Path, turn: Option<&'t Turn<'t>>) -> Result<GovernanceLedger<'t>> {
-        let ledger = Ledger::open(path)?;
+    fn open(
+        path: &Path,
+        clusters: archon_tasks::ClusterRegistry,
+        turn: Option<&'t Turn<'t>>,
+    ) -> Result<GovernanceLedger<'t>> {
+        let ledger = Ledger::open(path)?.with_clusters(clusters);
         let stops = path
             .parent()
             .unwrap_or(Path::new("."))
@@ -314,6 +323,16 @@ impl<'t> GovernanceLedger<'t> {
             stops,
             turn,
         })
+    }
+
+    /// The execution works for the cluster that consented: the ledger takes its
+    /// start and report as acts of that cluster's steward (and refuses them,
+    /// naming the cluster, when the task is routed elsewhere or nowhere).
+    fn steward_of(&self, task_ref: &str) -> Result<String, LedgerError> {
+        let task = self.ledger.task(task_ref).map_err(ledger_error)?;
+        Ok(task
+            .and_then(|t| self.ledger.steward_of(&t))
+            .unwrap_or_else(|| EXECUTION_LEAD.to_string()))
     }
 
     /// Before every write: wait for the earlier tasks run side by side.
@@ -369,13 +388,14 @@ impl TaskLedger for GovernanceLedger<'_> {
     fn mark_in_progress(
         &mut self,
         task_ref: &str,
-        actor: &str,
+        _actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
         self.wait_turn();
+        let steward = self.steward_of(task_ref)?;
         let report = self
             .ledger
-            .transition(task_ref, Transition::Start, actor, clock)
+            .transition(task_ref, Transition::Start, &steward, clock)
             .map_err(ledger_error)?;
         Ok(entry(&report, clock))
     }
@@ -427,9 +447,17 @@ impl TaskLedger for GovernanceLedger<'_> {
         let result = archon_tasks::TaskResult::from_json("execution result", &value)
             .map_err(ledger_error)?;
         self.wait_turn();
+        let steward = self.steward_of(task_ref)?;
         let report = self
             .ledger
-            .report_result(task_ref, result, clock)
+            .transition(
+                task_ref,
+                Transition::Report {
+                    result: Box::new(result),
+                },
+                &steward,
+                clock,
+            )
             .map_err(ledger_error)?;
         self.pass_turn();
         Ok(entry(&report, clock))

@@ -396,9 +396,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Tasks => runner.ledger_stage(stage, |c| {
                 consent_by_policy(c, &paths.ledger, args.cluster_dir.as_deref())
             })?,
-            Stage::Execute => {
-                runner.ledger_stage(stage, |c| execute_accepted(c, &paths, &args.delegate))?
-            }
+            Stage::Execute => runner.ledger_stage(stage, |c| {
+                execute_accepted(c, &paths, &args.delegate, args.cluster_dir.as_deref())
+            })?,
         };
         bar.inc(1);
         if step != Outcome::Complete {
@@ -683,7 +683,9 @@ fn consent_by_policy(
             let Some(cluster) = task.cluster_id.as_deref().and_then(|c| clusters.get(c)) else {
                 continue;
             };
-            let steward = format!("steward:{}", cluster.steward.steward_id);
+            let Some(steward) = ledger.steward_of(task) else {
+                continue;
+            };
             let fits = task
                 .required_tags
                 .iter()
@@ -712,11 +714,13 @@ fn execute_accepted(
     ctx: &Context,
     paths: &RunPaths,
     delegate: &execute::DelegateArgs,
+    cluster_dir: Option<&Path>,
 ) -> Result<Outcome> {
     if !paths.ledger.is_file() {
         return Ok(Outcome::Complete);
     }
-    let mut ledger = Ledger::open(&paths.ledger)?;
+    let clusters = archon_tasks::io::load_clusters(cluster_dir)?;
+    let mut ledger = Ledger::open(&paths.ledger)?.with_clusters(clusters);
     let tasks = ledger.tasks()?;
     let report_of = |t: &str| paths.execute.join(t).join("execution-stage-report.md");
     // A task reported by a run killed before its report was written is executed
@@ -747,13 +751,21 @@ fn execute_accepted(
     // the same whatever order they finish in: every accepted task is started
     // here, in task order and in one batch (an execution then finds its start
     // made, as after a crash), and each execution's report waits its turn.
-    let starts: Vec<(String, Transition)> = pending
-        .iter()
-        .filter(|t| t.state == TaskState::Accepted)
-        .map(|t| (t.task_ref.clone(), Transition::Start))
-        .collect();
-    for started in ledger.transitions(starts, EXECUTION_LEAD, &ctx.clock) {
-        started?;
+    // Each start is its cluster steward's act: one batch per steward.
+    let mut starts: BTreeMap<String, Vec<(String, Transition)>> = BTreeMap::new();
+    for t in pending.iter().filter(|t| t.state == TaskState::Accepted) {
+        let steward = ledger
+            .steward_of(t)
+            .unwrap_or_else(|| EXECUTION_LEAD.into());
+        starts
+            .entry(steward)
+            .or_default()
+            .push((t.task_ref.clone(), Transition::Start));
+    }
+    for (steward, moves) in starts {
+        for started in ledger.transitions(moves, &steward, &ctx.clock) {
+            started?;
+        }
     }
     // `ledger` stays open as the anchor (see `ledger_anchor`).
     let steps = fan_out::in_order_with_turns(&pending, |task, turn| {
@@ -764,6 +776,7 @@ fn execute_accepted(
             report: Some(report_of(&task.task_ref)),
             delegate: delegate.clone(),
             issuer: Some("archon run".into()),
+            cluster_dir: cluster_dir.map(Path::to_path_buf),
         };
         execute::run_in_turn(ctx, &args, Some(turn))
     });

@@ -142,7 +142,7 @@ pub fn cycle_summary(
         }
     }
     if ledger.is_file() {
-        for task in Ledger::open(ledger)?.tasks()? {
+        for task in Ledger::open_read_only(ledger)?.tasks()? {
             let state = serde_json::to_value(task.state)?;
             *s.tasks
                 .entry(state.as_str().unwrap_or("?").to_string())

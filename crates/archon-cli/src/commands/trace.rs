@@ -153,10 +153,7 @@ fn trace(args: &TraceArgs) -> Result<Trace> {
         .ledger
         .clone()
         .unwrap_or_else(|| args.out.join("governance.db"));
-    if !ledger_path.is_file() {
-        bail!("{}: no such ledger", ledger_path.display());
-    }
-    let task = Ledger::open(&ledger_path)?
+    let task = Ledger::open_read_only(&ledger_path)?
         .task(&args.task_ref)?
         .with_context(|| {
             format!(
