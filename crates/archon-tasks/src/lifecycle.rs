@@ -708,6 +708,8 @@ fn validate_request(
     let bad = |m: String| Refusal::InvalidRequest(format!("{}: {m}", req.task_ref));
     archon_core::ids::check_file_component(&req.task_ref)
         .map_err(|m| Refusal::InvalidRequest(format!("task_ref: {m}")))?;
+    archon_core::ids::check_file_component(&req.earl_id)
+        .map_err(|m| bad(format!("earl_id: {m}")))?;
     if req.earl_id.trim().is_empty() {
         return Err(bad("earl_id is empty".into()));
     }

@@ -103,11 +103,13 @@ pub fn run_in_turn(
     }
 }
 
+const BUNDLED_TABLE_SOURCE: &str = "bundled earl_routing_table.json";
+
 fn load_routing_table(path: Option<&Path>) -> Result<(RoutingTable, String), DecomposeError> {
     let (source, text) = match path {
         Some(p) => (p.display().to_string(), archon_store::read_text(p)?),
         None => (
-            "bundled earl_routing_table.json".to_string(),
+            BUNDLED_TABLE_SOURCE.to_string(),
             BUNDLED_ROUTING_TABLE.to_string(),
         ),
     };
@@ -134,6 +136,11 @@ fn bridge(
     let roster = ctx
         .roster()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;
+    let table_source = args.earl_routing_table.as_deref().map_or_else(
+        || BUNDLED_TABLE_SOURCE.to_string(),
+        |p| p.display().to_string(),
+    );
+    inputs.routing_table.check_earls(&table_source, &roster)?;
     let agents = ctx
         .agents()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;
