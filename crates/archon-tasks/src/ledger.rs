@@ -75,19 +75,21 @@ BEGIN SELECT RAISE(ABORT, 'the governance ledger is append-only'); END;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, so it is not also the error's
+    // `source` (a chain printed with `{:#}` would repeat it).
+    #[error("{}: {error}", path.display())]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
     #[error("{}: no governance ledger here (a command that only reads a ledger never creates one)", path.display())]
     Missing { path: PathBuf },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}: another writer has the ledger open; orphaned intents can only be closed while it is the only one", path.display())]
     WritersOpen { path: PathBuf },
@@ -198,11 +200,11 @@ impl Ledger {
         }
         let sql = |source| LedgerError::Sqlite {
             path: path.clone(),
-            source,
+            error: source,
         };
         let writer = WriterLock::acquire(&path).map_err(|source| LedgerError::Io {
             path: crate::writers::lock_path(&path),
-            source,
+            error: source,
         })?;
         let mut conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
@@ -310,7 +312,7 @@ impl Ledger {
         let path = self.path.clone();
         let sql = |source| LedgerError::Sqlite {
             path: path.clone(),
-            source,
+            error: source,
         };
         let at = clock.stamp();
         let tx = self
@@ -496,7 +498,7 @@ impl Ledger {
     fn sql(&self, source: rusqlite::Error) -> LedgerError {
         LedgerError::Sqlite {
             path: self.path.clone(),
-            source,
+            error: source,
         }
     }
 
@@ -603,7 +605,7 @@ fn write_intents(
 ) -> Result<Vec<Intent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -709,7 +711,7 @@ fn write_outcomes(
 ) -> Result<(), LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -801,7 +803,7 @@ fn only_process(writer: Option<&WriterLock>, path: &Path) -> Result<bool, Ledger
         None => Ok(false),
         Some(w) => w.is_only_process().map_err(|source| LedgerError::Io {
             path: crate::writers::lock_path(path),
-            source,
+            error: source,
         }),
     }
 }
@@ -833,7 +835,7 @@ pub(crate) struct OpenIntent {
 fn open_intents(conn: &Connection, path: &Path) -> Result<Vec<OpenIntent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut stmt = conn
         .prepare(
@@ -882,7 +884,7 @@ pub(crate) fn open_read_connection(path: &Path) -> Result<Connection, LedgerErro
     }
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let check = |conn: Connection| -> Result<Connection, rusqlite::Error> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -949,7 +951,7 @@ fn read_tail(conn: &Connection, path: &Path) -> Result<(u64, String), LedgerErro
     .map(|t| t.unwrap_or((0, GENESIS_HASH.to_string())))
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -998,7 +1000,7 @@ fn append(
     )
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     let ev = LedgerEvent {
         seq,
@@ -1072,7 +1074,7 @@ pub(crate) fn read_raw_events(
 ) -> Result<Vec<RawEvent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let query = "SELECT seq, op_seq, task_ref, kind, at, actor, body, prev_hash, hash FROM events";
     let mut stmt = match where_seq {
@@ -1130,7 +1132,7 @@ fn load_task(
         .optional()
         .map_err(|source| LedgerError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     text.map(|t| decode_record(path, task_ref, &t)).transpose()
 }
@@ -1146,7 +1148,7 @@ fn save_task(tx: &Transaction<'_>, path: &Path, rec: &TaskRecord) -> Result<(), 
     .map(|_| ())
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -1156,7 +1158,7 @@ pub(crate) fn read_projection(
 ) -> Result<Vec<(String, String)>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut stmt = conn
         .prepare("SELECT task_ref, record FROM tasks ORDER BY task_ref")

@@ -85,13 +85,13 @@ pub fn verify_ledger_anchored(
     let path = path.as_ref();
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut conn = open_read_connection(path)?;
     // Held until the snapshot is read: no writer opens in between.
     let writers = writers::probe(path).map_err(|source| LedgerError::Io {
         path: writers::lock_path(path),
-        source,
+        error: source,
     })?;
     let snapshot = conn.transaction().map_err(sql)?;
     let raw = read_raw_events(&snapshot, path, None)?;
