@@ -54,6 +54,10 @@ fn main() -> ExitCode {
         }
     };
     context::init_logging(&cli.global, &progress);
+    if let Err(e) = archon_store::stop::install() {
+        eprintln!("error: cannot handle SIGINT/SIGTERM: {e}");
+        return ExitCode::from(2);
+    }
     let code = match commands::run(cli, progress) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
@@ -65,12 +69,17 @@ fn main() -> ExitCode {
     if let Err(e) = flushed {
         note_stdout_error(e);
     }
-    match STDOUT_ERROR.get() {
-        Some(e) => {
+    match (
+        STDOUT_ERROR.get(),
+        archon_store::stop::requested_exit_code(),
+    ) {
+        (Some(e), _) => {
             eprintln!("error: writing to stdout: {e}");
             ExitCode::from(2)
         }
-        None => code,
+        // Stopped by a signal after the last write: still a stop.
+        (None, Some(stopped)) => ExitCode::from(stopped),
+        (None, None) => code,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod artifact_dir;
 pub mod event_log;
 pub mod fault;
 pub mod input;
+pub mod stop;
 
 pub use artifact_dir::{
     write_atomic, write_atomic_unsynced, ArtifactDir, LedgerHead, StageManifest, MANIFEST_FILE,
