@@ -324,6 +324,42 @@ fn bad_inputs_are_refused_with_clear_errors() {
     );
 }
 
+/// A routing table may name only Earls of the roster: a Duke's id and a
+/// string that is no archon at all are refused, each with its JSON path.
+#[test]
+fn a_routing_table_naming_no_earl_is_refused() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let mut table: serde_json::Value =
+        serde_json::from_str(include_str!("../../../data/earl_routing_table.json")).unwrap();
+    let duke = "archon-agares-021";
+    table["default_earl_id"] = "'; DROP TABLE events;--".into();
+    let first = table["portfolio_to_earl"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .unwrap();
+    table["portfolio_to_earl"][&first] = duke.into();
+    let path = tmp.path().join("table.json");
+    fs::write(&path, table.to_string()).unwrap();
+    let out = archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(data("clusters_engineering"))
+        .arg("--earl-routing-table")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("table.json: $.default_earl_id: \"'; DROP TABLE events;--\" is not an archon of the roster"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("$.portfolio_to_earl.{first}")),
+        "{err}"
+    );
+    assert!(!tmp.path().join("archon-out/governance.db").exists());
+}
+
 #[test]
 fn clear_checkpoints_forces_a_fresh_decomposition() {
     let tmp = workspace("selection_result.json", "proposal_gusion.md");
@@ -457,13 +493,13 @@ fn a_declined_task_reroutes_only_to_clusters_with_the_required_tags() {
     );
     assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000042");
 
-    tasks(&["decline", "TASK-GUSI-001a"], 0);
+    tasks(&["--actor", "steward-42", "decline", "TASK-GUSI-001a"], 0);
     let task = show();
     assert_eq!(task["state"], "routed");
     assert_eq!(task["cluster_id"], "c0000000-0000-4000-8000-000000000044");
 
     // With 44 declining too, no cluster with the tags is left: blocked, never 43.
-    let last = tasks(&["decline", "TASK-GUSI-001a"], 1);
+    let last = tasks(&["--actor", "steward-44", "decline", "TASK-GUSI-001a"], 1);
     let last = String::from_utf8(last.stdout).unwrap();
     assert!(
         last.contains(

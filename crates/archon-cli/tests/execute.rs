@@ -41,12 +41,18 @@ fn routed_task(dir: &Path, accept: bool) {
         .assert()
         .success();
     if accept {
-        archon(dir)
-            .args(["tasks", "--ledger", "l/governance.db", "accept", TASK])
-            .assert()
-            .success();
+        accept_as_steward(dir);
     }
     std::fs::create_dir_all(dir.join("ws")).expect("workspace");
+}
+
+/// Cluster 42's steward accepts TASK.
+fn accept_as_steward(dir: &Path) {
+    archon(dir)
+        .args(["tasks", "--ledger", "l/governance.db"])
+        .args(["--actor", "steward-42", "accept", TASK])
+        .assert()
+        .success();
 }
 
 fn execute(dir: &Path) -> Command {
@@ -69,10 +75,7 @@ fn return_paths_and_exit_codes() {
         .stdout(contains(format!("{TASK}: blocked")))
         .stdout(contains(format!("owner: cluster steward of {C42}")));
 
-    archon(dir)
-        .args(["tasks", "--ledger", "l/governance.db", "accept", TASK])
-        .assert()
-        .success();
+    accept_as_steward(dir);
     // Input validation: the missing fields are named, the caller owns them.
     execute(dir)
         .assert()

@@ -9,9 +9,11 @@ use serde_json::Value;
 
 const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
 
+/// `archon tasks --ledger LEDGER`, acting as cluster 42's steward.
 fn archon(ledger: &Path) -> Command {
     let mut cmd = Command::cargo_bin("archon").expect("binary");
     cmd.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+        .env("ARCHON_ACTOR", "steward-42")
         .arg("tasks")
         .arg("--ledger")
         .arg(ledger);
@@ -175,10 +177,11 @@ fn malformed_cluster_dir_names_file_and_path() {
     archon(&ledger)
         .arg("--cluster-dir")
         .arg(&clusters)
-        .arg("list")
+        .arg("expire")
         .assert()
         .code(2)
         .stderr(contains("bad.json: $.status"));
+    assert!(!ledger.exists(), "bad input creates no ledger");
 }
 
 #[test]
@@ -238,8 +241,8 @@ fn two_processes_share_one_ledger() {
                 .count()
         })
     };
-    let a = run(script("proc-a"));
-    let b = run(script("proc-b"));
+    let a = run(script("steward-42"));
+    let b = run(script("steward:steward-42"));
     let ok = a.join().expect("a") + b.join().expect("b");
     assert_eq!(ok, tasks.len() * 2, "each accept and start succeeded once");
     let out = Command::cargo_bin("archon")
@@ -303,4 +306,87 @@ fn verify_checks_manifests_and_fails_on_tampering() {
         .arg(dir.path())
         .assert()
         .code(2);
+}
+
+/// Consent is the current cluster steward's: a wrong `--actor` (or none) is
+/// refused with exit 2, the task, its cluster and its steward named, and the
+/// ledger unchanged; `ARCHON_ACTOR` names the actor too.
+#[test]
+fn a_wrong_actor_is_refused() {
+    let (_dir, ledger) = setup();
+    activate(&ledger, "TASK-K-001", "Design the schema.").success();
+    let before = events(&ledger);
+    for actor in ["steward-43", "cli"] {
+        archon(&ledger)
+            .env("ARCHON_ACTOR", actor)
+            .args(["accept", "TASK-K-001"])
+            .assert()
+            .code(2)
+            .stderr(contains("task TASK-K-001: accept refused"))
+            .stderr(contains(C42))
+            .stderr(contains("steward steward-42"));
+    }
+    archon(&ledger)
+        .args(["--actor", "steward:steward-43", "decline", "TASK-K-001"])
+        .assert()
+        .code(2)
+        .stderr(contains("decline refused"));
+    assert_eq!(events(&ledger), before);
+    archon(&ledger)
+        .args(["accept", "TASK-K-001"])
+        .assert()
+        .success();
+}
+
+/// Commands that only read a ledger refuse a missing one and create nothing.
+#[test]
+fn reading_commands_refuse_a_missing_ledger() {
+    let (dir, _) = setup();
+    let typo = dir.path().join("typo.db");
+    for args in [&["list"][..], &["show", "TASK-X"]] {
+        archon(&typo)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains("typo.db: no governance ledger here"));
+    }
+    Command::cargo_bin("archon")
+        .expect("binary")
+        .args(["verify", "--ledger"])
+        .arg(&typo)
+        .assert()
+        .code(2);
+    assert!(!typo.exists(), "no ledger created");
+}
+
+/// `verify --head` prints the head; a kept head the ledger no longer holds
+/// (`--anchor`) fails verification.
+#[test]
+fn verify_head_and_anchor() {
+    let (_dir, ledger) = setup();
+    activate(&ledger, "TASK-H-001", "Design the schema.").success();
+    let verify = || {
+        let mut c = Command::cargo_bin("archon").expect("binary");
+        c.arg("verify").arg("--ledger").arg(&ledger);
+        c
+    };
+    let out = verify().arg("--head").output().expect("run");
+    assert!(out.status.success());
+    let head = String::from_utf8(out.stdout).expect("utf8");
+    let head = head.trim();
+    let (seq, hash) = head.split_once(':').expect("SEQ:HASH");
+    assert_eq!(seq, events(&ledger).to_string());
+    assert_eq!(hash.len(), 64);
+    verify().args(["--anchor", head]).assert().success();
+    let forged = format!("{seq}:{}", "0".repeat(64));
+    verify()
+        .args(["--anchor", &forged])
+        .assert()
+        .code(1)
+        .stdout(contains("the chain was rewritten"));
+    verify()
+        .args(["--anchor", "7:nothex"])
+        .assert()
+        .code(2)
+        .stderr(contains("HASH is not 64 hex digits"));
 }

@@ -332,7 +332,7 @@ fn a_missing_ledger_or_a_broken_link_is_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("archon-out/governance.db: no such ledger"));
+    assert!(text(&out.stderr).contains("archon-out/governance.db: no governance ledger here"));
     // The ledger alone, without the artifacts it points to: the first hop names what it looked for.
     let ledger = run_dir().join("archon-out/governance.db");
     let out = archon(empty.path())

@@ -15,17 +15,30 @@ pub fn check_file_component(id: &str) -> Result<(), String> {
         ));
     }
     if id == "." || id == ".." || id.contains("..") {
-        return Err(format!("identifier {id:?} contains '..'"));
+        return Err(format!("identifier {} contains '..'", quoted(id)));
     }
     if let Some(c) = id
         .chars()
         .find(|c| matches!(c, '/' | '\\') || c.is_control())
     {
         return Err(format!(
-            "identifier {id:?} contains the forbidden character {c:?}"
+            "identifier {} contains the forbidden character {c:?}",
+            quoted(id)
         ));
     }
     Ok(())
+}
+
+/// Longest text [`quoted`] shows, in characters.
+pub const QUOTE_MAX_CHARS: usize = 80;
+
+/// `text` quoted for an error message, cut to [`QUOTE_MAX_CHARS`] characters
+/// (a hostile 1 MB value must not become 1 MB of stderr).
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_MAX_CHARS) {
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+        None => format!("{text:?}"),
+    }
 }
 
 /// [`check_file_component`] as an [`InputError`] naming where the identifier came from.
@@ -62,6 +75,17 @@ mod tests {
         ] {
             assert!(check_file_component(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn long_values_are_quoted_cut() {
+        assert_eq!(quoted("ab"), "\"ab\"");
+        let long = "x".repeat(1_000_000);
+        let q = quoted(&long);
+        assert!(q.len() < 120, "{q}");
+        assert!(q.ends_with("… (1000000 bytes)"), "{q}");
+        let err = check_file_component(&format!("{long}/")).unwrap_err();
+        assert!(err.len() < 200, "{err}");
     }
 
     #[test]

@@ -263,7 +263,10 @@ fn validate(source: &str, file: &RosterFile) -> Vec<InputError> {
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for (i, a) in file.archons.iter().enumerate() {
         let at = |f: &str| format!("$.archons[{i}].{f}");
-        if a.id.trim().is_empty() {
+        // Ids name files and folders (review packets, checkpoints): one safe component.
+        if let Err(m) = crate::ids::check_file_component(&a.id) {
+            err(at("id"), m);
+        } else if a.id.trim().is_empty() {
             err(at("id"), "id is empty".into());
         }
         if a.name.trim().is_empty() {
@@ -275,13 +278,19 @@ fn validate(source: &str, file: &RosterFile) -> Vec<InputError> {
         if let Some(first) = names.insert(a.name.to_lowercase(), i) {
             err(
                 at("name"),
-                format!("duplicate name {:?} (also $.archons[{first}])", a.name),
+                format!(
+                    "duplicate name {} (also $.archons[{first}])",
+                    crate::ids::quoted(&a.name)
+                ),
             );
         }
         if let Some(first) = ids.insert(&a.id, i) {
             err(
                 at("id"),
-                format!("duplicate id {:?} (also $.archons[{first}])", a.id),
+                format!(
+                    "duplicate id {} (also $.archons[{first}])",
+                    crate::ids::quoted(&a.id)
+                ),
             );
         }
         if a.rank == Rank::President {
@@ -375,6 +384,18 @@ mod tests {
             .iter()
             .any(|e| e.message.contains("expected 72 archons")));
         assert!(errs.iter().any(|e| e.message.contains("rank Knight")));
+    }
+
+    #[test]
+    fn a_hostile_id_is_refused_with_its_json_path() {
+        let mut archons = full();
+        archons[3]["id"] = "../../../../tmp/x".into();
+        let errs = load(archons).err().map(|e| e.0).unwrap_or_default();
+        assert!(
+            errs.iter()
+                .any(|e| e.path == "$.archons[3].id" && e.message.contains("'..'")),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -70,15 +70,17 @@ impl TaskState {
 
     pub fn phase(self) -> Phase {
         match self {
-            TaskState::Authorized | TaskState::Activated | TaskState::Routed => Phase::PreConsent,
+            // A task rests in declined only when no eligible cluster is left; it
+            // waits for a reroute, and no cluster has consented.
+            TaskState::Authorized
+            | TaskState::Activated
+            | TaskState::Routed
+            | TaskState::Declined => Phase::PreConsent,
             TaskState::Accepted
             | TaskState::InProgress
             | TaskState::Reported
             | TaskState::Aggregated => Phase::PostConsent,
-            TaskState::Completed
-            | TaskState::Declined
-            | TaskState::Quarantined
-            | TaskState::Nullified => Phase::Terminal,
+            TaskState::Completed | TaskState::Quarantined | TaskState::Nullified => Phase::Terminal,
         }
     }
 
@@ -93,7 +95,9 @@ impl TaskState {
             InProgress => &[Reported, Quarantined],
             Reported => &[Aggregated, Completed],
             Aggregated => &[Completed],
-            Completed | Declined | Quarantined | Nullified => &[],
+            // Halted while waiting for a cluster; a reroute starts a new activation.
+            Declined => &[Nullified],
+            Completed | Quarantined | Nullified => &[],
         }
     }
 
@@ -172,6 +176,7 @@ mod tests {
         ("reported", "aggregated"),
         ("reported", "completed"),
         ("aggregated", "completed"),
+        ("declined", "nullified"),
     ];
 
     #[test]
@@ -195,7 +200,7 @@ mod tests {
             }
         }
         assert_eq!(allowed, ALLOWED.len());
-        assert_eq!(TaskState::ALL.len() * TaskState::ALL.len() - allowed, 106);
+        assert_eq!(TaskState::ALL.len() * TaskState::ALL.len() - allowed, 105);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use archon_core::ids::safe_component;
-use archon_core::input::{parse_json, InputError};
+use archon_core::ids::{quoted, safe_component};
+use archon_core::input::{parse_json, InputError, InputErrors};
+use archon_core::roster::{Rank, Roster};
 use serde::{Deserialize, Serialize};
 
 use crate::DecomposeError;
@@ -200,6 +201,34 @@ impl RoutingTable {
             ));
         }
         Ok(table)
+    }
+
+    /// Every Earl the table names must be an Earl of `roster`; all problems,
+    /// each with its JSON path.
+    pub fn check_earls(&self, source: &str, roster: &Roster) -> Result<(), InputErrors> {
+        let named = std::iter::once(("$.default_earl_id".to_string(), &self.default_earl_id))
+            .chain(
+                self.portfolio_to_earl
+                    .iter()
+                    .map(|(k, id)| (format!("$.portfolio_to_earl.{k}"), id)),
+            );
+        let errors: Vec<InputError> = named
+            .filter_map(|(path, id)| {
+                let problem = match roster.by_id(id) {
+                    None => format!("{} is not an archon of the roster", quoted(id)),
+                    Some(a) if a.rank != Rank::Earl => {
+                        format!("{} is {} ({:?}), not an Earl", quoted(id), a.name, a.rank)
+                    }
+                    Some(_) => return None,
+                };
+                Some(InputError::new(source, path, problem))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(InputErrors(errors))
+        }
     }
 }
 

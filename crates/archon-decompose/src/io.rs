@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
-use archon_store::{read_text, write_atomic, ArtifactDir, StoreError};
+use archon_store::{read_text, write_atomic, ArtifactDir, LedgerHead, StoreError};
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
@@ -224,14 +224,17 @@ impl CheckpointStore for DirCheckpoints {
 }
 
 /// Writes `execution_bridge/` (appending this run's events to the trail) and
-/// its stage manifest, last.
+/// its stage manifest, last; `ledger_head` is the governance ledger's head after
+/// the activations, anchored in the manifest.
 pub fn write_outputs(
     bridge_dir: &Path,
     output: &BridgeOutput,
     input_hash: String,
     inputs: BTreeMap<String, String>,
+    ledger_head: Option<LedgerHead>,
 ) -> Result<(), StoreError> {
     let mut dir = ArtifactDir::begin(bridge_dir)?;
+    dir.anchor_ledger(ledger_head);
     dir.write_json("task_drafts.json", &output.task_drafts)?;
     dir.write_json("routing_plan.json", &output.routing_plan)?;
     dir.write_json("activation_manifest.json", &output.activation_manifest)?;

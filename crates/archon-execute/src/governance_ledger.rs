@@ -38,18 +38,30 @@ pub struct GovernanceLedger<'t> {
 }
 
 impl<'t> GovernanceLedger<'t> {
-    /// Opens the ledger at `path`, with stops appended to `stops`. With a
-    /// `turn`, every write waits for the earlier items run side by side.
+    /// Opens the ledger at `path` with the cluster definitions that name each
+    /// cluster's steward, with stops appended to `stops`. With a `turn`, every
+    /// write waits for the earlier items run side by side.
     pub fn open(
         path: &Path,
+        clusters: archon_tasks::ClusterRegistry,
         stops: PathBuf,
         turn: Option<&'t Turn<'t>>,
     ) -> Result<GovernanceLedger<'t>, archon_tasks::LedgerError> {
         Ok(GovernanceLedger {
-            ledger: Ledger::open(path)?,
+            ledger: Ledger::open(path)?.with_clusters(clusters),
             stops,
             turn,
         })
+    }
+
+    /// The execution works for the cluster that consented: the ledger takes its
+    /// start and report as acts of that cluster's steward (and refuses them,
+    /// naming the cluster, when the task is routed elsewhere or nowhere).
+    fn steward_of(&self, task_ref: &str) -> Result<String, LedgerError> {
+        let task = self.ledger.task(task_ref).map_err(ledger_error)?;
+        Ok(task
+            .and_then(|t| self.ledger.steward_of(&t))
+            .unwrap_or_else(|| crate::execute::EXECUTION_LEAD.to_string()))
     }
 
     /// Before every write: wait for the earlier tasks run side by side.
@@ -104,13 +116,14 @@ impl TaskLedger for GovernanceLedger<'_> {
     fn mark_in_progress(
         &mut self,
         task_ref: &str,
-        actor: &str,
+        _actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
         self.wait_turn();
+        let steward = self.steward_of(task_ref)?;
         let report = self
             .ledger
-            .transition(task_ref, Transition::Start, actor, clock)
+            .transition(task_ref, Transition::Start, &steward, clock)
             .map_err(ledger_error)?;
         Ok(entry(ledger::STARTED, &report, clock))
     }
@@ -163,9 +176,17 @@ impl TaskLedger for GovernanceLedger<'_> {
         let result = archon_tasks::TaskResult::from_json("execution result", &value)
             .map_err(ledger_error)?;
         self.wait_turn();
+        let steward = self.steward_of(task_ref)?;
         let report = self
             .ledger
-            .report_result(task_ref, result, clock)
+            .transition(
+                task_ref,
+                Transition::Report {
+                    result: Box::new(result),
+                },
+                &steward,
+                clock,
+            )
             .map_err(ledger_error)?;
         self.pass_turn();
         Ok(entry(ledger::REPORTED, &report, clock))

@@ -93,6 +93,7 @@ impl Subjects {
     fn governance(&self) -> GovernanceLedger<'static> {
         GovernanceLedger::open(
             &self.tmp.path().join("governance.db"),
+            archon_tasks::ClusterRegistry::bundled().unwrap(),
             self.tmp.path().join("execution_outcomes.jsonl"),
             None,
         )

@@ -230,9 +230,9 @@ pub fn run_chain(
                 policy::consent_by_policy(&ledger, &options.clusters, clock)?;
                 Ok(Outcome::Complete)
             })?,
-            Stage::Execute => {
-                runner.ledger_stage(stage, || execute_accepted(layout, stages, clock))?
-            }
+            Stage::Execute => runner.ledger_stage(stage, || {
+                execute_accepted(layout, &options.clusters, stages, clock)
+            })?,
         };
         if step != Outcome::Complete {
             outcome = outcome.worst(step);
@@ -484,6 +484,7 @@ fn ledger_anchor(path: &Path, needed: bool) -> Result<Option<Ledger>, PipelineEr
 /// Executes every accepted (or interrupted in-progress) task.
 fn execute_accepted(
     layout: &Layout,
+    clusters: &ClusterRegistry,
     stages: &dyn Stages,
     clock: &Clock,
 ) -> Result<Outcome, PipelineError> {
@@ -491,7 +492,7 @@ fn execute_accepted(
     if !ledger_path.is_file() {
         return Ok(Outcome::Complete);
     }
-    let mut ledger = Ledger::open(&ledger_path)?;
+    let mut ledger = Ledger::open(&ledger_path)?.with_clusters(clusters.clone());
     let tasks = ledger.tasks()?;
     let pending = pending_executions(&tasks, |t| {
         json_report_path(&layout.execution_report(t)).is_file()
@@ -511,13 +512,21 @@ fn execute_accepted(
     // the same whatever order they finish in: every accepted task is started
     // here, in task order and in one batch (an execution then finds its start
     // made, as after a crash), and each execution's report waits its turn.
-    let starts: Vec<(String, Transition)> = pending
-        .iter()
-        .filter(|t| t.state == TaskState::Accepted)
-        .map(|t| (t.task_ref.clone(), Transition::Start))
-        .collect();
-    for started in ledger.transitions(starts, EXECUTION_LEAD, clock) {
-        started?;
+    // Each start is its cluster steward's act: one batch per steward.
+    let mut starts: BTreeMap<String, Vec<(String, Transition)>> = BTreeMap::new();
+    for t in pending.iter().filter(|t| t.state == TaskState::Accepted) {
+        let steward = ledger
+            .steward_of(t)
+            .unwrap_or_else(|| EXECUTION_LEAD.into());
+        starts
+            .entry(steward)
+            .or_default()
+            .push((t.task_ref.clone(), Transition::Start));
+    }
+    for (steward, moves) in starts {
+        for started in ledger.transitions(moves, &steward, clock) {
+            started?;
+        }
     }
     // `ledger` stays open as the anchor (see `ledger_anchor`).
     let steps = fan_out::in_order_with_turns(&pending, |task, turn| {
@@ -988,7 +997,8 @@ mod tests {
         let layout = Layout::new(f.tmp.path().join("a"));
         let refs = accepted_tasks(&layout, 3, &f.clock);
         let s = stages();
-        let outcome = execute_accepted(&layout, &s, &f.clock).expect("execute");
+        let clusters = ClusterRegistry::bundled().expect("clusters");
+        let outcome = execute_accepted(&layout, &clusters, &s, &f.clock).expect("execute");
         assert_eq!(outcome, Outcome::Complete);
         let calls = s.calls();
         let ledger = Ledger::open(layout.ledger()).expect("ledger");

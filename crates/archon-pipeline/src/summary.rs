@@ -114,7 +114,7 @@ pub fn cycle_summary(layout: &Layout, session_id: &str) -> Result<CycleSummary, 
         }
     }
     if ledger.is_file() {
-        for task in Ledger::open(ledger)?.tasks()? {
+        for task in Ledger::open_read_only(ledger)?.tasks()? {
             *s.tasks.entry(task.state.as_str().to_string()).or_default() += 1;
         }
     }

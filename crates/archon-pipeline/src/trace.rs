@@ -157,10 +157,7 @@ struct TaskProvenance {
 /// artifacts read under `layout`'s root.
 pub fn trace(layout: &Layout, ledger_path: &Path, task_ref: &str) -> Result<Trace> {
     let out = layout.root();
-    if !ledger_path.is_file() {
-        bail!("{}: no such ledger", ledger_path.display());
-    }
-    let task = Ledger::open(ledger_path)?
+    let task = Ledger::open_read_only(ledger_path)?
         .task(task_ref)?
         .with_context(|| format!("unknown task {} in {}", task_ref, ledger_path.display()))?;
     let prov: TaskProvenance = serde_json::from_value(task.provenance.clone()).with_context(|| {

@@ -34,6 +34,18 @@ pub struct StageManifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub trails: BTreeMap<String, u64>,
     pub completed_at: String,
+    /// The governance ledger's head after this stage's writes to it (stages that
+    /// write to the ledger only): `archon verify DIR` checks the ledger still
+    /// holds this event, so a recomputed chain or a truncated ledger shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_head: Option<LedgerHead>,
+}
+
+/// One event of the governance ledger, by position and hash: an anchor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerHead {
+    pub seq: u64,
+    pub hash: String,
 }
 
 /// Where `begin` keeps the last complete manifest while a new run is in progress.
@@ -162,6 +174,7 @@ pub struct ArtifactDir {
     /// Full content of each append-only trail written by this run.
     trails: BTreeMap<String, Vec<u8>>,
     previous: Option<StageManifest>,
+    ledger_head: Option<LedgerHead>,
 }
 
 impl ArtifactDir {
@@ -186,6 +199,7 @@ impl ArtifactDir {
             files: BTreeMap::new(),
             trails: BTreeMap::new(),
             previous,
+            ledger_head: None,
         })
     }
 
@@ -230,6 +244,11 @@ impl ArtifactDir {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Records the ledger head this stage left (see [`StageManifest::ledger_head`]).
+    pub fn anchor_ledger(&mut self, head: Option<LedgerHead>) {
+        self.ledger_head = head;
     }
 
     /// Writes bytes at `rel` (a relative path of safe components).
@@ -294,6 +313,7 @@ impl ArtifactDir {
                 .map(|(k, v)| (k.clone(), v.len() as u64))
                 .collect(),
             completed_at,
+            ledger_head: self.ledger_head,
         };
         // Every file must be on disk before the manifest that vouches for them.
         sync_files(&self.root, &manifest.files).map_err(|e| StoreError::io(&self.root, e))?;

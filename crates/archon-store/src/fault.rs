@@ -38,6 +38,7 @@ static REACHED: AtomicU64 = AtomicU64::new(0);
 
 /// A durable write point named `what` (for the tally and the message).
 pub fn point(what: &str) {
+    crate::stop::at_write_point(what);
     let n = REACHED.fetch_add(1, Ordering::SeqCst) + 1;
     let plan = plan();
     if let Some(path) = &plan.tally {

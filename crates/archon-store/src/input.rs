@@ -7,10 +7,12 @@ use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, so it is not also the error's
+    // `source` (a chain printed with `{:#}` would repeat it).
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Input(#[from] InputError),
@@ -24,18 +26,121 @@ impl StoreError {
     pub fn io(path: &Path, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }
 
-/// Reads a UTF-8 text file.
+/// Largest input file archon reads (64 MiB): the real inputs are a few MB at
+/// most, and a mistaken `/dev/zero` or a huge file must not exhaust memory.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a UTF-8 text file. Only regular files are read (a FIFO would block
+/// forever, a device never end), and at most [`MAX_INPUT_BYTES`].
 pub fn read_text(path: &Path) -> Result<String, StoreError> {
-    std::fs::read_to_string(path).map_err(|e| StoreError::io(path, e))
+    use std::io::Read;
+    let invalid = |message: String| StoreError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let kind = std::fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(invalid(format!(
+            "not a regular file (a {}); inputs must be regular files",
+            describe(kind)
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io(path, e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(invalid(format!(
+            "larger than the input limit of {} MiB",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        invalid(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn describe(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "directory"
+    } else if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    }
 }
 
 /// Reads and decodes a JSON file; errors name the file and the JSON path.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
     let text = read_text(path)?;
     Ok(parse_json(&path.display().to_string(), &text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let fifo = dir.path().join("pipe.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let err = read_text(&fifo).expect_err("a FIFO is refused, not waited on");
+        assert!(
+            err.to_string().contains("not a regular file (a FIFO)"),
+            "{err}"
+        );
+        let err = read_text(dir.path()).expect_err("a directory");
+        assert!(err.to_string().contains("(a directory)"), "{err}");
+        let err = read_text(Path::new("/dev/zero")).expect_err("a device");
+        assert!(err.to_string().contains("(a device)"), "{err}");
+    }
+
+    #[test]
+    fn the_os_error_is_named_once() {
+        let err = read_text(Path::new("/nonexistent/x.json")).expect_err("missing");
+        let chain = anyhow_like(&err);
+        assert_eq!(chain.matches("os error 2").count(), 1, "{chain}");
+    }
+
+    /// The message and every source, as `anyhow`'s `{:#}` prints them.
+    fn anyhow_like(err: &dyn std::error::Error) -> String {
+        let mut out = err.to_string();
+        let mut next = err.source();
+        while let Some(e) = next {
+            out.push_str(&format!(": {e}"));
+            next = e.source();
+        }
+        out
+    }
+
+    #[test]
+    fn files_over_the_cap_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let big = dir.path().join("big.json");
+        let f = std::fs::File::create(&big).expect("create");
+        f.set_len(MAX_INPUT_BYTES + 1).expect("sparse file");
+        let err = read_text(&big).expect_err("too big");
+        assert!(err.to_string().contains("input limit of 64 MiB"), "{err}");
+    }
 }

@@ -1,9 +1,18 @@
 //! The coercion filter: every text a cluster reads passes it before routing.
 //! Patterns live in `data/coercion_patterns.toml` (documented there); this
 //! module only parses them and applies them.
+//!
+//! Matching is on normalised text, so that spacing and look-alike forms do not
+//! carry a phrase past the filter: each character is put in Unicode NFKC
+//! (full-width `ＵＲＧＥＮＴ` is `URGENT`, a non-breaking space a space) and
+//! case-folded; typographic apostrophes read as `'`; invisible characters
+//! (zero-width spaces and joiners, soft hyphens) are dropped; and every run of
+//! whitespace, line breaks and word separators (`-`, `_`, dashes) is one space.
+//! A match is reported, and transformed, as the original text it covers.
 
 use archon_core::input::InputError;
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 const BUNDLED_PATTERNS: &str = include_str!("../../../data/coercion_patterns.toml");
 const BUNDLED_SOURCE: &str = "bundled coercion patterns (data/coercion_patterns.toml)";
@@ -77,15 +86,19 @@ impl FilterOutcome {
         }
     }
 
-    /// A one-line account of the matches, e.g. `guilt_induction "you owe" in description`.
-    pub fn summary(&self) -> String {
-        let matches = match self {
+    /// Every match: the transformations made, or what rejected or blocked it.
+    pub fn matches(&self) -> &[PatternMatch] {
+        match self {
             FilterOutcome::Accepted {
                 transformations, ..
             } => transformations,
             FilterOutcome::Rejected { matches } | FilterOutcome::Blocked { matches } => matches,
-        };
-        matches
+        }
+    }
+
+    /// A one-line account of the matches, e.g. `guilt_induction "you owe" in description`.
+    pub fn summary(&self) -> String {
+        self.matches()
             .iter()
             .map(|m| format!("{} {:?} in {}", m.category, m.matched, m.field))
             .collect::<Vec<_>>()
@@ -150,8 +163,8 @@ impl CoercionFilter {
         let mut patterns = Vec::new();
         for (ci, cat) in file.category.iter().enumerate() {
             for (pi, p) in cat.pattern.iter().enumerate() {
-                let folded = fold(&p.phrase);
-                if folded.iter().all(|c| c.is_whitespace()) {
+                let folded = normalize(&p.phrase).trimmed();
+                if folded.is_empty() {
                     return Err(InputError::new(
                         source,
                         format!("$.category[{ci}].pattern[{pi}].phrase"),
@@ -222,25 +235,25 @@ impl CoercionFilter {
         }
     }
 
-    /// Non-overlapping whole-word matches, left to right, longest phrase first.
+    /// Non-overlapping whole-word matches on the normalised text, left to
+    /// right, longest phrase first; as byte ranges of the original text.
     fn find_all<'a>(&'a self, text: &str) -> Vec<(usize, usize, &'a Pattern)> {
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let norm = normalize(text);
+        let chars = &norm.chars;
         let mut out = Vec::new();
         let mut i = 0;
         while i < chars.len() {
-            let at_word_start = i == 0 || !chars[i - 1].1.is_alphanumeric();
+            let at_word_start = i == 0 || !chars[i - 1].is_alphanumeric();
             let hit = at_word_start
                 .then(|| {
                     self.patterns
                         .iter()
-                        .find_map(|p| matches_at(&chars, i, &p.folded).map(|n| (n, p)))
+                        .find_map(|p| matches_at(chars, i, &p.folded).map(|n| (n, p)))
                 })
                 .flatten();
             match hit {
                 Some((n, p)) => {
-                    let start = chars[i].0;
-                    let end = chars.get(i + n).map_or(text.len(), |c| c.0);
-                    out.push((start, end, p));
+                    out.push((norm.spans[i].0, norm.spans[i + n - 1].1, p));
                     i += n;
                 }
                 None => i += 1,
@@ -270,29 +283,83 @@ fn keep(found: Vec<PatternMatch>, action: FilterAction) -> Vec<PatternMatch> {
     found.into_iter().filter(|m| m.action == action).collect()
 }
 
-/// Case folding for matching: lower case, typographic apostrophes as `'`.
-fn fold(text: &str) -> Vec<char> {
-    text.chars().map(fold_char).collect()
+/// Text as the filter compares it: one entry per compared character, with the
+/// byte range of the original character it came from.
+struct Normalized {
+    chars: Vec<char>,
+    spans: Vec<(usize, usize)>,
 }
 
-fn fold_char(c: char) -> char {
-    if c == '\u{2019}' {
-        return '\'';
+impl Normalized {
+    /// The characters without a leading or trailing space.
+    fn trimmed(self) -> Vec<char> {
+        let mut chars = self.chars;
+        while chars.last() == Some(&' ') {
+            chars.pop();
+        }
+        let start = chars.iter().take_while(|c| **c == ' ').count();
+        chars.split_off(start)
     }
-    c.to_lowercase().next().unwrap_or(c)
 }
 
-/// Length in chars of a whole-word match of `phrase` at `i`, if any.
-fn matches_at(chars: &[(usize, char)], i: usize, phrase: &[char]) -> Option<usize> {
+/// See the module doc: NFKC, case folding, apostrophes, invisible characters
+/// dropped, separator runs as one space.
+fn normalize(text: &str) -> Normalized {
+    let mut out = Normalized {
+        chars: Vec::with_capacity(text.len()),
+        spans: Vec::with_capacity(text.len()),
+    };
+    for (at, c) in text.char_indices() {
+        let span = (at, at + c.len_utf8());
+        for n in std::iter::once(c).nfkc() {
+            if is_invisible(n) {
+                continue;
+            }
+            if is_separator(n) {
+                match (out.chars.last(), out.spans.last_mut()) {
+                    (Some(' '), Some(last)) => last.1 = span.1,
+                    _ => {
+                        out.chars.push(' ');
+                        out.spans.push(span);
+                    }
+                }
+                continue;
+            }
+            let n = if matches!(n, '\u{2018}' | '\u{2019}' | '\u{02BC}') {
+                '\''
+            } else {
+                n
+            };
+            for folded in n.to_lowercase() {
+                out.chars.push(folded);
+                out.spans.push(span);
+            }
+        }
+    }
+    out
+}
+
+/// Characters that show nothing: zero-width space, joiners, word joiner, BOM,
+/// soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
+/// Whitespace (line breaks included) and the characters that join words.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '_' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+}
+
+/// Length of a whole-word match of `phrase` at `i`, if any.
+fn matches_at(chars: &[char], i: usize, phrase: &[char]) -> Option<usize> {
     let window = chars.get(i..i + phrase.len())?;
-    let same = window
-        .iter()
-        .zip(phrase)
-        .all(|((_, c), p)| fold_char(*c) == *p);
     let at_word_end = chars
         .get(i + phrase.len())
-        .is_none_or(|(_, c)| !c.is_alphanumeric());
-    (same && at_word_end).then_some(phrase.len())
+        .is_none_or(|c| !c.is_alphanumeric());
+    (window == phrase && at_word_end).then_some(phrase.len())
 }
 
 /// Cleans up what a removal leaves behind: doubled spaces, a space before
@@ -404,5 +471,88 @@ mod tests {
         let text = "schema_version = \"1.0\"\n[[category]]\nid = \"x\"\ndescription = \"d\"\naction = \"transform\"\n[[category.pattern]]\nphrase = \"hurry\"\n";
         let err = CoercionFilter::from_toml("p.toml", text).expect_err("must fail");
         assert_eq!(err.path, "$.category[0].pattern[0]");
+    }
+
+    /// What the filter found, as (category, phrase) pairs.
+    fn found(out: &FilterOutcome) -> Vec<(String, String)> {
+        out.matches()
+            .iter()
+            .map(|m| (m.category.clone(), m.phrase.clone()))
+            .collect()
+    }
+
+    /// The evasions: doubled spaces, line breaks, a non-breaking
+    /// space, full-width letters, a zero-width space.
+    #[test]
+    fn spacing_and_lookalike_forms_do_not_evade_the_filter() {
+        for (text, kind, matched) in [
+            ("Do it or  else.", "blocked", "or  else"),
+            ("Do it or\nelse.", "blocked", "or\nelse"),
+            ("You  owe us this.", "rejected", "You  owe"),
+            ("You\u{a0}owe us this.", "rejected", "You\u{a0}owe"),
+            (
+                "\u{FF35}\u{FF32}\u{FF27}\u{FF25}\u{FF2E}\u{FF34}: fix it",
+                "accepted",
+                "\u{FF35}\u{FF32}\u{FF27}\u{FF25}\u{FF2E}\u{FF34}",
+            ),
+            ("ur\u{200b}gent: fix it", "accepted", "ur\u{200b}gent"),
+            ("Do it or-else.", "blocked", "or-else"),
+        ] {
+            let out = filter().filter(&content(text));
+            assert_eq!(out.kind(), kind, "{text:?}: {out:?}");
+            assert_eq!(out.matches()[0].matched, matched, "{text:?}");
+            if let FilterOutcome::Accepted { content, .. } = &out {
+                assert_eq!(content.description, "fix it", "{text:?}");
+            }
+        }
+    }
+
+    /// One way to write a character that NFKC reads as the same letter.
+    fn compatibility_form(c: char, pick: u8) -> String {
+        match (pick % 3, c) {
+            // Full-width forms of ASCII letters.
+            (0, 'a'..='z') => {
+                char::from_u32(0xFF41 + (c as u32 - 'a' as u32)).map_or(c.to_string(), String::from)
+            }
+            (1, 'a'..='z') => c.to_ascii_uppercase().to_string(),
+            _ => c.to_string(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whitespace, line breaks, invisible characters and compatibility
+        /// forms put into any blocked or rejected phrase never let it through.
+        #[test]
+        fn variants_of_a_phrase_are_caught(
+            which in 0usize..1000,
+            seps in proptest::collection::vec(proptest::sample::select(vec![
+                " ", "  ", "\n", "\r\n", "\t", "\u{a0}", "\u{2003}", " \n ", "\u{3000}", "-",
+            ]), 8),
+            forms in proptest::collection::vec(0u8..3, 40),
+            invisible in proptest::collection::vec(proptest::sample::select(vec!["", "", "\u{200b}", "\u{ad}"]), 40),
+        ) {
+            let f = filter();
+            let strong: Vec<&Pattern> = f.patterns.iter().filter(|p| p.action != FilterAction::Transform).collect();
+            let p = strong[which % strong.len()];
+            let mut variant = String::new();
+            let mut word = 0;
+            for (i, c) in p.phrase.chars().enumerate() {
+                if c == ' ' {
+                    variant.push_str(seps[word % seps.len()]);
+                    word += 1;
+                } else {
+                    if i > 0 {
+                        variant.push_str(invisible[i % invisible.len()]);
+                    }
+                    variant.push_str(&compatibility_form(c, forms[i % forms.len()]));
+                }
+            }
+            let plain = f.filter(&content(&format!("Please review the plan. {} Thanks.", p.phrase)));
+            let out = f.filter(&content(&format!("Please review the plan. {variant} Thanks.")));
+            proptest::prop_assert_eq!(out.kind(), plain.kind(), "{:?}", variant);
+            proptest::prop_assert_eq!(found(&out), found(&plain), "{:?}", variant);
+        }
     }
 }

@@ -6,8 +6,19 @@
 //! An operation is two transactions: the intent (written only if the operation
 //! is valid now, else nothing is written), then the outcome, which re-reads the
 //! task and commits the facts only if the task's `version` is unchanged since
-//! the intent; otherwise it records `failed` (a concurrent change won). A crash
-//! between the two leaves an intent without outcome, which `verify` reports.
+//! the intent; otherwise it records `failed` (a concurrent change won).
+//!
+//! Crash recovery: a process killed between the two transactions leaves an
+//! intent without outcome (an orphan). When no other process has the ledger
+//! open for writing and no thread of this one is between the phases of that
+//! intent (see [`crate::writers`]: a live writer's intent is not an orphan),
+//! the next operation on the same task settles it inside its own
+//! intent transaction: the same operation from the same task version *adopts*
+//! the orphan (writes no new intent; its outcome closes the old one), so a
+//! resumed run's ledger holds exactly the events of an uninterrupted run; any
+//! other operation first closes it with `failed` (`abandoned: …`) and then
+//! writes its own intent. [`Ledger::close_orphans`] (`archon tasks recover`)
+//! closes every orphan left that no operation will retry.
 //!
 //! Architecture invariant: rows of `events` are only ever inserted (triggers
 //! refuse UPDATE and DELETE); the `tasks` table is only written together with
@@ -17,7 +28,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use archon_core::clock::{stamp, Clock};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use archon_store::LedgerHead;
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 
 use crate::cluster::ClusterRegistry;
@@ -27,6 +41,7 @@ use crate::lifecycle::{self, ActivationRequest, Env, Refusal, Transition};
 use crate::projection::{apply, ReplayError, TaskRecord};
 use crate::result::TaskResult;
 use crate::state::TaskState;
+use crate::writers::WriterLock;
 
 /// Version of the database layout (the `meta` table's `schema_version`).
 pub const LEDGER_SCHEMA_VERSION: &str = "1";
@@ -60,13 +75,24 @@ BEGIN SELECT RAISE(ABORT, 'the governance ledger is append-only'); END;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, so it is not also the error's
+    // `source` (a chain printed with `{:#}` would repeat it).
+    #[error("{}: {error}", path.display())]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
+    #[error("{}: no governance ledger here (a command that only reads a ledger never creates one)", path.display())]
+    Missing { path: PathBuf },
+    #[error("{}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: another writer has the ledger open; orphaned intents can only be closed while it is the only one", path.display())]
+    WritersOpen { path: PathBuf },
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error("task {task_ref}: changed by another operation since intent {intent_seq} (version {expected} -> {found}); nothing applied")]
@@ -154,6 +180,8 @@ pub struct Ledger {
     path: PathBuf,
     clusters: ClusterRegistry,
     filter: CoercionFilter,
+    /// This writer's share of the liveness lock; `None` when opened read-only.
+    writer: Option<WriterLock>,
 }
 
 impl Ledger {
@@ -165,16 +193,19 @@ impl Ledger {
             path: path.clone(),
             message,
         };
-        let clusters = ClusterRegistry::bundled().map_err(|e| corrupt(e.to_string()))?;
-        let filter = CoercionFilter::bundled().map_err(|e| corrupt(e.to_string()))?;
+        let (clusters, filter) = bundled_rules(&path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| corrupt(format!("cannot create {}: {e}", dir.display())))?;
         }
         let sql = |source| LedgerError::Sqlite {
             path: path.clone(),
-            source,
+            error: source,
         };
+        let writer = WriterLock::acquire(&path).map_err(|source| LedgerError::Io {
+            path: crate::writers::lock_path(&path),
+            error: source,
+        })?;
         let mut conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         let mode: String = conn
@@ -221,7 +252,97 @@ impl Ledger {
             path,
             clusters,
             filter,
+            writer: Some(writer),
         })
+    }
+
+    /// Opens an existing ledger for reading only: a missing file is an error
+    /// (nothing is created), and a ledger on read-only media opens too.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
+        let path = path.as_ref().to_path_buf();
+        let (clusters, filter) = bundled_rules(&path)?;
+        let conn = open_read_connection(&path)?;
+        Ok(Ledger {
+            conn,
+            path,
+            clusters,
+            filter,
+            writer: None,
+        })
+    }
+
+    /// The last event (seq and hash), `None` while the log is empty.
+    pub fn head(&self) -> Result<Option<LedgerHead>, LedgerError> {
+        let (seq, hash) = read_tail(&self.conn, &self.path)?;
+        Ok((seq > 0).then_some(LedgerHead { seq, hash }))
+    }
+
+    /// The `committed` event of the task's last `activate` operation: where a
+    /// stage that activated it anchors its writes (the same event whether the
+    /// stage made the activation now or found it made by an earlier run).
+    pub fn activation_commit(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT c.seq, c.hash FROM events c JOIN events i
+                   ON i.seq = c.op_seq AND i.task_ref = c.task_ref
+                 WHERE c.task_ref = ?1 AND c.kind = 'committed' AND i.kind = 'intent'
+                   AND json_extract(i.body, '$.op') = 'activate'
+                 ORDER BY c.seq DESC LIMIT 1",
+                [task_ref],
+                |r| {
+                    Ok(LedgerHead {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Closes every orphaned intent (see the module doc) with a chained
+    /// `failed` outcome naming `reason`; returns the intents closed. Refused
+    /// while another writer is open, whose intents may be in flight.
+    pub fn close_orphans(
+        &mut self,
+        reason: &str,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<Vec<u64>, LedgerError> {
+        let path = self.path.clone();
+        let sql = |source| LedgerError::Sqlite {
+            path: path.clone(),
+            error: source,
+        };
+        let at = clock.stamp();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        if !only_process(self.writer.as_ref(), &path)? {
+            return Err(LedgerError::WritersOpen { path });
+        }
+        let mut tail = read_tail(&tx, &path)?;
+        let mut closed = Vec::new();
+        for orphan in orphans(&tx, &path, self.writer.as_ref())? {
+            let body = EventBody::Failed {
+                error: format!("abandoned: {reason}"),
+            };
+            append(
+                &tx,
+                &path,
+                &mut tail,
+                Some(orphan.seq),
+                &orphan.task_ref,
+                &at,
+                actor,
+                &body,
+            )?;
+            closed.push(orphan.seq);
+        }
+        archon_store::fault::point("ledger recovery");
+        tx.commit().map_err(sql)?;
+        Ok(closed)
     }
 
     /// Routes with these clusters instead of the bundled ones.
@@ -242,6 +363,14 @@ impl Ledger {
 
     pub fn clusters(&self) -> &ClusterRegistry {
         &self.clusters
+    }
+
+    /// `steward:<id>` of the cluster `task` is routed to now, as this ledger's
+    /// cluster definitions name it: the one actor whose accept, decline, start
+    /// and report the ledger takes.
+    pub fn steward_of(&self, task: &TaskRecord) -> Option<String> {
+        let cluster = self.clusters.get(task.cluster_id.as_deref()?)?;
+        Some(format!("steward:{}", cluster.steward.steward_id))
     }
 
     /// authorized → activated → coercion filter → routed (or held).
@@ -369,7 +498,7 @@ impl Ledger {
     fn sql(&self, source: rusqlite::Error) -> LedgerError {
         LedgerError::Sqlite {
             path: self.path.clone(),
-            source,
+            error: source,
         }
     }
 
@@ -414,15 +543,25 @@ impl Ledger {
         let path = self.path.clone();
         let env = Env {
             now,
+            actor,
             clusters: &self.clusters,
             filter: &self.filter,
         };
-        let intents =
-            match write_intents(&mut self.conn, &path, &ops, &env, &at, actor, &mut results) {
-                Ok(i) => i,
-                Err(e) => return vec![Err(e)],
-            };
-        if let Err(e) = write_outcomes(
+        let writer = self.writer.as_ref();
+        let intents = match write_intents(
+            &mut self.conn,
+            &path,
+            writer,
+            &ops,
+            &env,
+            &at,
+            actor,
+            &mut results,
+        ) {
+            Ok(i) => i,
+            Err(e) => return vec![Err(e)],
+        };
+        let outcomes = write_outcomes(
             &mut self.conn,
             &path,
             &ops,
@@ -431,7 +570,9 @@ impl Ledger {
             &at,
             actor,
             &mut results,
-        ) {
+        );
+        settled(writer, &intents);
+        if let Err(e) = outcomes {
             return vec![Err(e)];
         }
         results
@@ -449,10 +590,13 @@ struct Intent {
 }
 
 /// Phase 1: validate each operation against the current task; write an intent
-/// for the valid ones. Refused operations write nothing.
+/// for the valid ones (or adopt the orphan of the same operation, see the
+/// module doc). Refused operations write nothing.
+#[allow(clippy::too_many_arguments)]
 fn write_intents(
     conn: &mut Connection,
     path: &Path,
+    writer: Option<&WriterLock>,
     ops: &[Op],
     env: &Env<'_>,
     at: &str,
@@ -461,12 +605,14 @@ fn write_intents(
 ) -> Result<Vec<Intent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql)?;
     let mut tail = read_tail(&tx, path)?;
+    // Orphans are settled only when no other writer could be between its phases.
+    let mut orphans = None;
     let mut intents = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         let rec = load_task(&tx, path, op.task_ref())?;
@@ -475,21 +621,79 @@ fn write_intents(
             continue;
         }
         let expected_version = rec.as_ref().map_or(0, |r| r.version);
-        let body = EventBody::Intent {
-            op: op.name(),
-            expected_version,
+        let before = rec.map(|r| r.state);
+        let orphans = match &mut orphans {
+            Some(o) => o,
+            None => orphans.insert(if only_process(writer, path)? {
+                self::orphans(&tx, path, writer)?
+            } else {
+                Vec::new()
+            }),
         };
-        let ev = append(&tx, path, &mut tail, None, op.task_ref(), at, actor, &body)?;
+        let mut adopted = None;
+        for orphan in orphans.iter().filter(|o| o.task_ref == op.task_ref()) {
+            if adopted.is_none()
+                && orphan.op == op.name()
+                && orphan.expected_version == expected_version
+            {
+                adopted = Some(orphan.seq);
+                continue;
+            }
+            let body = EventBody::Failed {
+                error: format!(
+                    "abandoned: interrupted before its outcome; superseded by {}",
+                    op.name()
+                ),
+            };
+            append(
+                &tx,
+                path,
+                &mut tail,
+                Some(orphan.seq),
+                op.task_ref(),
+                at,
+                actor,
+                &body,
+            )?;
+        }
+        orphans.retain(|o| o.task_ref != op.task_ref());
+        let seq = match adopted {
+            Some(seq) => seq,
+            None => {
+                let body = EventBody::Intent {
+                    op: op.name(),
+                    expected_version,
+                };
+                append(&tx, path, &mut tail, None, op.task_ref(), at, actor, &body)?.seq
+            }
+        };
         intents.push(Intent {
             index,
-            seq: ev.seq,
+            seq,
             expected_version,
-            before: rec.map(|r| r.state),
+            before,
         });
     }
     archon_store::fault::point("ledger intents");
-    tx.commit().map_err(sql)?;
+    // In flight from before the commit: no other thread may take them for orphans.
+    if let Some(w) = writer {
+        w.in_flight().extend(intents.iter().map(|i| i.seq));
+    }
+    if let Err(e) = tx.commit() {
+        settled(writer, &intents);
+        return Err(sql(e));
+    }
     Ok(intents)
+}
+
+/// The intents' operations are over (closed, or left as orphans by an error).
+fn settled(writer: Option<&WriterLock>, intents: &[Intent]) {
+    if let Some(w) = writer {
+        let mut in_flight = w.in_flight();
+        for i in intents {
+            in_flight.remove(&i.seq);
+        }
+    }
 }
 
 /// Phase 2: re-read each task; commit its facts if nobody changed it since the
@@ -507,7 +711,7 @@ fn write_outcomes(
 ) -> Result<(), LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -583,6 +787,159 @@ fn write_outcomes(
     tx.commit().map_err(sql)
 }
 
+/// The bundled clusters and coercion patterns (errors are the build's, named
+/// against the ledger being opened).
+fn bundled_rules(path: &Path) -> Result<(ClusterRegistry, CoercionFilter), LedgerError> {
+    let corrupt = |e: &dyn std::fmt::Display| corrupt_at(path, &e.to_string());
+    let clusters = ClusterRegistry::bundled().map_err(|e| corrupt(&e))?;
+    let filter = CoercionFilter::bundled().map_err(|e| corrupt(&e))?;
+    Ok((clusters, filter))
+}
+
+/// Whether no other process has the ledger open for writing (a read-only
+/// ledger never settles orphans).
+fn only_process(writer: Option<&WriterLock>, path: &Path) -> Result<bool, LedgerError> {
+    match writer {
+        None => Ok(false),
+        Some(w) => w.is_only_process().map_err(|source| LedgerError::Io {
+            path: crate::writers::lock_path(path),
+            error: source,
+        }),
+    }
+}
+
+/// The open intents no thread of this process is working on: the orphans, once
+/// [`only_process`] holds.
+fn orphans(
+    conn: &Connection,
+    path: &Path,
+    writer: Option<&WriterLock>,
+) -> Result<Vec<OpenIntent>, LedgerError> {
+    let mut open = open_intents(conn, path)?;
+    if let Some(w) = writer {
+        let in_flight = w.in_flight();
+        open.retain(|o| !in_flight.contains(&o.seq));
+    }
+    Ok(open)
+}
+
+/// An intent without outcome.
+pub(crate) struct OpenIntent {
+    pub seq: u64,
+    pub task_ref: String,
+    pub op: String,
+    pub expected_version: u64,
+}
+
+/// The intents without a `committed` or `failed` outcome, in log order.
+fn open_intents(conn: &Connection, path: &Path) -> Result<Vec<OpenIntent>, LedgerError> {
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        error: source,
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.seq FROM events e WHERE e.kind = 'intent'
+               AND NOT EXISTS (SELECT 1 FROM events o
+                   WHERE o.task_ref = e.task_ref AND o.op_seq = e.seq
+                     AND o.kind IN ('committed', 'failed'))
+             ORDER BY e.seq",
+        )
+        .map_err(sql)?;
+    let seqs = stmt
+        .query_map([], |r| r.get::<_, i64>(0))
+        .map_err(sql)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    seqs.into_iter()
+        .map(|seq| {
+            let ev = read_event(conn, path, seq as u64)?;
+            match ev.body {
+                EventBody::Intent {
+                    op,
+                    expected_version,
+                } => Ok(OpenIntent {
+                    seq: ev.seq,
+                    task_ref: ev.task_ref,
+                    op,
+                    expected_version,
+                }),
+                _ => Err(corrupt_at(
+                    path,
+                    &format!("event {seq}: kind intent but body is not"),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Opens an existing ledger read-only. SQLite needs the `-shm` file of a WAL
+/// ledger; where it cannot be made (read-only media, no writer open) the file
+/// is opened as immutable, which is what it is there.
+pub(crate) fn open_read_connection(path: &Path) -> Result<Connection, LedgerError> {
+    if !path.is_file() {
+        return Err(LedgerError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        error: source,
+    };
+    let check = |conn: Connection| -> Result<Connection, rusqlite::Error> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        Ok(conn)
+    };
+    let conn =
+        match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check) {
+            Ok(conn) => conn,
+            Err(first) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(
+                    uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .and_then(check)
+                .map_err(|_| sql(first))?
+            }
+        };
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| corrupt_at(path, &format!("not a governance ledger: {e}")))?;
+    match version.as_deref() {
+        Some(LEDGER_SCHEMA_VERSION) => Ok(conn),
+        Some(other) => Err(corrupt_at(
+            path,
+            &format!("ledger schema_version {other}, this archon reads {LEDGER_SCHEMA_VERSION}"),
+        )),
+        None => Err(corrupt_at(
+            path,
+            "not a governance ledger: no schema_version",
+        )),
+    }
+}
+
+/// `path` with the characters a SQLite URI gives meaning to percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The last event's (seq, hash), or (0, genesis).
 fn read_tail(conn: &Connection, path: &Path) -> Result<(u64, String), LedgerError> {
     conn.query_row(
@@ -594,7 +951,7 @@ fn read_tail(conn: &Connection, path: &Path) -> Result<(u64, String), LedgerErro
     .map(|t| t.unwrap_or((0, GENESIS_HASH.to_string())))
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -643,7 +1000,7 @@ fn append(
     )
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     let ev = LedgerEvent {
         seq,
@@ -717,7 +1074,7 @@ pub(crate) fn read_raw_events(
 ) -> Result<Vec<RawEvent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let query = "SELECT seq, op_seq, task_ref, kind, at, actor, body, prev_hash, hash FROM events";
     let mut stmt = match where_seq {
@@ -775,7 +1132,7 @@ fn load_task(
         .optional()
         .map_err(|source| LedgerError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     text.map(|t| decode_record(path, task_ref, &t)).transpose()
 }
@@ -791,7 +1148,7 @@ fn save_task(tx: &Transaction<'_>, path: &Path, rec: &TaskRecord) -> Result<(), 
     .map(|_| ())
     .map_err(|source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -801,7 +1158,7 @@ pub(crate) fn read_projection(
 ) -> Result<Vec<(String, String)>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut stmt = conn
         .prepare("SELECT task_ref, record FROM tasks ORDER BY task_ref")

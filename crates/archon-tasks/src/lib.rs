@@ -22,6 +22,7 @@ pub mod projection;
 pub mod result;
 pub mod state;
 pub mod verify;
+pub mod writers;
 
 pub use cluster::{AuthLevel, Cluster, ClusterRegistry, Sensitivity};
 pub use coercion::{CoercionFilter, FilterOutcome, TaskContent};
@@ -33,4 +34,4 @@ pub use lifecycle::{
 pub use projection::{replay, TaskRecord};
 pub use result::{RejectionCode, Settlement, TaskResult};
 pub use state::TaskState;
-pub use verify::{verify_ledger, VerifyReport};
+pub use verify::{verify_ledger, verify_ledger_anchored, Anchor, VerifyReport};

@@ -17,8 +17,13 @@
 //! - time: a routed task past its consent deadline (routed_at + TTL, default
 //!   72 h) expires like a penalty-free decline (cause `ttl_expired`) and is
 //!   rerouted; an in-progress task without activity for 48 h is flagged.
-//! - halt: pre-consent → nullified; accepted/in_progress → quarantined;
-//!   reported/aggregated are refused (they await settlement).
+//! - halt: pre-consent (declined and waiting for a cluster included) →
+//!   nullified; accepted/in_progress → quarantined; reported/aggregated are
+//!   refused (they await settlement). A halted task is never rerouted.
+//! - who: accept, decline, start and report are the cluster's acts, so only
+//!   the steward of the cluster the task is routed to now (as its definition
+//!   names it) may make them; consent given for an earlier routing is refused
+//!   with the task's current cluster and steward named.
 //! - results: in_progress → reported with the first result; further results
 //!   while reported are added. Settlement accept: reported → completed (one
 //!   pending result) or reported → aggregated → completed (several merged).
@@ -113,6 +118,8 @@ fn refused(task_ref: &str, message: impl Into<String>) -> Refusal {
 /// What an operation needs besides the task.
 pub struct Env<'a> {
     pub now: DateTime<Utc>,
+    /// Who asks (`steward:<id>` or `<id>` for a steward).
+    pub actor: &'a str,
     pub clusters: &'a ClusterRegistry,
     pub filter: &'a CoercionFilter,
 }
@@ -209,6 +216,15 @@ pub fn plan_transition(
     env: &Env<'_>,
 ) -> Result<Vec<EventBody>, Refusal> {
     let rec = current.ok_or_else(|| Refusal::UnknownTask(task_ref.to_string()))?;
+    if matches!(
+        transition,
+        Transition::Accept
+            | Transition::Decline { .. }
+            | Transition::Start
+            | Transition::Report { .. }
+    ) {
+        check_steward(rec, transition.name(), env)?;
+    }
     match transition {
         Transition::Accept => {
             if rec.state == TaskState::Routed {
@@ -266,6 +282,37 @@ pub fn plan_transition(
         Transition::Reroute => plan_reroute(rec, env),
         Transition::Expire => plan_expire(rec, env),
     }
+}
+
+/// Refuses a cluster's act (accept, decline, start, report) by anyone but the
+/// steward of the cluster the task is routed to now. A task routed nowhere is
+/// left to the state check, which names what its state allows.
+fn check_steward(rec: &TaskRecord, act: &str, env: &Env<'_>) -> Result<(), Refusal> {
+    let Some(cluster_id) = rec.cluster_id.as_deref() else {
+        return Ok(());
+    };
+    let actor = archon_core::ids::quoted(env.actor);
+    match env.clusters.get(cluster_id) {
+        Some(c) if acts_as_steward(env.actor, &c.steward.steward_id) => Ok(()),
+        Some(c) => Err(refused(
+            &rec.task_ref,
+            format!(
+                "{act} refused: {actor} is not the steward of cluster {cluster_id}, which the task is routed to now (attempt {}, steward {}); act as that steward with --actor or ARCHON_ACTOR",
+                rec.attempt, c.steward.steward_id
+            ),
+        )),
+        None => Err(refused(
+            &rec.task_ref,
+            format!(
+                "{act} refused: the task is routed to cluster {cluster_id}, which is not among the cluster definitions given, so its steward is unknown (pass its --cluster-dir)"
+            ),
+        )),
+    }
+}
+
+/// `actor` names `steward_id`, bare or as `steward:<id>`.
+pub fn acts_as_steward(actor: &str, steward_id: &str) -> bool {
+    actor.strip_prefix("steward:").unwrap_or(actor) == steward_id
 }
 
 /// Whether `expire` has something to do for this task now (used by sweeps).
@@ -371,6 +418,15 @@ fn plan_settle(rec: &TaskRecord, settlement: &Settlement) -> Result<Vec<EventBod
 }
 
 fn plan_reroute(rec: &TaskRecord, env: &Env<'_>) -> Result<Vec<EventBody>, Refusal> {
+    if rec.state.phase() == Phase::Terminal {
+        return Err(refused(
+            &rec.task_ref,
+            format!(
+                "reroute refused: the task is {} (terminal); it is never routed again",
+                rec.state
+            ),
+        ));
+    }
     if !matches!(rec.hold, Some(Hold::BlockedByCapability { .. })) {
         return Err(refused(
             &rec.task_ref,
@@ -652,6 +708,8 @@ fn validate_request(
     let bad = |m: String| Refusal::InvalidRequest(format!("{}: {m}", req.task_ref));
     archon_core::ids::check_file_component(&req.task_ref)
         .map_err(|m| Refusal::InvalidRequest(format!("task_ref: {m}")))?;
+    archon_core::ids::check_file_component(&req.earl_id)
+        .map_err(|m| bad(format!("earl_id: {m}")))?;
     if req.earl_id.trim().is_empty() {
         return Err(bad("earl_id is empty".into()));
     }

@@ -166,7 +166,14 @@ pub fn apply(
                     ev.task_ref
                 )))
             }
-            Some(rec) if rec.attempt + 1 == *attempt && rec.state.allowed_next().is_empty() => rec,
+            // The earlier activation ended (a declined one can still be halted).
+            Some(rec)
+                if rec.attempt + 1 == *attempt
+                    && (rec.state == TaskState::Declined
+                        || rec.state.allowed_next().is_empty()) =>
+            {
+                rec
+            }
             Some(rec) => {
                 return Err(fail(format!(
                     "task {}: new activation while activation {} is {}",

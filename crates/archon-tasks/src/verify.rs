@@ -1,19 +1,31 @@
-//! `verify`: the hash chain end to end, the two-phase discipline, and the
-//! stored projection against a replay of the log. Opens the file read-only.
+//! `verify`: the hash chain end to end, the two-phase discipline, the stored
+//! projection against a replay of the log, and the anchors kept elsewhere.
+//! Opens the file read-only and reads one snapshot (one read transaction), so
+//! writers working meanwhile never make a healthy ledger look broken.
 //!
 //! What a chain cannot show: events removed from the very end (the remaining
-//! prefix is a valid chain). Anchor the head hash elsewhere (e.g. a stage
-//! manifest) to cover truncation.
+//! prefix is a valid chain), or a rewritten event whose successors were all
+//! rehashed. Anchors cover both: the head (seq and hash) recorded after a
+//! stage's writes in its manifest, or kept by a person (`archon verify --head`),
+//! must still be an event of the ledger.
+//!
+//! Open intents: while a writer is open (see [`crate::writers`]) an intent
+//! without outcome may be an operation between its two transactions; it is
+//! listed as in flight, not as a fault. With no writer open it is an orphan.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+use archon_store::LedgerHead;
+
 use crate::event::{EventBody, LedgerEvent, GENESIS_HASH};
-use crate::ledger::{decode_record, read_projection, read_raw_events, LedgerError};
+use crate::ledger::{
+    decode_record, open_read_connection, read_projection, read_raw_events, LedgerError,
+};
 use crate::projection::replay;
+use crate::writers::{self, Writers};
 
 /// The first event that breaks the chain or the log's rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,35 +44,69 @@ pub struct OrphanedIntent {
     pub at: String,
 }
 
+/// A head recorded elsewhere, and where (e.g. a manifest's path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anchor {
+    pub source: String,
+    pub head: LedgerHead,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub ok: bool,
     pub events: u64,
+    /// The last event's seq (0 when the log is empty) and hash.
+    pub head_seq: u64,
     pub head_hash: String,
+    /// The first break of the chain or of the log's rules; nothing after it is
+    /// trusted, so open intents are only looked for in a whole log.
     pub first_bad: Option<BadEvent>,
     pub orphaned_intents: Vec<OrphanedIntent>,
+    /// Open intents seen while a writer had the ledger open (not a fault).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub in_flight_intents: Vec<OrphanedIntent>,
     /// Tasks whose stored state differs from the replay of the log.
     pub projection_mismatches: Vec<String>,
+    /// Anchors the ledger no longer holds (a rewritten or truncated chain).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anchor_problems: Vec<String>,
 }
 
 /// Verifies the ledger file at `path` without changing it.
 pub fn verify_ledger(path: impl AsRef<Path>) -> Result<VerifyReport, LedgerError> {
+    verify_ledger_anchored(path, &[])
+}
+
+/// [`verify_ledger`], and each anchor must still be an event of the ledger.
+pub fn verify_ledger_anchored(
+    path: impl AsRef<Path>,
+    anchors: &[Anchor],
+) -> Result<VerifyReport, LedgerError> {
     let path = path.as_ref();
-    if !path.is_file() {
-        return Err(LedgerError::Corrupt {
-            path: path.to_path_buf(),
-            message: "no ledger file here".to_string(),
-        });
-    }
-    let conn =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|source| {
-            LedgerError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-    let raw = read_raw_events(&conn, path, None)?;
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        error: source,
+    };
+    let mut conn = open_read_connection(path)?;
+    // Held until the snapshot is read: no writer opens in between.
+    let writers = writers::probe(path).map_err(|source| LedgerError::Io {
+        path: writers::lock_path(path),
+        error: source,
+    })?;
+    let snapshot = conn.transaction().map_err(sql)?;
+    let raw = read_raw_events(&snapshot, path, None)?;
+    let stored = read_projection(&snapshot, path)?;
+    snapshot.finish().map_err(sql)?;
+    let writer_open = matches!(writers, Writers::Open);
+    drop(writers);
     let total = raw.len() as u64;
+    let head_seq = raw.last().map_or(0, |r| r.seq);
+    let stored_hashes: BTreeMap<u64, String> =
+        raw.iter().map(|r| (r.seq, r.hash.clone())).collect();
+    let anchor_problems = anchors
+        .iter()
+        .filter_map(|a| anchor_problem(a, &stored_hashes, head_seq))
+        .collect::<Vec<_>>();
     let mut first_bad = None;
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut events: Vec<LedgerEvent> = Vec::with_capacity(raw.len());
@@ -95,7 +141,16 @@ pub fn verify_ledger(path: impl AsRef<Path>) -> Result<VerifyReport, LedgerError
     if first_bad.is_none() {
         first_bad = check_operations(&events);
     }
-    let orphaned_intents = orphaned_intents(&events);
+    let open = if first_bad.is_none() {
+        orphaned_intents(&events)
+    } else {
+        Vec::new()
+    };
+    let (in_flight_intents, orphaned_intents) = if writer_open {
+        (open, Vec::new())
+    } else {
+        (Vec::new(), open)
+    };
     let mut projection_mismatches = Vec::new();
     if first_bad.is_none() {
         match replay(&events) {
@@ -106,7 +161,6 @@ pub fn verify_ledger(path: impl AsRef<Path>) -> Result<VerifyReport, LedgerError
                 })
             }
             Ok(replayed) => {
-                let stored = read_projection(&conn, path)?;
                 let mut stored_map = BTreeMap::new();
                 for (task_ref, text) in stored {
                     stored_map.insert(task_ref.clone(), decode_record(path, &task_ref, &text)?);
@@ -122,14 +176,43 @@ pub fn verify_ledger(path: impl AsRef<Path>) -> Result<VerifyReport, LedgerError
             }
         }
     }
+    let head_hash = stored_hashes
+        .get(&head_seq)
+        .cloned()
+        .unwrap_or_else(|| GENESIS_HASH.to_string());
     Ok(VerifyReport {
-        ok: first_bad.is_none() && orphaned_intents.is_empty() && projection_mismatches.is_empty(),
+        ok: first_bad.is_none()
+            && orphaned_intents.is_empty()
+            && projection_mismatches.is_empty()
+            && anchor_problems.is_empty(),
         events: total,
-        head_hash: prev_hash,
+        head_seq,
+        head_hash,
         first_bad,
         orphaned_intents,
+        in_flight_intents,
         projection_mismatches,
+        anchor_problems,
     })
+}
+
+fn anchor_problem(
+    anchor: &Anchor,
+    stored: &BTreeMap<u64, String>,
+    head_seq: u64,
+) -> Option<String> {
+    let LedgerHead { seq, hash } = &anchor.head;
+    match stored.get(seq) {
+        Some(found) if found == hash => None,
+        Some(found) => Some(format!(
+            "{}: anchored event #{seq} has hash {found}, the anchor recorded {hash} (the chain was rewritten)",
+            anchor.source
+        )),
+        None => Some(format!(
+            "{}: anchored event #{seq} is missing; the ledger ends at #{head_seq} (truncated)",
+            anchor.source
+        )),
+    }
 }
 
 /// Every non-intent event must belong to an earlier intent of the same task

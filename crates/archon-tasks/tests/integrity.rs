@@ -116,7 +116,11 @@ fn verify_names_a_swapped_pair() {
 #[test]
 fn verify_reports_an_orphaned_intent() {
     let fx = sample();
-    let conn = Connection::open(fx.path()).expect("open raw");
+    let path = fx.path();
+    let steward = fx.steward_of("TASK-V-002");
+    // A crashed writer's lock is gone with its process.
+    let dir = fx.close();
+    let conn = Connection::open(&path).expect("open raw");
     // What a crash between the two phases leaves: a well-chained intent, no outcome.
     let (seq, prev): (i64, String) = conn
         .query_row(
@@ -146,17 +150,36 @@ fn verify_reports_an_orphaned_intent() {
         rusqlite::params![seq as i64, body, prev, hash],
     )
     .expect("insert");
-    let report = verify_ledger(fx.path()).expect("verify");
+    drop(conn);
+    let report = verify_ledger(&path).expect("verify");
     assert!(!report.ok);
     assert_eq!(report.first_bad, None, "the chain itself is intact");
     assert_eq!(report.orphaned_intents.len(), 1);
     assert_eq!(report.orphaned_intents[0].seq, seq);
     assert_eq!(report.orphaned_intents[0].task_ref, "TASK-V-002");
-    // The ledger keeps working after a crash: the orphan changed nothing.
-    let mut ledger = Ledger::open(fx.path()).expect("open");
+    // While a writer is open, an open intent may be in flight: not a fault.
+    let mut ledger = Ledger::open(&path).expect("open");
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.in_flight_intents.len(), 1);
+    // The ledger keeps working after a crash: another operation on the task
+    // closes the orphan (abandoned) before its own intent, and verify is green.
     ledger
-        .transition("TASK-V-002", Transition::Start, "steward", &t0())
+        .transition("TASK-V-002", Transition::Start, &steward, &t0())
         .expect("start");
+    let events = ledger.events().expect("events");
+    let closing = events
+        .iter()
+        .find(|e| e.op_seq == seq && e.seq != seq)
+        .expect("the orphan is closed");
+    assert!(
+        matches!(&closing.body, EventBody::Failed { error } if error.starts_with("abandoned")),
+        "{closing:?}"
+    );
+    drop(ledger);
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+    drop(dir);
 }
 
 #[test]
@@ -201,7 +224,7 @@ fn concurrent_writers_neither_lose_nor_double_transitions() {
     let path = fx.path();
     let steps = [Transition::Accept, Transition::Start];
     let handles: Vec<_> = (0..3)
-        .map(|w| {
+        .map(|_| {
             let path = path.clone();
             let tasks = tasks.clone();
             let steps = steps.clone();
@@ -210,10 +233,8 @@ fn concurrent_writers_neither_lose_nor_double_transitions() {
                 let mut applied = 0usize;
                 for step in &steps {
                     for t in &tasks {
-                        if ledger
-                            .transition(t, step.clone(), &format!("writer-{w}"), &t0())
-                            .is_ok()
-                        {
+                        let steward = steward(&ledger, t);
+                        if ledger.transition(t, step.clone(), &steward, &t0()).is_ok() {
                             applied += 1;
                         }
                     }
@@ -252,6 +273,17 @@ fn concurrent_writers_neither_lose_nor_double_transitions() {
     assert!(report.ok, "{report:?}");
 }
 
+/// `steward:<id>` of the cluster `task` is routed to now.
+fn steward(ledger: &Ledger, task: &str) -> String {
+    let cluster = ledger
+        .task(task)
+        .expect("read")
+        .and_then(|t| t.cluster_id)
+        .expect("routed");
+    let c = ledger.clusters().get(&cluster).expect("known cluster");
+    format!("steward:{}", c.steward.steward_id)
+}
+
 fn transition_strategy() -> impl Strategy<Value = Transition> {
     prop_oneof![
         Just(Transition::Accept),
@@ -285,9 +317,10 @@ proptest! {
             hours += dt;
             let now = archon_core::clock::Clock::Fixed(t0().now() + chrono::Duration::hours(hours));
             let before = fx.event_count();
-            let result = fx.ledger.transition(tasks[task], transition, "prop", &now);
-            if result.is_err() {
-                prop_assert_eq!(fx.event_count(), before);
+            let actor = fx.steward_of(tasks[task]);
+            let result = fx.ledger.transition(tasks[task], transition, &actor, &now);
+            if let Err(e) = &result {
+                prop_assert_eq!(fx.event_count(), before, "{}", e);
             }
         }
         let replayed = replay(&fx.ledger.events().expect("events")).expect("replay");

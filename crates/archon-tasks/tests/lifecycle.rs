@@ -69,13 +69,13 @@ fn every_command_in_every_resting_state() {
         (Completed, "start", Err("cannot move from completed to in_progress")),
         (Completed, "settle", Err("cannot move from completed to completed")),
         (Completed, "halt", Err("cannot move from completed to quarantined")),
-        (Completed, "reroute", Err("reroute applies")),
+        (Completed, "reroute", Err("reroute refused: the task is completed (terminal)")),
         (Completed, "expire", Err("nothing expires in state completed")),
-        (Declined, "accept", Err("cannot move from declined to accepted; allowed from declined: none (terminal state)")),
+        (Declined, "accept", Err("cannot move from declined to accepted; allowed from declined: nullified")),
         (Declined, "decline", Err("cannot move from declined to declined")),
         (Declined, "start", Err("cannot move from declined to in_progress")),
         (Declined, "settle", Err("cannot move from declined to completed")),
-        (Declined, "halt", Err("cannot move from declined to quarantined")),
+        (Declined, "halt", Ok(Nullified)),
         (Declined, "reroute", Err("still no eligible cluster")),
         (Declined, "expire", Err("nothing expires in state declined")),
         (Quarantined, "accept", Err("cannot move from quarantined to accepted")),
@@ -83,14 +83,14 @@ fn every_command_in_every_resting_state() {
         (Quarantined, "start", Err("cannot move from quarantined to in_progress")),
         (Quarantined, "settle", Err("cannot move from quarantined to completed")),
         (Quarantined, "halt", Err("cannot move from quarantined to quarantined")),
-        (Quarantined, "reroute", Err("reroute applies")),
+        (Quarantined, "reroute", Err("reroute refused: the task is quarantined (terminal)")),
         (Quarantined, "expire", Err("nothing expires in state quarantined")),
         (Nullified, "accept", Err("cannot move from nullified to accepted")),
         (Nullified, "decline", Err("cannot move from nullified to declined")),
         (Nullified, "start", Err("cannot move from nullified to in_progress")),
         (Nullified, "settle", Err("cannot move from nullified to completed")),
         (Nullified, "halt", Err("cannot move from nullified to quarantined")),
-        (Nullified, "reroute", Err("reroute applies")),
+        (Nullified, "reroute", Err("reroute refused: the task is nullified (terminal)")),
         (Nullified, "expire", Err("nothing expires in state nullified")),
     ];
     let mut fx = Fixture::new();
@@ -243,7 +243,7 @@ fn ttl_expiry_reroutes_without_penalty_and_inactivity_is_flagged() {
     let later = clock("2026-02-04T10:00:00Z");
     let err = fx
         .ledger
-        .transition("TASK-E-001", Transition::Accept, "steward", &later)
+        .transition("TASK-E-001", Transition::Accept, "steward-42", &later)
         .expect_err("consent window closed");
     assert!(
         err.to_string()
@@ -281,6 +281,7 @@ fn halt_nullifies_before_consent_and_quarantines_after() {
         (Routed, Ok(Nullified)),
         (Accepted, Ok(Quarantined)),
         (InProgress, Ok(Quarantined)),
+        (Declined, Ok(Nullified)),
         (Reported, Err(())),
     ]
     .into_iter()
@@ -518,4 +519,100 @@ fn events_replay_to_the_stored_projection() {
     let replayed = replay(&events).expect("replay");
     let stored: Vec<_> = fx.ledger.tasks().expect("tasks");
     assert_eq!(replayed.into_values().collect::<Vec<_>>(), stored);
+}
+
+/// The case: after a TTL expiry rerouted the task from cluster 42 to
+/// 43, a late accept by 42's steward is consent for an earlier routing.
+#[test]
+fn a_stale_accept_after_reroute_is_refused() {
+    let mut fx = Fixture::new();
+    fx.activate("TASK-K-001");
+    let later = clock("2026-02-04T10:00:00Z");
+    fx.ledger.expire_due(&later).expect("sweep");
+    assert_eq!(fx.cluster("TASK-K-001").as_deref(), Some(C43));
+    let before = fx.event_count();
+    let err = fx
+        .ledger
+        .transition("TASK-K-001", Transition::Accept, "steward-42", &later)
+        .expect_err("stale consent");
+    let msg = err.to_string();
+    for part in [
+        "TASK-K-001",
+        C43,
+        "steward-43",
+        "accept refused",
+        "attempt 2",
+    ] {
+        assert!(msg.contains(part), "{msg} names {part}");
+    }
+    assert!(err.is_refusal());
+    assert_eq!(fx.event_count(), before, "nothing written");
+    assert_eq!(fx.state("TASK-K-001"), TaskState::Routed);
+    fx.ledger
+        .transition(
+            "TASK-K-001",
+            Transition::Accept,
+            "steward:steward-43",
+            &later,
+        )
+        .expect("the current steward accepts");
+}
+
+#[test]
+fn only_the_current_steward_accepts_declines_starts_and_reports() {
+    let mut fx = Fixture::new();
+    fx.activate("TASK-K-002");
+    for (name, t) in [
+        ("accept", Transition::Accept),
+        ("decline", Transition::Decline { reason: None }),
+    ] {
+        for actor in ["cli", "steward-43", "steward:steward-4", "earl:steward-42"] {
+            let err = fx
+                .ledger
+                .transition("TASK-K-002", t.clone(), actor, &t0())
+                .expect_err("wrong actor");
+            assert!(
+                err.to_string().contains(&format!("{name} refused")),
+                "{err}"
+            );
+        }
+    }
+    fx.go("TASK-K-002", Transition::Accept).expect("accept");
+    let before = fx.event_count();
+    let err = fx
+        .ledger
+        .transition("TASK-K-002", Transition::Start, "execution-lead", &t0())
+        .expect_err("start by another");
+    assert!(err.to_string().contains("start refused"), "{err}");
+    fx.go("TASK-K-002", Transition::Start).expect("start");
+    let err = fx
+        .ledger
+        .transition(
+            "TASK-K-002",
+            Transition::Report {
+                result: Box::new(result_for(C42, "r-k")),
+            },
+            "steward-44",
+            &t0(),
+        )
+        .expect_err("report by another");
+    assert!(err.to_string().contains("report refused"), "{err}");
+    assert_eq!(fx.event_count(), before + 3, "only the start was written");
+}
+
+/// A task left declined with no cluster can be halted, and a halted task is
+/// never revived by a reroute.
+#[test]
+fn halt_from_declined_and_no_reroute_after_halt() {
+    let mut fx = Fixture::new();
+    fx.task_in("TASK-K-003", TaskState::Declined);
+    fx.go("TASK-K-003", halt()).expect("halt");
+    assert_eq!(fx.state("TASK-K-003"), TaskState::Nullified);
+    let err = fx
+        .go("TASK-K-003", Transition::Reroute)
+        .expect_err("no revival");
+    assert!(err.contains("never routed again"), "{err}");
+    assert_eq!(fx.state("TASK-K-003"), TaskState::Nullified);
+    let report = verify_ledger(fx.path()).expect("verify");
+    assert!(report.ok, "{report:?}");
 }

@@ -16,6 +16,7 @@ use archon_decompose::{
     run_bridge, ActivationReceipt, ActivationRequest, ActivationSink, BridgeOptions, BridgeSummary,
     DecomposeError, DecompositionMode, Progress, Services,
 };
+use archon_store::LedgerHead;
 use archon_tasks::{Ledger, TaskState};
 use clap::Args;
 
@@ -103,11 +104,13 @@ pub fn run_in_turn(
     }
 }
 
+const BUNDLED_TABLE_SOURCE: &str = "bundled earl_routing_table.json";
+
 fn load_routing_table(path: Option<&Path>) -> Result<(RoutingTable, String), DecomposeError> {
     let (source, text) = match path {
         Some(p) => (p.display().to_string(), archon_store::read_text(p)?),
         None => (
-            "bundled earl_routing_table.json".to_string(),
+            BUNDLED_TABLE_SOURCE.to_string(),
             BUNDLED_ROUTING_TABLE.to_string(),
         ),
     };
@@ -134,6 +137,11 @@ fn bridge(
     let roster = ctx
         .roster()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;
+    let table_source = args.earl_routing_table.as_deref().map_or_else(
+        || BUNDLED_TABLE_SOURCE.to_string(),
+        |p| p.display().to_string(),
+    );
+    inputs.routing_table.check_earls(&table_source, &roster)?;
     let agents = ctx
         .agents()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;
@@ -194,6 +202,7 @@ fn bridge(
             ledger,
             clock: &ctx.clock,
             turn,
+            anchor: None,
         })
     };
     let mut progress = |p: Progress<'_>| {
@@ -227,7 +236,8 @@ fn bridge(
             sha256_hex(serde_json::to_vec(&clusters).unwrap_or_default()),
         );
         let input_hash = input_hash(&hashes, &options, args);
-        io::write_outputs(&bridge_dir, &output, input_hash, hashes)?;
+        let ledger_head = ledger.and_then(|sink| sink.anchor);
+        io::write_outputs(&bridge_dir, &output, input_hash, hashes, ledger_head)?;
         if verbose {
             println!("  [bridge] outputs saved to {}", bridge_dir.display());
         }
@@ -300,6 +310,22 @@ struct LedgerSink<'a> {
     ledger: Ledger,
     clock: &'a Clock,
     turn: Option<&'a Turn<'a>>,
+    /// The latest activation commit of this mandate's tasks: the manifest's
+    /// ledger anchor, the same on a resumed run as on an uninterrupted one.
+    anchor: Option<LedgerHead>,
+}
+
+impl LedgerSink<'_> {
+    fn anchor_at(&mut self, task_ref: &str) -> Result<(), String> {
+        let head = self
+            .ledger
+            .activation_commit(task_ref)
+            .map_err(|e| e.to_string())?;
+        if head.as_ref().map(|h| h.seq) > self.anchor.as_ref().map(|h| h.seq) {
+            self.anchor = head;
+        }
+        Ok(())
+    }
 }
 
 impl ActivationSink for LedgerSink<'_> {
@@ -337,6 +363,7 @@ impl ActivationSink for LedgerSink<'_> {
                         && rec.provenance == request.provenance
                         && rec.hold.is_none() =>
                 {
+                    self.anchor_at(&request.task_ref)?;
                     return Ok(ActivationReceipt {
                         activation_id: rec.activation_id,
                         state: rec.state.to_string(),
@@ -345,10 +372,12 @@ impl ActivationSink for LedgerSink<'_> {
                 Some(_) => {}
             }
         }
+        let task_ref = request.task_ref.clone();
         let result = self
             .ledger
             .create_activation(request, self.clock)
             .map_err(|e| e.to_string())?;
+        self.anchor_at(&task_ref)?;
         if result.state == TaskState::Routed {
             Ok(ActivationReceipt {
                 activation_id: result.activation_id,

@@ -44,6 +44,10 @@ pub struct ExecuteArgs {
     /// Who issues this handoff (required input field).
     #[arg(long, value_name = "NAME")]
     pub issuer: Option<String>,
+    /// Cluster definitions naming each cluster's steward (the execution acts
+    /// for the steward of the task's cluster); default: the bundled clusters.
+    #[arg(long, value_name = "DIR")]
+    pub cluster_dir: Option<PathBuf>,
 }
 
 /// Who does a task's work (`archon execute`, and the execute stage of `archon run`).
@@ -106,7 +110,8 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
     let stops = Layout::execution_outcomes_beside(&ledger_path);
-    let mut ledger = GovernanceLedger::open(&ledger_path, stops, turn)?;
+    let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
+    let mut ledger = GovernanceLedger::open(&ledger_path, clusters, stops, turn)?;
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;

@@ -224,6 +224,7 @@ impl Stages for CliStages {
             report: Some(job.report.clone()),
             delegate: self.delegate.clone(),
             issuer: Some("archon run".into()),
+            cluster_dir: self.cluster_dir.clone(),
         };
         Ok(execute::run_in_turn(&self.ctx, &args, Some(turn))?)
     }

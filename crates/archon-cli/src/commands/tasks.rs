@@ -1,6 +1,7 @@
 //! `archon tasks …`: the consent-based task lifecycle on the governance ledger.
 //! Refused moves are errors (exit 2, ledger unchanged); a task left blocked
-//! (coercion filter, no eligible cluster) ends with exit 1.
+//! (coercion filter, no eligible cluster) ends with exit 1. `list` and `show`
+//! open the ledger read-only and refuse a missing one.
 
 use std::path::PathBuf;
 
@@ -23,8 +24,10 @@ pub struct TasksArgs {
     /// Cluster definitions (*.json, cluster-schema format); default: the bundled clusters.
     #[arg(long, global = true, value_name = "DIR")]
     pub cluster_dir: Option<PathBuf>,
-    /// Who acts, recorded in every event (default: cli).
-    #[arg(long, global = true, value_name = "ID")]
+    /// Who acts, recorded in every event (default: cli). Accept, decline, start
+    /// and report need the steward of the task's current cluster
+    /// (`steward-42` or `steward:steward-42`).
+    #[arg(long, global = true, value_name = "ID", env = "ARCHON_ACTOR")]
     pub actor: Option<String>,
     #[command(subcommand)]
     pub command: TasksCommand,
@@ -81,6 +84,12 @@ pub enum TasksCommand {
     /// Expire routed tasks past their consent window (and reroute them) and flag
     /// in-progress tasks inactive for 48 h; all due tasks, or only TASK.
     Expire { task: Option<String> },
+    /// Close every intent a killed writer left without outcome and no retried
+    /// operation took up (refused while another writer has the ledger open).
+    Recover {
+        #[arg(long, default_value = "closed by archon tasks recover")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -117,16 +126,37 @@ pub struct ActivateArgs {
 }
 
 pub fn run(ctx: &Context, args: &TasksArgs) -> Result<Outcome> {
-    let mut ledger = open_ledger(args)?;
     let actor = args.actor.clone().unwrap_or_else(|| "cli".to_string());
     let clock = &ctx.clock;
     let json = ctx.global.json;
     let (task, transition) = match &args.command {
-        TasksCommand::List { state } => return list(&ledger, state.as_deref(), json),
-        TasksCommand::Show { task } => return show(&ledger, task, json),
-        TasksCommand::Activate(a) => return activate(&mut ledger, a, clock, json),
+        TasksCommand::List { state } => {
+            return list(
+                &Ledger::open_read_only(ledger_path(args))?,
+                state.as_deref(),
+                json,
+            )
+        }
+        TasksCommand::Show { task } => {
+            return show(&Ledger::open_read_only(ledger_path(args))?, task, json)
+        }
+        TasksCommand::Recover { reason } => {
+            let closed = open_ledger(args)?.close_orphans(reason, &actor, clock)?;
+            if json {
+                println!("{}", serde_json::json!({ "closed_intents": closed }));
+            } else {
+                let seqs: Vec<String> = closed.iter().map(|s| format!("#{s}")).collect();
+                println!(
+                    "{} orphaned intent(s) closed {}",
+                    closed.len(),
+                    seqs.join(" ")
+                );
+            }
+            return Ok(Outcome::Complete);
+        }
+        TasksCommand::Activate(a) => return activate(&mut open_ledger(args)?, a, clock, json),
         TasksCommand::Expire { task: None } => {
-            let reports = ledger.expire_due(clock)?;
+            let reports = open_ledger(args)?.expire_due(clock)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             } else if reports.is_empty() {
@@ -146,11 +176,12 @@ pub fn run(ctx: &Context, args: &TasksArgs) -> Result<Outcome> {
             },
         ),
         TasksCommand::Start { task } => (task, Transition::Start),
-        TasksCommand::Report { task, result } => {
-            let result = read_result(result)?;
-            let report = ledger.report_result(task, result, clock)?;
-            return finish(&report, json);
-        }
+        TasksCommand::Report { task, result } => (
+            task,
+            Transition::Report {
+                result: Box::new(read_result(result)?),
+            },
+        ),
         TasksCommand::Settle {
             task,
             reject,
@@ -179,18 +210,26 @@ pub fn run(ctx: &Context, args: &TasksArgs) -> Result<Outcome> {
         ),
         TasksCommand::Reroute { task } => (task, Transition::Reroute),
     };
-    let report = ledger.transition(task, transition, &actor, clock)?;
+    let report = open_ledger(args)?.transition(task, transition, &actor, clock)?;
     finish(&report, json)
 }
 
-fn open_ledger(args: &TasksArgs) -> Result<Ledger> {
-    let path = args
-        .ledger
+fn ledger_path(args: &TasksArgs) -> PathBuf {
+    args.ledger
         .clone()
-        .unwrap_or_else(|| archon_pipeline::Layout::default().ledger());
-    let ledger = Ledger::open(&path)?;
-    Ok(match &args.cluster_dir {
-        Some(dir) => ledger.with_clusters(load_cluster_dir(dir)?),
+        .unwrap_or_else(|| archon_pipeline::Layout::default().ledger())
+}
+
+fn open_ledger(args: &TasksArgs) -> Result<Ledger> {
+    // Bad cluster definitions are refused before the ledger is created.
+    let clusters = args
+        .cluster_dir
+        .as_deref()
+        .map(load_cluster_dir)
+        .transpose()?;
+    let ledger = Ledger::open(ledger_path(args))?;
+    Ok(match clusters {
+        Some(clusters) => ledger.with_clusters(clusters),
         None => ledger,
     })
 }

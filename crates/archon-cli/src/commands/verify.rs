@@ -1,14 +1,17 @@
 //! `archon verify [DIR] [--ledger PATH]`: the governance ledger's hash chain,
 //! two-phase discipline and projection, and every `stage_manifest.json` under
 //! DIR against the files it lists; in a review directory, every sealed
-//! ratification vote and tally. Exit 1 when anything is wrong.
+//! ratification vote and tally; the ledger must still hold the head each
+//! manifest anchored (and each `--anchor`). Exit 1 when anything is wrong.
+//! `--head` prints the verified head for someone to keep.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use archon_store::artifact_dir::{read_manifest, verify_manifest};
+use archon_store::LedgerHead;
 use archon_store::MANIFEST_FILE;
-use archon_tasks::{verify_ledger, VerifyReport};
+use archon_tasks::{verify_ledger_anchored, Anchor, VerifyReport};
 use clap::Args;
 use serde::Serialize;
 
@@ -24,6 +27,32 @@ pub struct VerifyArgs {
     /// Ledger to check; default: DIR/governance.db when present.
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
+    /// Print only the ledger's head (`<seq> <hash>`) once it verifies.
+    #[arg(long)]
+    pub head: bool,
+    /// A head kept elsewhere (`SEQ:HASH`, as `--head` printed it) that the
+    /// ledger must still hold (repeatable).
+    #[arg(long, value_name = "SEQ:HASH", value_parser = parse_anchor)]
+    pub anchor: Vec<LedgerHead>,
+}
+
+fn parse_anchor(text: &str) -> Result<LedgerHead, String> {
+    let (seq, hash) = text
+        .split_once([':', ' '])
+        .ok_or_else(|| "expected SEQ:HASH".to_string())?;
+    let seq = seq
+        .parse()
+        .map_err(|_| format!("{}: SEQ is not a number", archon_core::ids::quoted(seq)))?;
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{}: HASH is not 64 hex digits",
+            archon_core::ids::quoted(hash)
+        ));
+    }
+    Ok(LedgerHead {
+        seq,
+        hash: hash.to_ascii_lowercase(),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -56,13 +85,29 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             .map(|d| archon_pipeline::Layout::new(d).ledger())
             .filter(|p| p.is_file())
     });
-    let ledger = ledger_path.as_deref().map(verify_ledger).transpose()?;
     let mut manifests = Vec::new();
+    let mut anchors: Vec<Anchor> = args
+        .anchor
+        .iter()
+        .map(|head| Anchor {
+            source: "--anchor".into(),
+            head: head.clone(),
+        })
+        .collect();
     if let Some(d) = &dir {
         let mut found = Vec::new();
         find_manifests(d, &mut found)?;
         found.sort();
-        manifests = found.iter().map(|root| check_manifest(root)).collect();
+        for root in &found {
+            let (check, head) = check_manifest(root);
+            if let Some(head) = head {
+                anchors.push(Anchor {
+                    source: root.join(MANIFEST_FILE).display().to_string(),
+                    head,
+                });
+            }
+            manifests.push(check);
+        }
         for m in manifests
             .iter_mut()
             .filter(|m| m.stage.as_deref() == Some("review"))
@@ -70,6 +115,26 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             m.problems.extend(check_review_votes(Path::new(&m.dir)));
         }
     }
+    let ledger = match &ledger_path {
+        Some(path) => Some(verify_ledger_anchored(path, &anchors)?),
+        None if !args.anchor.is_empty() => bail!("--anchor: no ledger to check (give --ledger)"),
+        None => {
+            // A ledger deleted outright is the last truncation.
+            for anchor in &anchors {
+                let dir = Path::new(&anchor.source).parent().map(Path::to_path_buf);
+                if let Some(check) = manifests
+                    .iter_mut()
+                    .find(|m| Some(PathBuf::from(&m.dir)) == dir)
+                {
+                    check.problems.push(format!(
+                        "anchors ledger head #{}, but there is no ledger to check it against",
+                        anchor.head.seq
+                    ));
+                }
+            }
+            None
+        }
+    };
     let ok =
         ledger.as_ref().is_none_or(|l| l.ok) && manifests.iter().all(|m| m.problems.is_empty());
     let report = Report {
@@ -78,7 +143,19 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         ledger,
         manifests,
     };
-    if ctx.global.json {
+    if args.head {
+        let Some(l) = &report.ledger else {
+            bail!("--head: no ledger to check (give DIR or --ledger)");
+        };
+        if ctx.global.json {
+            let head = serde_json::json!({"seq": l.head_seq, "hash": l.head_hash, "ok": ok});
+            println!("{head}");
+        } else if ok {
+            println!("{}:{}", l.head_seq, l.head_hash);
+        } else {
+            print_human(&report);
+        }
+    } else if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&report);
@@ -95,16 +172,25 @@ fn print_human(report: &Report) {
         (Some(path), Some(l)) => {
             let verdict = if l.ok { "ok" } else { "PROBLEMS" };
             println!(
-                "ledger {path}: {} events, head {}: {verdict}",
-                l.events, l.head_hash
+                "ledger {path}: {} events, head {}:{}: {verdict}",
+                l.events, l.head_seq, l.head_hash
             );
             if let Some(bad) = &l.first_bad {
                 println!("  first bad event: #{}: {}", bad.seq, bad.problem);
+            }
+            for p in &l.anchor_problems {
+                println!("  anchor {p}");
             }
             for o in &l.orphaned_intents {
                 println!(
                     "  orphaned intent #{} ({} on {} at {}): no committed/failed outcome",
                     o.seq, o.op, o.task_ref, o.at
+                );
+            }
+            for o in &l.in_flight_intents {
+                println!(
+                    "  intent #{} ({} on {}): in flight (a writer has the ledger open)",
+                    o.seq, o.op, o.task_ref
                 );
             }
             for t in &l.projection_mismatches {
@@ -138,24 +224,34 @@ fn print_human(report: &Report) {
     );
 }
 
-fn check_manifest(root: &Path) -> ManifestCheck {
+/// The manifest's own check, and the ledger head it anchored.
+fn check_manifest(root: &Path) -> (ManifestCheck, Option<LedgerHead>) {
     let dir = root.display().to_string();
     match read_manifest(root) {
-        Ok(Some(m)) => ManifestCheck {
-            dir,
-            stage: Some(m.stage.clone()),
-            problems: verify_manifest(root, &m),
-        },
-        Ok(None) => ManifestCheck {
-            dir,
-            stage: None,
-            problems: vec!["manifest vanished while checking".to_string()],
-        },
-        Err(e) => ManifestCheck {
-            dir,
-            stage: None,
-            problems: vec![e.to_string()],
-        },
+        Ok(Some(m)) => (
+            ManifestCheck {
+                dir,
+                stage: Some(m.stage.clone()),
+                problems: verify_manifest(root, &m),
+            },
+            m.ledger_head,
+        ),
+        Ok(None) => (
+            ManifestCheck {
+                dir,
+                stage: None,
+                problems: vec!["manifest vanished while checking".to_string()],
+            },
+            None,
+        ),
+        Err(e) => (
+            ManifestCheck {
+                dir,
+                stage: None,
+                problems: vec![e.to_string()],
+            },
+            None,
+        ),
     }
 }
 

@@ -83,11 +83,31 @@ impl Fixture {
         assert_eq!(r.state, TaskState::Routed, "{}", r.message);
     }
 
+    /// Moves the task, acting as the steward of the cluster it is routed to now.
     pub fn go(&mut self, task_ref: &str, t: Transition) -> Result<TaskState, String> {
+        let actor = self.steward_of(task_ref);
         self.ledger
-            .transition(task_ref, t, "tester", &t0())
+            .transition(task_ref, t, &actor, &t0())
             .map(|r| r.after)
             .map_err(|e| e.to_string())
+    }
+
+    /// `steward:<id>` of the cluster the task is routed to now (`nobody` when none).
+    pub fn steward_of(&self, task_ref: &str) -> String {
+        self.ledger
+            .task(task_ref)
+            .expect("read")
+            .and_then(|t| t.cluster_id)
+            .and_then(|c| self.ledger.clusters().get(&c).cloned())
+            .map_or_else(
+                || "nobody".to_string(),
+                |c| format!("steward:{}", c.steward.steward_id),
+            )
+    }
+
+    /// Closes the ledger (its writer lock too) and keeps the folder.
+    pub fn close(self) -> tempfile::TempDir {
+        self.dir
     }
 
     pub fn state(&self, task_ref: &str) -> TaskState {

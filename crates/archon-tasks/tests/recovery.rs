@@ -1,0 +1,344 @@
+//! Crash recovery (adoption of an orphaned intent), anchors against a
+//! recomputed or truncated chain, one-snapshot verify under concurrent writers,
+//! and reading a ledger on read-only media.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use archon_store::LedgerHead;
+use archon_tasks::event::{event_hash, EventBody, HashInput};
+use archon_tasks::{
+    verify_ledger, verify_ledger_anchored, Anchor, Ledger, LedgerEvent, TaskState, Transition,
+};
+use common::*;
+use rusqlite::Connection;
+
+/// Writes by hand what a writer killed between its two transactions leaves:
+/// the intent, chained and committed, and no outcome.
+fn crash_after_intent(path: &std::path::Path, task_ref: &str, op: &str, actor: &str) -> u64 {
+    let conn = Connection::open(path).expect("open raw");
+    let (seq, prev): (i64, String) = conn
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("tail");
+    let version: i64 = conn
+        .query_row(
+            "SELECT version FROM tasks WHERE task_ref = ?1",
+            [task_ref],
+            |r| r.get(0),
+        )
+        .expect("task");
+    let seq = seq as u64 + 1;
+    let body = serde_json::to_string(&EventBody::Intent {
+        op: op.into(),
+        expected_version: version as u64,
+    })
+    .expect("encode");
+    let at = "2026-02-01T10:00:00Z";
+    let hash = event_hash(&HashInput {
+        seq,
+        op_seq: seq,
+        task_ref,
+        kind: "intent",
+        at,
+        actor,
+        body: &body,
+        prev_hash: &prev,
+    });
+    conn.execute(
+        "INSERT INTO events VALUES (?1, ?1, ?2, 'intent', ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![seq as i64, task_ref, at, actor, body, prev, hash],
+    )
+    .expect("insert");
+    seq
+}
+
+fn events(path: &std::path::Path) -> Vec<LedgerEvent> {
+    Ledger::open_read_only(path)
+        .expect("open")
+        .events()
+        .expect("events")
+}
+
+/// The retried operation adopts the orphan: the resumed ledger is event for
+/// event (hashes included) the ledger of a run never interrupted.
+#[test]
+fn a_retried_operation_adopts_its_orphaned_intent() {
+    let steward = "steward:steward-42";
+    let mut whole = Fixture::new();
+    whole.activate("TASK-R-001");
+    whole.go("TASK-R-001", Transition::Accept).expect("accept");
+    let whole_path = whole.path();
+    let _whole_dir = whole.close();
+
+    let mut crashed = Fixture::new();
+    crashed.activate("TASK-R-001");
+    let path = crashed.path();
+    let dir = crashed.close();
+    crash_after_intent(&path, "TASK-R-001", "accept", steward);
+    let report = verify_ledger(&path).expect("verify");
+    assert_eq!(report.orphaned_intents.len(), 1, "{report:?}");
+
+    let mut ledger = Ledger::open(&path).expect("reopen");
+    ledger
+        .transition("TASK-R-001", Transition::Accept, steward, &t0())
+        .expect("retried accept");
+    drop(ledger);
+    assert_eq!(events(&path), events(&whole_path));
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+    drop(dir);
+}
+
+/// An orphan no operation retries is closed by `close_orphans`, chained; and
+/// it is never closed while another writer is open.
+#[test]
+fn close_orphans_closes_what_no_retry_adopts() {
+    let mut fx = Fixture::new();
+    fx.activate("TASK-R-002");
+    let path = fx.path();
+    let dir = fx.close();
+    let seq = crash_after_intent(&path, "TASK-R-002", "decline", "steward:steward-42");
+    let mut ledger = Ledger::open(&path).expect("open");
+    // Another process with the ledger open for writing (its shared lock).
+    // `-o`: the lock stays with flock itself, not with its child.
+    let mut other = std::process::Command::new("flock")
+        .args(["-s", "-o"])
+        .arg(archon_tasks::writers::lock_path(&path))
+        .args(["sh", "-c", "echo locked; exec sleep 30"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(other.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("flock holds the lock");
+    assert_eq!(line.trim(), "locked");
+    let err = ledger
+        .close_orphans("run stopped", "cli", &t0())
+        .expect_err("another process writes");
+    assert!(err.to_string().contains("another writer"), "{err}");
+    let _ = other.kill();
+    let _ = other.wait();
+    let closed = ledger
+        .close_orphans("run stopped", "cli", &t0())
+        .expect("alone");
+    assert_eq!(closed, [seq]);
+    drop(ledger);
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        events(&path).last().map(|e| e.body.clone()),
+        Some(EventBody::Failed {
+            error: "abandoned: run stopped".into()
+        })
+    );
+    drop(dir);
+}
+
+/// A ledger with a few operations, closed; and its head.
+fn anchored_ledger() -> (tempfile::TempDir, std::path::PathBuf, Anchor) {
+    let mut fx = Fixture::new();
+    fx.task_in("TASK-A-001", TaskState::InProgress);
+    fx.task_in("TASK-A-002", TaskState::Accepted);
+    let head = fx.ledger.head().expect("head").expect("not empty");
+    let path = fx.path();
+    let anchor = Anchor {
+        source: "execution_bridge/stage_manifest.json".into(),
+        head,
+    };
+    let report = verify_ledger_anchored(&path, std::slice::from_ref(&anchor)).expect("verify");
+    assert!(report.ok, "{report:?}");
+    (fx.close(), path, anchor)
+}
+
+/// What an attacker with the file does: drop the append-only triggers.
+fn tamper(path: &std::path::Path) -> Connection {
+    let conn = Connection::open(path).expect("open raw");
+    conn.execute_batch(
+        "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete;",
+    )
+    .expect("drop triggers");
+    conn
+}
+
+#[test]
+fn a_recomputed_chain_is_caught_by_its_anchor() {
+    let (_dir, path, anchor) = anchored_ledger();
+    let conn = tamper(&path);
+    // Rewrite who wrote the first intent (nothing the projection shows), then
+    // rehash it and every later event.
+    conn.execute("UPDATE events SET actor = 'forger' WHERE seq = 1", [])
+        .expect("rewrite");
+    let rows: Vec<(i64, i64, String, String, String, String, String)> = conn
+        .prepare("SELECT seq, op_seq, task_ref, kind, at, actor, body FROM events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut prev = archon_tasks::event::GENESIS_HASH.to_string();
+    for (seq, op_seq, task_ref, kind, at, actor, body) in rows {
+        let hash = event_hash(&HashInput {
+            seq: seq as u64,
+            op_seq: op_seq as u64,
+            task_ref: &task_ref,
+            kind: &kind,
+            at: &at,
+            actor: &actor,
+            body: &body,
+            prev_hash: &prev,
+        });
+        conn.execute(
+            "UPDATE events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, seq],
+        )
+        .expect("rehash");
+        prev = hash;
+    }
+    drop(conn);
+    let alone = verify_ledger(&path).expect("verify");
+    assert!(alone.ok, "a rehashed chain is self-consistent: {alone:?}");
+    let report = verify_ledger_anchored(&path, &[anchor]).expect("verify");
+    assert!(!report.ok);
+    assert_eq!(report.anchor_problems.len(), 1, "{report:?}");
+    assert!(
+        report.anchor_problems[0].contains("the chain was rewritten")
+            && report.anchor_problems[0].contains("stage_manifest.json"),
+        "{:?}",
+        report.anchor_problems
+    );
+}
+
+#[test]
+fn a_truncated_ledger_is_caught_by_its_anchor() {
+    let (_dir, path, anchor) = anchored_ledger();
+    let conn = tamper(&path);
+    // Drop the last operation whole, so what is left is a valid chain.
+    let last_op: i64 = conn
+        .query_row("SELECT max(op_seq) FROM events", [], |r| r.get(0))
+        .expect("last op");
+    conn.execute("DELETE FROM events WHERE op_seq = ?1", [last_op])
+        .expect("truncate");
+    drop(conn);
+    let report = verify_ledger_anchored(&path, std::slice::from_ref(&anchor)).expect("verify");
+    assert!(!report.ok);
+    let LedgerHead { seq, .. } = anchor.head;
+    assert!(
+        report
+            .anchor_problems
+            .iter()
+            .any(|p| p.contains(&format!("#{seq} is missing"))),
+        "{report:?}"
+    );
+}
+
+/// Writers work while `verify` runs again and again: every snapshot is whole
+/// (events and projection from one read transaction) and every in-flight
+/// intent is told from an orphan. Bounded: 100 verifies, 3 writers.
+#[test]
+fn verify_during_concurrent_writers_always_passes() {
+    let mut fx = Fixture::new();
+    let tasks: Vec<String> = (0..30).map(|i| format!("TASK-W-{i:03}")).collect();
+    for t in &tasks {
+        fx.activate(t);
+    }
+    let path = fx.path();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (path, tasks, stop) = (path.clone(), tasks.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut ledger = Ledger::open(&path).expect("open");
+                let steward = "steward:steward-42";
+                for round in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) || round > 200 {
+                        break;
+                    }
+                    let t = &tasks[(round * 3 + w) % tasks.len()];
+                    for step in [Transition::Accept, Transition::Start] {
+                        let _ = ledger.transition(t, step, steward, &t0());
+                    }
+                    let _ = ledger.transition(t, halt(), "earl", &t0());
+                }
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for _ in 0..100 {
+        let report = verify_ledger(&path).expect("verify");
+        if !report.ok {
+            failures.push(report);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    drop(fx);
+}
+
+/// A finished run on read-only media (file and folder without write bits):
+/// it verifies and reads, and nothing is created beside it.
+#[test]
+fn a_read_only_ledger_verifies_and_reads() {
+    let mut fx = Fixture::new();
+    fx.task_in("TASK-O-001", TaskState::Accepted);
+    let path = fx.path();
+    let dir = fx.close();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("dir");
+    let copy = ro.join("governance.db");
+    std::fs::copy(&path, &copy).expect("copy");
+    let read_only = |p: &std::path::Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    read_only(&copy, 0o444);
+    read_only(&ro, 0o555);
+    // Root ignores write bits: there, only the reads can be checked.
+    let privileged = std::fs::write(ro.join("probe"), b"").is_ok();
+    let _ = std::fs::remove_file(ro.join("probe"));
+    let report = verify_ledger(&copy);
+    let tasks = Ledger::open_read_only(&copy).and_then(|l| l.tasks());
+    let listing: Vec<_> = std::fs::read_dir(&ro)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    read_only(&ro, 0o755);
+    let report = report.expect("verify a read-only copy");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(tasks.expect("read a read-only copy").len(), 1);
+    if !privileged {
+        assert_eq!(listing, ["governance.db"], "nothing created beside it");
+    }
+    let missing = Ledger::open_read_only(ro.join("typo.db"))
+        .err()
+        .expect("missing");
+    assert!(
+        missing.to_string().contains("never creates one"),
+        "{missing}"
+    );
+    assert!(!ro.join("typo.db").exists());
+}
