@@ -487,6 +487,10 @@ impl Runner<'_> {
         };
         let outcome =
             body(&self.stage_ctx, &mut scope).with_context(|| format!("stage {}", stage.name()))?;
+        // A stage the model server failed is not done: not recorded, so a rerun redoes it.
+        if let Some(failure) = self.stage_ctx.tally.transport_failure() {
+            anyhow::bail!("stage {}: the model server failed: {failure}", stage.name());
+        }
         self.record(stage, &fingerprint, outcome)?;
         let dirs = manifests(&self.state);
         self.chain = sha256_hex(format!("{fingerprint}|{}", outputs_digest(&dirs)?));
