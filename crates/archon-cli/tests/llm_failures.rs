@@ -272,3 +272,41 @@ fn auto_mode_says_which_mode_it_chose() {
         describe(&live)
     );
 }
+
+/// A server that fails during the stage (here: every chat call 503, after a
+/// preflight that passed) fails the stage, exit 2, instead of planning from
+/// fallback contributions; no motion folder is written.
+#[test]
+fn a_transport_failure_during_a_stage_is_an_error_not_a_fallback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prepared = archon(tmp.path())
+        .args([
+            "--mode",
+            "simulation",
+            "run",
+            "--quiet",
+            "--until",
+            "review",
+        ])
+        .output()
+        .unwrap();
+    assert!(prepared.status.success(), "{}", describe(&prepared));
+    let mock = MockLlm::overloaded();
+    let out = llm(tmp.path(), &mock.url(), SERVED_MODEL)
+        .args([
+            "plan",
+            &format!("archon-out/review/{SESSION}"),
+            "--out",
+            "p",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 503"), "{}", describe(&out));
+    assert!(stderr.contains("server overloaded"), "{}", describe(&out));
+    let written = std::fs::read_dir(tmp.path().join("p"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(written, 0, "no motion planned from fallbacks");
+}

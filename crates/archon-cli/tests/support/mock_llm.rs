@@ -66,6 +66,8 @@ struct Answerer {
     ollama: bool,
     /// Answer prose instead of JSON, as a model that ignores the schema does.
     prose: bool,
+    /// Answer every chat call with a 503, as an overloaded server does.
+    failing: bool,
 }
 
 impl Respond for Answerer {
@@ -74,6 +76,10 @@ impl Respond for Answerer {
             Ok(v) => v,
             Err(e) => return ResponseTemplate::new(400).set_body_string(e.to_string()),
         };
+        if self.failing {
+            return ResponseTemplate::new(503)
+                .set_body_json(json!({"error": {"message": "server overloaded"}}));
+        }
         let body_hash = sha256_hex(&request.body);
         let answer = answer(&body, &body_hash);
         let schema = request_schema(&body);
@@ -141,17 +147,23 @@ impl MockLlm {
 
     /// Starts a server whose model answers prose, never the JSON asked for.
     pub fn answering_prose() -> MockLlm {
-        MockLlm::start_full(None, None, true)
+        MockLlm::start_full(None, None, true, false)
+    }
+
+    /// Starts a server that lists its model but answers every chat call 503.
+    pub fn overloaded() -> MockLlm {
+        MockLlm::start_full(None, None, false, true)
     }
 
     fn start_with(latency: Option<Duration>, usage: Option<(usize, usize)>) -> MockLlm {
-        MockLlm::start_full(latency, usage, false)
+        MockLlm::start_full(latency, usage, false, false)
     }
 
     fn start_full(
         latency: Option<Duration>,
         usage: Option<(usize, usize)>,
         prose: bool,
+        failing: bool,
     ) -> MockLlm {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -166,6 +178,7 @@ impl MockLlm {
                 log: log.clone(),
                 ollama,
                 prose,
+                failing,
             };
             rt.block_on(
                 Mock::given(method("POST"))
