@@ -171,9 +171,17 @@ for name, sub in rows:
     rc = open(f"{work}/{name}-replay.rc").read().strip()
     print(f"replay {name}: exit {rc}, {len(c)} calls, sources {sources} (server stopped: a request would have failed the stage)")
 PY
-# The replayed artifacts are the live ones (call records aside: their `source` says replayed).
+# The replayed artifacts are the live ones, call records aside (their `source`
+# says replayed, in agent_calls.jsonl and in events that carry them).
+unsourced() { # copies tree $1 to $2 without the `source` of call records
+    rm -rf "$2"
+    cp -a "$1" "$2"
+    find "$2" -name '*.jsonl' -exec sed -i 's/"source":"[a-z]*"//g' {} +
+}
 for sub in llm-plan "$mandate_rel/execution_bridge"; do
-    if diff -r -x agent_calls.jsonl -x stage_manifest.json "live/$sub" "replay/$sub" >/dev/null; then
+    unsourced "live/$sub" "$work/cmp-live"
+    unsourced "replay/$sub" "$work/cmp-replay"
+    if diff -r -x stage_manifest.json "$work/cmp-live" "$work/cmp-replay" >/dev/null; then
         echo "replay $sub: identical to the live run"
     else
         echo "replay $sub: DIFFERS from the live run"
