@@ -386,9 +386,7 @@ impl Backend for Failing {
             .zip(fail)
             .map(|(c, f)| {
                 if f {
-                    Err(TransportFailure {
-                        message: "connection refused".into(),
-                    })
+                    Err(TransportFailure::new("connection refused"))
                 } else {
                     c
                 }
@@ -533,9 +531,7 @@ impl Backend for Unreachable {
             .into_iter()
             .map(|e| {
                 seen.extend(e.messages.into_iter().map(|m| m.content));
-                Err(TransportFailure {
-                    message: "connection refused".into(),
-                })
+                Err(TransportFailure::new("connection refused"))
             })
             .collect()
     }

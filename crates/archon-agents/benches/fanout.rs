@@ -68,6 +68,8 @@ fn fanout(c: &mut Criterion) {
         },
         record: None,
         progress: archon_agents::Progress::off(),
+        preflight: Vec::new(),
+        concurrency_set: true,
     })
     .expect("backend");
     let mut group = c.benchmark_group("fanout_50ms");

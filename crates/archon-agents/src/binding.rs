@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::LlmSection;
 
-/// Timeout of one HTTP attempt when neither the roster nor the config sets one.
+/// Stall timeout (longest wait for the next bytes of an answer, not for the
+/// whole answer) when neither the roster nor the config sets one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
 
 /// The wire protocol of an endpoint.

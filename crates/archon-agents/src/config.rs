@@ -12,8 +12,8 @@ use crate::binding::Overrides;
 
 /// Default number of model calls in flight at once, over all endpoints.
 pub const DEFAULT_CONCURRENCY: usize = 8;
-/// Default number of retries of a call that hit a 429, a 5xx, a timeout or a connection error.
-pub const DEFAULT_MAX_RETRIES: u32 = 4;
+/// Default number of retries of a call that hit a 429, a 5xx or a connection error.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "archon.toml";
 
@@ -64,6 +64,10 @@ pub struct LlmFlags {
     pub concurrency: Option<usize>,
     pub per_endpoint_concurrency: Option<usize>,
     pub max_reasks: Option<u32>,
+    /// Stall timeout in milliseconds (`--timeout SECS`).
+    pub timeout_ms: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub max_retries: Option<u32>,
     pub record: Option<PathBuf>,
     pub replay: Option<PathBuf>,
 }
@@ -83,6 +87,9 @@ pub enum CassetteMode {
 pub struct LlmSettings {
     pub overrides: Overrides,
     pub concurrency: usize,
+    /// Whether `concurrency` was set (flag or file); when not, a server that
+    /// tells its slot count (llama.cpp's `/props`) sets it.
+    pub concurrency_set: bool,
     pub per_endpoint_concurrency: usize,
     pub max_retries: u32,
     pub max_reasks: u32,
@@ -196,8 +203,8 @@ impl LlmSettings {
             base_url: pick(&flags.base_url, &section.base_url),
             api_key_env: pick(&flags.api_key_env, &section.api_key_env),
             temperature: section.temperature,
-            max_tokens: section.max_tokens,
-            timeout_ms: section.timeout_ms,
+            max_tokens: flags.max_tokens.or(section.max_tokens),
+            timeout_ms: flags.timeout_ms.or(section.timeout_ms),
         };
         let flag_error = |key: String, message: String| ConfigError::Invalid {
             source_name: "command line".into(),
@@ -226,17 +233,23 @@ impl LlmSettings {
             (None, None) => CassetteMode::Off,
         };
         Ok(LlmSettings {
+            // A provider with a default URL (openai, ollama) is an endpoint too.
             configured: overrides.base_url.is_some()
+                || flags.provider.is_some()
                 || file.llm.is_some()
                 || matches!(cassette, CassetteMode::Replay(_)),
             overrides,
             concurrency,
+            concurrency_set: flags.concurrency.or(section.concurrency).is_some(),
             // Without its own limit an endpoint may use the whole global budget.
             per_endpoint_concurrency: flags
                 .per_endpoint_concurrency
                 .or(section.per_endpoint_concurrency)
                 .unwrap_or(concurrency),
-            max_retries: section.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            max_retries: flags
+                .max_retries
+                .or(section.max_retries)
+                .unwrap_or(DEFAULT_MAX_RETRIES),
             max_reasks: flags
                 .max_reasks
                 .or(section.max_reasks)
@@ -336,6 +349,36 @@ completion_per_1k = 0.0006
         let s = LlmSettings::merge(&file, &flags).unwrap();
         assert_eq!(s.overrides.model.as_deref(), Some("b"));
         assert_eq!((s.concurrency, s.per_endpoint_concurrency), (5, 5));
+        assert!(s.concurrency_set);
+
+        let file = ConfigFile::parse(
+            "f",
+            "[llm]\ntimeout_ms = 9000\nmax_tokens = 2048\nmax_retries = 4\n",
+        )
+        .unwrap();
+        let flags = LlmFlags {
+            timeout_ms: Some(2000),
+            max_tokens: Some(256),
+            max_retries: Some(0),
+            ..LlmFlags::default()
+        };
+        let s = LlmSettings::merge(&file, &flags).unwrap();
+        assert_eq!(
+            (
+                s.overrides.timeout_ms,
+                s.overrides.max_tokens,
+                s.max_retries
+            ),
+            (Some(2000), Some(256), 0)
+        );
+        assert!(!s.concurrency_set);
+
+        let hosted = LlmFlags {
+            provider: Some("openai".into()),
+            ..LlmFlags::default()
+        };
+        let s = LlmSettings::merge(&ConfigFile::default(), &hosted).unwrap();
+        assert!(s.configured, "a provider with a default URL is an endpoint");
 
         let none = LlmSettings::merge(&ConfigFile::default(), &LlmFlags::default()).unwrap();
         assert!(!none.configured);

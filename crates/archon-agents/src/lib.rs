@@ -15,6 +15,7 @@ pub mod binding;
 pub mod cassette;
 pub mod config;
 mod llm;
+pub mod preflight;
 pub mod progress;
 mod replay;
 pub mod retry;
@@ -45,6 +46,9 @@ pub enum AgentsError {
     Bindings(Vec<String>),
     #[error("cassette {path}: {message}")]
     Cassette { path: String, message: String },
+    /// The model server is down, not ready, or lacks the model.
+    #[error("{0}")]
+    Preflight(String),
     #[error("cannot start the HTTP client: {0}")]
     Runtime(String),
 }
@@ -59,13 +63,17 @@ pub fn backend(
     progress: &Progress,
 ) -> Result<Arc<dyn Backend>, AgentsError> {
     let replaying = matches!(settings.cassette, CassetteMode::Replay(_));
+    let mut bindings = Vec::new();
     let problems: Vec<String> = archons
         .iter()
         .filter_map(|a| {
             let binding = settings.overrides.resolve(&a.name, &a.llm_config);
-            let checked = binding.and_then(|b| match replaying {
-                true => Ok(()),
-                false => b.api_key(&a.name).map(|_| ()),
+            let checked = binding.and_then(|b| {
+                if !replaying {
+                    b.api_key(&a.name)?;
+                }
+                bindings.push(b);
+                Ok(())
             });
             checked.err().map(|e| e.to_string())
         })
@@ -101,6 +109,8 @@ pub fn backend(
         },
         record,
         progress: progress.clone(),
+        preflight: bindings,
+        concurrency_set: settings.concurrency_set,
     })?))
 }
 

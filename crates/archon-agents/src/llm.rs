@@ -29,6 +29,12 @@ pub struct Transport {
     pub record: Option<Cassette>,
     /// Where each batch shows its bar (labelled with its question kinds).
     pub progress: Progress,
+    /// The bindings in use, checked against their servers before the first
+    /// question (see [`crate::preflight`]); empty to skip the check.
+    pub preflight: Vec<Binding>,
+    /// Whether `concurrency` was chosen by the user; when not, the slot count
+    /// a server reports becomes the limit.
+    pub concurrency_set: bool,
 }
 
 /// Answers exchanges by calling model servers. `complete` is synchronous: the
@@ -58,7 +64,8 @@ struct Recorder {
 
 /// Why one HTTP attempt produced no answer.
 enum AttemptError {
-    /// Worth another attempt (429, 5xx, timeout, connection error).
+    /// Worth another attempt (429, 5xx, connection error); never a stall,
+    /// since the server may still be producing that answer.
     Transient {
         reason: String,
         retry_after: Option<Duration>,
@@ -80,6 +87,21 @@ impl LlmBackend {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| AgentsError::Runtime(e.to_string()))?;
+        let servers = runtime.block_on(crate::preflight::check(&client, &transport.preflight))?;
+        let mut concurrency = transport.concurrency;
+        let mut per_endpoint_concurrency = transport.per_endpoint_concurrency;
+        if !transport.concurrency_set {
+            if let Some(slots) = servers.iter().filter_map(|s| s.slots).min() {
+                tracing::info!("concurrency {slots}: the server's slot count");
+                concurrency = slots;
+                per_endpoint_concurrency = per_endpoint_concurrency.min(slots);
+            }
+        }
+        let transport = Transport {
+            concurrency,
+            per_endpoint_concurrency,
+            ..transport
+        };
         Ok(LlmBackend {
             runtime,
             progress: transport.progress,
@@ -135,6 +157,7 @@ impl Backend for LlmBackend {
                     out.push(handle.await.unwrap_or_else(|e| {
                         Err(TransportFailure {
                             message: format!("model call task failed: {e}"),
+                            ..TransportFailure::default()
                         })
                     }));
                 }
@@ -151,6 +174,7 @@ impl Backend for LlmBackend {
                 .map(|_| {
                     Err(TransportFailure {
                         message: "model call batch panicked".into(),
+                        ..TransportFailure::default()
                     })
                 })
                 .collect()
@@ -165,6 +189,7 @@ impl Inner {
             .resolve(&ex.archon_name, &ex.binding)
             .map_err(|e| TransportFailure {
                 message: e.to_string(),
+                ..TransportFailure::default()
             })?;
         let key = cassette::key(&binding, &ex.messages, &ex.schema);
         let Some(recorder) = &self.record else {
@@ -178,6 +203,7 @@ impl Inner {
         let _held = key_lock.lock().await;
         let fail = |message: String| TransportFailure {
             message: format!("{} ({}): {message}", ex.archon_name, ex.kind),
+            ..TransportFailure::default()
         };
         if let Some(entry) = recorder.cassette.load(&key).map_err(fail)? {
             return Ok(replayed(entry));
@@ -237,8 +263,12 @@ impl Inner {
             .api_key(&ex.archon_name)
             .map_err(|e| TransportFailure {
                 message: e.to_string(),
+                ..TransportFailure::default()
             })?;
         let url = binding.url();
+        let queued = Instant::now();
+        // A failed call is recorded with the model it was addressed to and
+        // the time it cost, like an answered one.
         let fail = |message: String| TransportFailure {
             message: redact(
                 format!(
@@ -247,6 +277,8 @@ impl Inner {
                 ),
                 api_key.as_deref(),
             ),
+            model: Some(binding.model.clone()),
+            latency_ms: u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         let body = wire::request_body(binding, ex.kind, &ex.messages, &ex.schema);
         // Closed semaphores are impossible here (never closed); treat as a failure anyway.
@@ -299,6 +331,10 @@ impl Inner {
         }
     }
 
+    /// One HTTP attempt. The answer is streamed (SSE or NDJSON, as the
+    /// protocol has it) and the binding's timeout applies to each wait for the
+    /// next bytes, not to the whole answer: a slow CPU server that keeps
+    /// producing tokens is never cut off, a stalled one is.
     async fn attempt(
         &self,
         url: &str,
@@ -307,14 +343,19 @@ impl Inner {
         binding: &Binding,
         messages: &[archon_core::agent_port::Message],
     ) -> Result<WireAnswer, AttemptError> {
-        let mut request = self.client.post(url).json(body).timeout(binding.timeout);
+        let mut request = self.client.post(url).json(body);
         if let Some(key) = api_key {
             request = request.bearer_auth(key);
         }
+        let stall = binding.timeout;
+        let stalled = || {
+            AttemptError::Fatal(format!(
+                "stalled: no data for {} ms (the timeout applies between tokens); not retried, as the server may still be working on it",
+                stall.as_millis()
+            ))
+        };
         let transport_error = |e: reqwest::Error| {
-            let reason = if e.is_timeout() {
-                format!("timed out after {} ms", binding.timeout.as_millis())
-            } else if e.is_connect() {
+            let reason = if e.is_connect() {
                 format!("cannot connect: {}", error_chain(&e))
             } else {
                 error_chain(&e)
@@ -324,16 +365,42 @@ impl Inner {
                 retry_after: None,
             }
         };
-        let response = request.send().await.map_err(transport_error)?;
+        let mut response = tokio::time::timeout(stall, request.send())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(transport_error)?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let streamed = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/event-stream") || t.contains("ndjson"));
+        let mut bytes = Vec::new();
+        let mut stream = wire::StreamDecoder::new(binding.kind);
+        loop {
+            let chunk = tokio::time::timeout(stall, response.chunk())
+                .await
+                .map_err(|_| stalled())?
+                .map_err(transport_error)?;
+            let Some(chunk) = chunk else { break };
+            if streamed && status.is_success() {
+                stream.feed(&chunk);
+            } else {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
         if status.is_success() {
-            return wire::decode_response(binding, messages, &bytes).map_err(AttemptError::Fatal);
+            return if streamed {
+                stream.finish(binding, messages)
+            } else {
+                wire::decode_response(binding, messages, &bytes)
+            }
+            .map_err(AttemptError::Fatal);
         }
         let reason = format!("HTTP {status}: {}", wire::error_message(&bytes));
         if is_retryable_status(status.as_u16()) {
@@ -357,6 +424,7 @@ fn live(r: RecordedResponse) -> Completion {
         model: r.model,
         prompt_tokens: r.prompt_tokens,
         completion_tokens: r.completion_tokens,
+        usage_estimated: r.usage_estimated,
         latency_ms: r.latency_ms,
         source: AnswerSource::Live,
     }
@@ -372,7 +440,7 @@ pub(crate) fn replayed(entry: Entry) -> Completion {
 }
 
 /// reqwest's message with its causes ("connection refused" is in a source).
-fn error_chain(e: &reqwest::Error) -> String {
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

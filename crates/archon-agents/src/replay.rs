@@ -24,12 +24,14 @@ impl ReplayBackend {
     fn answer(&self, ex: &Exchange) -> Result<Completion, TransportFailure> {
         let fail = |message: String| TransportFailure {
             message: format!("{} ({}): {message}", ex.archon_name, ex.kind),
+            ..TransportFailure::default()
         };
         let binding = self
             .overrides
             .resolve(&ex.archon_name, &ex.binding)
             .map_err(|e| TransportFailure {
                 message: e.to_string(),
+                ..TransportFailure::default()
             })?;
         let key = cassette::key(&binding, &ex.messages, &ex.schema);
         match self.cassette.load(&key).map_err(fail)? {

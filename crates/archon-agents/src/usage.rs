@@ -161,6 +161,7 @@ mod tests {
             error: None,
             prompt_tokens: p,
             completion_tokens: c,
+            usage_estimated: false,
             latency_ms: 10,
             source: AnswerSource::Live,
         }

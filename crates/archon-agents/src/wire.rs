@@ -19,11 +19,16 @@ pub struct WireAnswer {
 }
 
 /// The JSON body of one chat call. The answer schema is sent where the protocol
-/// supports it; the port validates answers locally regardless.
+/// supports it (llama.cpp and OpenAI take `response_format.json_schema`, Ollama
+/// `format`) so the server constrains decoding to it; the port validates
+/// answers locally regardless. Answers are streamed, so a slow server that
+/// keeps producing is told from a stalled one.
 pub fn request_body(binding: &Binding, kind: &str, messages: &[Message], schema: &Value) -> Value {
-    let mut body = json!({ "model": binding.model, "messages": messages, "stream": false });
+    let mut body = json!({ "model": binding.model, "messages": messages, "stream": true });
     match binding.kind {
         EndpointKind::OpenAi => {
+            // The token counts come in the last chunk only when asked for.
+            body["stream_options"] = json!({ "include_usage": true });
             body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": { "name": schema_name(kind), "schema": schema, "strict": false },
@@ -102,20 +107,150 @@ pub fn decode_response(
             count(&value, "/eval_count"),
         ),
     };
-    let usage_estimated = prompt.is_none() || completion.is_none();
+    let model = value.get("model").and_then(Value::as_str).map(String::from);
+    Ok(answer(binding, messages, text, model, prompt, completion))
+}
+
+/// The answer with its counts: the server's when it reported token counts,
+/// else estimates, flagged as such.
+fn answer(
+    binding: &Binding,
+    messages: &[Message],
+    text: String,
+    model: Option<String>,
+    prompt: Option<u64>,
+    completion: Option<u64>,
+) -> WireAnswer {
     let prompt_chars: usize = messages.iter().map(|m| m.content.chars().count()).sum();
-    Ok(WireAnswer {
-        model: value
-            .get("model")
-            .and_then(Value::as_str)
+    let estimate = estimate_tokens(text.chars().count());
+    // Some proxies report words, not tokens: a count equal to the answer's
+    // word count and far below any tokenizer's count is not a token count.
+    let words = text.split_whitespace().count() as u64;
+    let counts_words = completion.is_some_and(|c| c == words && c * 3 < estimate * 2);
+    let (prompt, completion) = match counts_words {
+        true => (None, None),
+        false => (prompt, completion),
+    };
+    WireAnswer {
+        model: model
             .filter(|m| !m.is_empty())
-            .unwrap_or(&binding.model)
-            .to_string(),
+            .unwrap_or_else(|| binding.model.clone()),
+        usage_estimated: prompt.is_none() || completion.is_none(),
         prompt_tokens: prompt.unwrap_or_else(|| estimate_tokens(prompt_chars)),
-        completion_tokens: completion.unwrap_or_else(|| estimate_tokens(text.chars().count())),
-        usage_estimated,
+        completion_tokens: completion.unwrap_or(estimate),
         text,
-    })
+    }
+}
+
+/// Decodes a streamed answer as it arrives: OpenAI's server-sent events
+/// (`data: {chunk}` lines, `data: [DONE]`) or Ollama's NDJSON (one JSON object a
+/// line, the last one `done` with the counts).
+#[derive(Debug)]
+pub struct StreamDecoder {
+    kind: EndpointKind,
+    pending: Vec<u8>,
+    text: String,
+    model: Option<String>,
+    prompt: Option<u64>,
+    completion: Option<u64>,
+    error: Option<String>,
+    events: usize,
+    first_line: Option<String>,
+}
+
+impl StreamDecoder {
+    pub fn new(kind: EndpointKind) -> StreamDecoder {
+        StreamDecoder {
+            kind,
+            pending: Vec::new(),
+            text: String::new(),
+            model: None,
+            prompt: None,
+            completion: None,
+            error: None,
+            events: 0,
+            first_line: None,
+        }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            self.line(&String::from_utf8_lossy(&line));
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(':') {
+            return;
+        }
+        if self.first_line.is_none() {
+            self.first_line = Some(line.chars().take(300).collect());
+        }
+        let payload = match self.kind {
+            EndpointKind::OpenAi => match line.strip_prefix("data:") {
+                Some(p) => p.trim(),
+                // `event:`, `id:` and `retry:` fields carry nothing we use.
+                None => return,
+            },
+            EndpointKind::Ollama => line,
+        };
+        if payload == "[DONE]" {
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(payload) else {
+            return;
+        };
+        self.events += 1;
+        if let Some(e) = server_error(&v) {
+            self.error.get_or_insert(e);
+        }
+        if let Some(m) = v.get("model").and_then(Value::as_str) {
+            self.model.get_or_insert_with(|| m.to_string());
+        }
+        let piece = match self.kind {
+            EndpointKind::OpenAi => v
+                .pointer("/choices/0/delta/content")
+                .or_else(|| v.pointer("/choices/0/text")),
+            EndpointKind::Ollama => v.pointer("/message/content").or_else(|| v.get("response")),
+        };
+        if let Some(Value::String(piece)) = piece {
+            self.text.push_str(piece);
+        }
+        let (p, c) = match self.kind {
+            EndpointKind::OpenAi => ("/usage/prompt_tokens", "/usage/completion_tokens"),
+            EndpointKind::Ollama => ("/prompt_eval_count", "/eval_count"),
+        };
+        self.prompt = count(&v, p).or(self.prompt);
+        self.completion = count(&v, c).or(self.completion);
+    }
+
+    /// The whole answer, once the stream has ended.
+    pub fn finish(mut self, binding: &Binding, messages: &[Message]) -> Result<WireAnswer, String> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.line(&String::from_utf8_lossy(&rest));
+        }
+        if let Some(e) = self.error {
+            return Err(format!("the server reported an error: {e}"));
+        }
+        if self.events == 0 {
+            return Err(format!(
+                "malformed stream (no event in it): {}",
+                self.first_line.as_deref().unwrap_or("(empty body)")
+            ));
+        }
+        Ok(answer(
+            binding,
+            messages,
+            self.text,
+            self.model,
+            self.prompt,
+            self.completion,
+        ))
+    }
 }
 
 /// The answer of an OpenAI-style response: `choices[0].message.content` as a
@@ -239,7 +374,7 @@ mod tests {
         assert_eq!(o["messages"][0]["role"], "user");
         let l = request_body(&binding(EndpointKind::Ollama), "k", &messages(), &schema);
         assert_eq!(l["format"], schema);
-        assert_eq!(l["stream"], false);
+        assert_eq!(l["stream"], true);
         assert_eq!(
             l["options"],
             json!({"temperature": 0.5, "num_predict": 100})
@@ -320,6 +455,69 @@ mod tests {
                 None => assert!(got.is_err(), "{body}"),
             }
         }
+    }
+
+    /// Streams cut at every byte boundary decode to the same answer.
+    #[test]
+    fn streams_decode_whatever_their_chunking() {
+        let sse = concat!(
+            ": ping\n\n",
+            "data: {\"model\":\"smol\",\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"{\\\"a\\\"\"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\":1}\"}}]}\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let ndjson = concat!(
+            "{\"model\":\"llama\",\"message\":{\"content\":\"{\\\"a\\\"\"},\"done\":false}\n",
+            "{\"model\":\"llama\",\"message\":{\"content\":\":1}\"},\"done\":false}\n",
+            "{\"model\":\"llama\",\"message\":{\"content\":\"\"},\"done\":true,\"prompt_eval_count\":9,\"eval_count\":4}"
+        );
+        for (kind, body, model) in [
+            (EndpointKind::OpenAi, sse, "smol"),
+            (EndpointKind::Ollama, ndjson, "llama"),
+        ] {
+            for cut in 1..body.len() {
+                let mut d = StreamDecoder::new(kind);
+                d.feed(&body.as_bytes()[..cut]);
+                d.feed(&body.as_bytes()[cut..]);
+                let a = d.finish(&binding(kind), &messages()).unwrap();
+                assert_eq!(
+                    (
+                        a.text.as_str(),
+                        a.model.as_str(),
+                        a.prompt_tokens,
+                        a.completion_tokens,
+                        a.usage_estimated
+                    ),
+                    ("{\"a\":1}", model, 9, 4, false),
+                    "{kind:?} cut at {cut}"
+                );
+            }
+        }
+        let mut d = StreamDecoder::new(EndpointKind::Ollama);
+        d.feed(b"{\"error\":\"model 'x' not found\"}\n");
+        let e = d
+            .finish(&binding(EndpointKind::Ollama), &messages())
+            .unwrap_err();
+        assert!(e.contains("model 'x' not found"), "{e}");
+        let d = StreamDecoder::new(EndpointKind::OpenAi);
+        assert!(d
+            .finish(&binding(EndpointKind::OpenAi), &messages())
+            .is_err());
+    }
+
+    #[test]
+    fn word_counts_are_not_taken_for_tokens() {
+        let text = r#"{"summary": "the plan covers the budget", "risks": ["late delivery"]}"#;
+        let words = text.split_whitespace().count() as u64;
+        let b = binding(EndpointKind::OpenAi);
+        let a = answer(&b, &messages(), text.into(), None, Some(30), Some(words));
+        assert!(a.usage_estimated);
+        assert_eq!(a.completion_tokens, estimate_tokens(text.len()));
+        let a = answer(&b, &messages(), text.into(), None, Some(30), Some(21));
+        assert!(!a.usage_estimated);
+        assert_eq!((a.prompt_tokens, a.completion_tokens), (30, 21));
     }
 
     #[test]

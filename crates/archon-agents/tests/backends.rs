@@ -93,7 +93,7 @@ fn ollama_happy_path_with_token_accounting() {
     );
     assert_eq!(calls[0].model, "llama-served");
     let body: serde_json::Value = server.requests()[0].body_json().unwrap();
-    assert_eq!(body["stream"], false);
+    assert_eq!(body["stream"], true);
     assert_eq!(
         body["options"],
         json!({"temperature": 0.5, "num_predict": 200})
@@ -192,36 +192,81 @@ fn persistent_server_errors_end_in_a_bounded_failure() {
     assert_eq!(agents.take_calls()[0].outcome, "failed");
 }
 
+/// The timeout is a stall timeout: a stream that stops producing is cut
+/// once it has been silent that long, and not retried (the server may still
+/// be working on it; a retry would queue a second copy behind it).
 #[test]
-fn timeouts_are_retried_and_reported() {
-    let server = Server::start();
-    server.mount(
-        ollama_route().respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(ollama_body(ANSWER))
-                .set_delay(Duration::from_secs(3)),
-        ),
-    );
-    let archons = [archon("Paimon", "ollama", &server.url())];
+fn a_stalled_stream_is_cut_after_the_stall_timeout_and_not_retried() {
+    let mut chunks = sse_chunks(ANSWER, 2, Duration::ZERO);
+    chunks[1].0 = Duration::from_secs(4);
+    let server = StreamServer::start(chunks, 3);
+    let archons = [archon("Paimon", "llamacpp", &server.url)];
     let mut t = transport(None);
-    t.overrides.timeout_ms = Some(150);
-    t.retry.max_retries = 1;
+    t.overrides.timeout_ms = Some(1000);
+    t.retry.max_retries = 2;
     let agents = agents(t);
+    let started = Instant::now();
     let failure = agents
         .ask_all(&ask_each(&archons, "abc"))
         .remove(0)
         .unwrap_err();
+    let took = started.elapsed();
     assert!(
-        failure.reason.contains("timed out after 150 ms"),
+        failure.reason.contains("stalled: no data for 1000 ms"),
         "{}",
         failure.reason
     );
     assert!(
-        failure.reason.contains("gave up after 2 attempts"),
-        "{}",
-        failure.reason
+        took >= Duration::from_millis(1000) && took < Duration::from_millis(3500),
+        "{took:?}"
     );
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.requests(), 1);
+    let calls = agents.take_calls();
+    assert_eq!(calls[0].outcome, "failed");
+    assert_eq!(
+        calls[0].model, "roster-model",
+        "the model the call was addressed to"
+    );
+    assert!(
+        calls[0].latency_ms >= 1000,
+        "a failed call's latency is what it cost: {}",
+        calls[0].latency_ms
+    );
+}
+
+/// A slow server that keeps producing (a CPU model: a token every few hundred
+/// ms, the whole answer far longer than the timeout) is never cut off.
+#[test]
+fn a_slow_steady_stream_is_not_cut() {
+    let server = StreamServer::start(sse_chunks(ANSWER, 6, Duration::from_millis(400)), 1);
+    let archons = [archon("Paimon", "llamacpp", &server.url)];
+    let mut t = transport(None);
+    t.overrides.timeout_ms = Some(1000);
+    let agents = agents(t);
+    let started = Instant::now();
+    let answer = agents
+        .ask_all(&ask_each(&archons, "abc"))
+        .remove(0)
+        .unwrap();
+    assert!(started.elapsed() > Duration::from_millis(2000));
+    assert_eq!(
+        answer,
+        ProbeAnswer {
+            word: "abc".into(),
+            letters: 3
+        }
+    );
+    let calls = agents.take_calls();
+    assert_eq!(
+        (
+            calls[0].model.as_str(),
+            calls[0].prompt_tokens,
+            calls[0].completion_tokens
+        ),
+        ("smol", 12, 6)
+    );
+    assert!(!calls[0].usage_estimated);
+    assert_eq!(server.requests(), 1);
 }
 
 #[test]
@@ -569,11 +614,14 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
         provider: Some("ollama".into()),
         ..LlmFlags::default()
     });
-    assert_eq!(
-        archon_agents::backend(&overridden, &archons, &off)
-            .unwrap()
-            .name(),
-        "llm"
+    // Every binding resolves now; the preflight finds nothing listening.
+    let e = archon_agents::backend(&overridden, &archons, &off)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("cannot reach model server at http://127.0.0.1:9: "),
+        "{e}"
     );
 
     let keyed = settings(LlmFlags {
@@ -599,4 +647,77 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
     assert!(matches!(replay.cassette, CassetteMode::Replay(_)));
     let agents = archon_agents::agents(&replay, &archons, Seed(1), &off).unwrap();
     assert_eq!(agents.backend_name(), "replay", "replay needs no key");
+}
+
+fn preflight_transport(archons: &[archon_core::roster::Archon]) -> archon_agents::Transport {
+    let mut t = transport(None);
+    t.concurrency_set = false;
+    t.preflight = archons
+        .iter()
+        .map(|a| t.overrides.resolve(&a.name, &a.llm_config).unwrap())
+        .collect();
+    t
+}
+
+/// Before the first question: the model must be one the server lists, and a
+/// llama.cpp server's slot count becomes the concurrency limit.
+#[test]
+fn preflight_checks_the_model_and_takes_the_slot_count() {
+    let server = Server::start();
+    server.mount(
+        Mock::given(method("GET"))
+            .and(path("/v1/models"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"object": "list", "data": [{"id": "smollm2", "owned_by": "llamacpp"}]}),
+            )),
+    );
+    server.mount(
+        Mock::given(method("GET"))
+            .and(path("/props"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_slots": 2}))),
+    );
+    server.mount(
+        Mock::given(method("GET"))
+            .and(path("/health"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "ok"}))),
+    );
+    let archons = [archon("Paimon", "llamacpp", &server.url())];
+    let e = archon_agents::LlmBackend::new(preflight_transport(&archons))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "model server at {} does not serve model 'roster-model' (served: smollm2); set --model",
+            server.url()
+        )
+    );
+    let mut t = preflight_transport(&archons);
+    for b in &mut t.preflight {
+        b.model = "smollm2".into();
+    }
+    // Four calls to a 2-slot server: never more than two in flight.
+    server.mount(
+        openai_route().respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(openai_body(ANSWER))
+                .set_delay(Duration::from_millis(300)),
+        ),
+    );
+    let agents = Agents::new(
+        Arc::new(archon_agents::LlmBackend::new(t).unwrap()),
+        Seed(1),
+    );
+    let many: Vec<_> = (0..4)
+        .map(|i| archon(&format!("A{i}"), "llamacpp", &server.url()))
+        .collect();
+    let started = Instant::now();
+    let answers = agents.ask_all(&ask_each(&many, "abc"));
+    assert!(answers.iter().all(Result::is_ok));
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "two waves of two: {:?}",
+        started.elapsed()
+    );
 }

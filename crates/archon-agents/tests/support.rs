@@ -93,6 +93,8 @@ pub fn transport(record: Option<Cassette>) -> Transport {
         },
         record,
         progress: archon_agents::Progress::off(),
+        preflight: Vec::new(),
+        concurrency_set: true,
     }
 }
 
@@ -150,4 +152,79 @@ impl Respond for ProbeResponder {
         };
         ResponseTemplate::new(200).set_body_json(body)
     }
+}
+
+/// A model server that streams one scripted answer as server-sent events,
+/// each chunk after its own pause: the shape of a slow CPU server (steady
+/// pauses) or a stalled one (one long pause). Plain blocking sockets on
+/// 127.0.0.1; it serves at most `max_requests` requests, then stops.
+pub struct StreamServer {
+    pub url: String,
+    pub requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StreamServer {
+    pub fn start(chunks: Vec<(Duration, String)>, max_requests: usize) -> StreamServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(max_requests) {
+                let Ok(mut stream) = stream else { return };
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    continue;
+                }
+                for (pause, chunk) in &chunks {
+                    std::thread::sleep(*pause);
+                    let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                    if stream.write_all(framed.as_bytes()).is_err() {
+                        break;
+                    }
+                    let _ = stream.flush();
+                }
+                let _ = stream.write_all(b"0\r\n\r\n");
+            }
+        });
+        StreamServer { url, requests }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// `answer` as SSE chunks of OpenAI's streaming format, a few characters
+/// each, every one after `pause`; the last carries the token counts.
+pub fn sse_chunks(answer: &str, pieces: usize, pause: Duration) -> Vec<(Duration, String)> {
+    let chars: Vec<char> = answer.chars().collect();
+    let size = chars.len().div_ceil(pieces.max(1));
+    let mut out: Vec<(Duration, String)> = chars
+        .chunks(size.max(1))
+        .map(|piece| {
+            let piece: String = piece.iter().collect();
+            let event =
+                json!({"model": "smol", "choices": [{"index": 0, "delta": {"content": piece}}]});
+            (pause, format!("data: {event}\n\n"))
+        })
+        .collect();
+    let usage = json!({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 6}});
+    out.push((Duration::ZERO, format!("data: {usage}\n\ndata: [DONE]\n\n")));
+    out
 }

@@ -62,7 +62,7 @@ pub struct LlmArgs {
     /// Environment variable holding the API key (sent as a Bearer token).
     #[arg(long, global = true, value_name = "VAR")]
     pub api_key_env: Option<String>,
-    /// Model calls in flight at once (default 8).
+    /// Model calls in flight at once (default: the server's slot count where it says, else 8).
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Model calls in flight at once per server (default: --concurrency).
@@ -71,6 +71,15 @@ pub struct LlmArgs {
     /// Times an invalid answer is asked again (default 2).
     #[arg(long, global = true, value_name = "N")]
     pub max_reasks: Option<u32>,
+    /// Stall timeout: seconds without a token before a call is cut (default 120).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Most tokens of one answer (overrides the roster's max_tokens).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: Option<u32>,
+    /// Retries of a call after a connection error, a 429 or a 5xx (default 2).
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
     /// Record every model exchange into this cassette directory, reusing recorded ones.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "replay")]
     pub record: Option<PathBuf>,

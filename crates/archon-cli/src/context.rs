@@ -2,11 +2,12 @@
 //! Built once from the global flags and the environment.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result};
 use archon_agents::{ConfigFile, LlmFlags, LlmSettings, Progress, ProgressMode};
-use archon_core::agent_port::{Agents, Backend};
+use archon_core::agent_port::{Agents, AnswerTally, Backend};
 use archon_core::clock::Clock;
 use archon_core::roster::{Rank, Roster};
 use archon_core::seed::Seed;
@@ -27,6 +28,11 @@ pub struct Context {
     /// with this context (all stages of `archon run`, side by side or not): one
     /// runtime, one connection pool, one concurrency limit.
     backend: Mutex<Option<Arc<dyn Backend>>>,
+    /// What became of every ask of this process (all stages of `archon run`):
+    /// read after a stage to tell invalid answers and transport failures apart.
+    pub tally: Arc<AnswerTally>,
+    /// Whether `--mode auto` has said which mode it chose.
+    told_mode: Arc<AtomicBool>,
 }
 
 impl Context {
@@ -43,6 +49,8 @@ impl Context {
             seed: Seed(global.seed),
             progress,
             backend: Mutex::default(),
+            tally: Arc::new(AnswerTally::stopping_on_transport_failure()),
+            told_mode: Arc::default(),
         })
     }
 
@@ -54,6 +62,8 @@ impl Context {
             seed: self.seed,
             progress: self.progress.clone(),
             backend: Mutex::default(),
+            tally: self.tally.clone(),
+            told_mode: self.told_mode.clone(),
         }
     }
 
@@ -86,6 +96,9 @@ impl Context {
             concurrency: a.concurrency,
             per_endpoint_concurrency: a.per_endpoint_concurrency,
             max_reasks: a.max_reasks,
+            timeout_ms: a.timeout.map(|s| s.saturating_mul(1000)),
+            max_tokens: a.max_tokens,
+            max_retries: a.max_retries,
             record: a.record.clone(),
             replay: a.replay.clone(),
         };
@@ -96,14 +109,18 @@ impl Context {
     /// an endpoint is configured (`--base-url`, an `[llm]` section, `--replay`).
     pub fn agents(&self) -> Result<Agents> {
         let settings = self.llm_settings()?;
-        if !self.uses_llm(&settings)? {
+        let llm = self.uses_llm(&settings)?;
+        self.tell_mode(&settings, llm);
+        if !llm {
             if let Some(dir) = &self.global.llm.record {
                 anyhow::bail!(
                     "--record {} needs LLM mode, but answers are simulated (no model endpoint configured, or --mode simulation)",
                     dir.display()
                 );
             }
-            return Ok(Agents::simulated(self.seed).with_max_reasks(settings.max_reasks));
+            return Ok(Agents::simulated(self.seed)
+                .with_max_reasks(settings.max_reasks)
+                .with_tally(self.tally.clone()));
         }
         let mut shared = self.backend.lock().unwrap_or_else(|e| e.into_inner());
         let backend = match &*shared {
@@ -114,7 +131,42 @@ impl Context {
                 shared.insert(backend).clone()
             }
         };
-        Ok(Agents::new(backend, self.seed).with_max_reasks(settings.max_reasks))
+        Ok(Agents::new(backend, self.seed)
+            .with_max_reasks(settings.max_reasks)
+            .with_tally(self.tally.clone()))
+    }
+
+    /// `--mode auto` picks simulation or LLM from the configuration; it says
+    /// which, once per process, so a missing endpoint is never a silent simulation.
+    fn tell_mode(&self, settings: &LlmSettings, llm: bool) {
+        if self.global.mode != Mode::Auto
+            || !self.loud()
+            || self.told_mode.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let o = &settings.overrides;
+        if llm {
+            let at = match (&settings.cassette, &o.base_url, &o.provider) {
+                (archon_agents::CassetteMode::Replay(dir), _, _) => {
+                    format!("replayed from {}", dir.display())
+                }
+                (_, Some(url), _) => format!("from {url}"),
+                (_, None, Some(p)) => format!("from provider {p}"),
+                _ => "from archon.toml's [llm] endpoint".into(),
+            };
+            let model = o
+                .model
+                .as_deref()
+                .map(|m| format!(", model {m}"))
+                .unwrap_or_default();
+            eprintln!("mode auto: LLM answers {at}{model}");
+        } else {
+            eprintln!(
+                "mode auto: SIMULATED answers (no model endpoint configured: set --base-url, --provider, \
+                 an [llm] section in archon.toml, or --replay; --mode llm to require one)"
+            );
+        }
     }
 
     /// Whether answers come from a model server (or a cassette) rather than simulation.
@@ -129,7 +181,7 @@ impl Context {
             Mode::Llm if settings.configured => true,
             Mode::Llm => anyhow::bail!(
                 "--mode llm needs a model endpoint, and none is configured: set --base-url, \
-                 an [llm] section in archon.toml (or --config FILE), or --replay DIR"
+                 --provider, an [llm] section in archon.toml (or --config FILE), or --replay DIR"
             ),
         })
     }

@@ -100,6 +100,11 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
     assert!(stdout.contains("execution:"), "{stdout}");
     // One answer schema per kind of question: review (reviews, ballots), plan
     // (drafts), rfp (requirements), proposals, select (scores, votes), decompose.
+    // Every answer schema sent bounds its strings and arrays, so a server's
+    // grammar-constrained decoding always closes the JSON.
+    for a in mock.arrivals() {
+        assert!(a.unbounded.is_empty(), "{}: {:?}", a.title, a.unbounded);
+    }
     let asked = mock.by_title();
     for title in [
         "ReviewAnswer",

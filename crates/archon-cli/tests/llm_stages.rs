@@ -15,20 +15,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+use support::cli::{archon, describe};
 use support::mock_llm::MockLlm;
 
-const NOW: &str = "2026-01-15T12:00:00Z";
 const SESSION: &str = "example-session-001";
-
-fn archon(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("archon").unwrap();
-    c.current_dir(cwd)
-        .env("ARCHON_NOW", NOW)
-        .env_remove("RUST_LOG");
-    c
-}
 
 /// `archon --mode llm --provider openai --base-url <mock>` in `cwd`.
 fn llm(cwd: &Path, mock: &MockLlm) -> Command {
@@ -43,15 +34,6 @@ fn llm(cwd: &Path, mock: &MockLlm) -> Command {
     ])
     .args(["--base-url", &mock.url()]);
     c
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn ok(out: &Output) {

@@ -223,9 +223,10 @@ impl CheckpointStore for DirCheckpoints {
     }
 }
 
-/// Writes `execution_bridge/` (appending this run's events to the trail) and
-/// its stage manifest, last; `ledger_head` is the governance ledger's head after
-/// the activations, anchored in the manifest.
+/// Writes `execution_bridge/` (appending this run's events to the trail, its
+/// call records replacing the previous run's) and its stage manifest, last;
+/// `ledger_head` is the governance ledger's head after the activations,
+/// anchored in the manifest.
 pub fn write_outputs(
     bridge_dir: &Path,
     output: &BridgeOutput,
@@ -240,7 +241,9 @@ pub fn write_outputs(
     dir.write_json("activation_manifest.json", &output.activation_manifest)?;
     dir.write_json("bridge_summary.json", &output.summary)?;
     dir.append_jsonl("bridge_events.jsonl", &output.events)?;
-    dir.append_jsonl(archon_core::agent_port::CALLS_FILE, &output.calls)?;
+    // This run's calls only: `archon usage` must not mix a rerun's (say, LLM)
+    // calls with an earlier run's (simulated) ones.
+    dir.write_jsonl(archon_core::agent_port::CALLS_FILE, &output.calls)?;
     dir.finish(
         "decompose",
         &output.summary.outcome,

@@ -551,13 +551,12 @@ impl Backend for Scripted {
                     model: "scripted".into(),
                     prompt_tokens: 100,
                     completion_tokens: 50,
+                    usage_estimated: false,
                     latency_ms: 7,
                     source: AnswerSource::Live,
                 }),
-                Some(Err(m)) => Err(TransportFailure { message: m.clone() }),
-                None => Err(TransportFailure {
-                    message: format!("no script for {key:?}"),
-                }),
+                Some(Err(m)) => Err(TransportFailure::new(m.clone())),
+                None => Err(TransportFailure::new(format!("no script for {key:?}"))),
             })
             .collect()
     }

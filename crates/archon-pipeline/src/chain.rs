@@ -142,6 +142,7 @@ pub fn run_chain(
         options,
         clock,
         note,
+        stages_impl: stages,
         state: RunState::load(layout)?,
         chain,
         stages: Vec::new(),
@@ -260,6 +261,7 @@ struct Runner<'a> {
     options: &'a RunOptions,
     clock: &'a Clock,
     note: &'a (dyn Fn(Stage, &str) + Sync),
+    stages_impl: &'a dyn Stages,
     state: RunState,
     /// Fingerprint of everything upstream of the next stage.
     chain: String,
@@ -311,6 +313,10 @@ impl Runner<'_> {
             key: format!("{}:{fingerprint}", stage.name()),
         };
         let outcome = body(&mut scope).map_err(|source| stage_error(stage, source))?;
+        if let Some(failure) = self.stages_impl.answers_failed() {
+            let source = format!("the model server failed: {failure}").into();
+            return Err(stage_error(stage, source));
+        }
         self.record(stage, &fingerprint, outcome)?;
         let dirs = outputs(self);
         self.advance(&fingerprint, &dirs)?;

@@ -94,6 +94,12 @@ pub struct ExecutionJob {
 /// One stage run on one item. Items run side by side call the methods that
 /// take a [`Turn`] concurrently: their ledger writes must wait for it.
 pub trait Stages: Sync {
+    /// Whether the answer source failed (a model server that could not be
+    /// reached or broke off) while a stage ran: such a stage is not done, is not
+    /// recorded, and a rerun redoes it. Simulated answers never fail.
+    fn answers_failed(&self) -> Option<String> {
+        None
+    }
     /// Motion review of a consolidator session into `out`.
     fn review(&self, session_dir: &Path, out: &Path) -> StageResult<Outcome>;
     /// Executive plans of a review folder into `out` (one folder per motion).

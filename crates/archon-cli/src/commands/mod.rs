@@ -33,22 +33,27 @@ pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
         Some(layout) => Some(RunLock::acquire(&layout)?),
         None => None,
     };
-    match cli.command {
-        Command::Roster => roster::run(&ctx),
-        Command::Run(args) => run::run(&ctx, &args),
-        Command::Status(args) => status::run(&ctx, &args),
-        Command::Trace(args) => trace::run(&ctx, &args),
-        Command::Decompose(args) => decompose::run(&ctx, &args),
-        Command::Plan(args) => plan::run(&ctx, &args),
-        Command::Rfp(args) => rfp::run(&ctx, &args),
-        Command::Proposals(args) => proposals::run(&ctx, &args),
-        Command::Select(args) => select::run(&ctx, &args),
-        Command::Usage(args) => usage::run(&ctx, &args),
-        Command::Review(args) => review::run(&ctx, &args),
-        Command::Tasks(args) => tasks::run(&ctx, &args),
-        Command::Verify(args) => verify::run(&ctx, &args),
-        Command::Execute(args) => execute::run(&ctx, &args),
-        Command::Doctrine(args) => doctrine::run(&ctx, &args),
+    let outcome = command(&ctx, cli.command)?;
+    answers_verdict(&ctx, outcome)
+}
+
+fn command(ctx: &Context, command: Command) -> Result<Outcome> {
+    match command {
+        Command::Roster => roster::run(ctx),
+        Command::Run(args) => run::run(ctx, &args),
+        Command::Status(args) => status::run(ctx, &args),
+        Command::Trace(args) => trace::run(ctx, &args),
+        Command::Decompose(args) => decompose::run(ctx, &args),
+        Command::Plan(args) => plan::run(ctx, &args),
+        Command::Rfp(args) => rfp::run(ctx, &args),
+        Command::Proposals(args) => proposals::run(ctx, &args),
+        Command::Select(args) => select::run(ctx, &args),
+        Command::Usage(args) => usage::run(ctx, &args),
+        Command::Review(args) => review::run(ctx, &args),
+        Command::Tasks(args) => tasks::run(ctx, &args),
+        Command::Verify(args) => verify::run(ctx, &args),
+        Command::Execute(args) => execute::run(ctx, &args),
+        Command::Doctrine(args) => doctrine::run(ctx, &args),
     }
 }
 
@@ -83,4 +88,26 @@ fn writes_under(command: &Command) -> Option<Layout> {
         _ => None,
     }
     .filter(|layout| layout.root().is_dir())
+}
+
+/// The answers behind a command's outcome, told honestly: a model server
+/// that failed is an error (exit 2), never a stage of abstentions; a stage
+/// whose answers were mostly invalid is blocked (exit 1), with the counts and
+/// the first reasons on stderr.
+fn answers_verdict(ctx: &Context, outcome: Outcome) -> Result<Outcome> {
+    let counts = ctx.tally.take();
+    if let Some(failure) = &counts.first_failure {
+        anyhow::bail!("the model server failed ({}): {failure}", counts.line());
+    }
+    if counts.mostly_invalid() {
+        eprintln!("blocked: most answers were invalid: {}", counts.line());
+        for reason in &counts.first_invalid_reasons {
+            eprintln!("  {reason}");
+        }
+        return Ok(Outcome::Blocked);
+    }
+    if ctx.loud() && counts.asks() > 0 && ctx.answers_from_llm().unwrap_or(false) {
+        eprintln!("answers: {}", counts.line());
+    }
+    Ok(outcome)
 }

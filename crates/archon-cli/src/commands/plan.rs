@@ -177,6 +177,10 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         let agents = agents.fork();
         let output = plan_motion(packet, &roster, &agents, &ctx.clock, source, &opts)
             .with_context(|| format!("planning motion {}", packet.motion_id))?;
+        // Contributions the server failed to give are not planned around.
+        if let Some(failure) = agents.tally().transport_failure() {
+            anyhow::bail!("the model server failed: {failure}");
+        }
         let blocked = args.require_gates && !output.gates.all_passed;
         let outcome = if blocked { "blocked" } else { "complete" };
         let dir = out_root.join(&packet.motion_id);

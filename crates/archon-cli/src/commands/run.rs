@@ -112,6 +112,10 @@ struct CliStages {
 }
 
 impl Stages for CliStages {
+    fn answers_failed(&self) -> Option<String> {
+        self.ctx.tally.transport_failure()
+    }
+
     fn review(&self, session_dir: &Path, out: &Path) -> StageResult<Outcome> {
         let args = review::ReviewArgs {
             session_dir: session_dir.to_path_buf(),

@@ -12,6 +12,10 @@
 //! finalist, a score sheet must score the proposals on the table),
 //! the answer is special-cased by the schema's `title` and reads the ids from the
 //! prompt, like a model following its instructions would.
+//!
+//! Transport as real servers have it: a request with `"stream": true` gets its
+//! answer as server-sent events (OpenAI) or NDJSON (Ollama), and the models it
+//! serves ([`SERVED_MODEL`]) are listed at `GET /v1/models` and `GET /api/tags`.
 #![allow(dead_code)] // each test file uses part of the support
 
 use std::collections::BTreeMap;
@@ -22,6 +26,9 @@ use archon_core::seed::{sha256_hex, Seed};
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The model the mock serves (what `--model` must name).
+pub const SERVED_MODEL: &str = "mock-model";
 
 /// One request as the mock saw it arrive.
 #[derive(Debug, Clone)]
@@ -34,6 +41,8 @@ pub struct Arrival {
     pub messages_hash: String,
     /// The answer schema's title (e.g. `ReviewAnswer`).
     pub title: String,
+    /// Strings and arrays of the answer schema without a bound.
+    pub unbounded: Vec<String>,
 }
 
 /// The `messages_hash` of a recorded cassette entry.
@@ -55,6 +64,10 @@ struct Answerer {
     usage: Option<(usize, usize)>,
     log: Arc<Mutex<Vec<Arrival>>>,
     ollama: bool,
+    /// Answer prose instead of JSON, as a model that ignores the schema does.
+    prose: bool,
+    /// Answer every chat call with a 503, as an overloaded server does.
+    failing: bool,
 }
 
 impl Respond for Answerer {
@@ -63,6 +76,10 @@ impl Respond for Answerer {
             Ok(v) => v,
             Err(e) => return ResponseTemplate::new(400).set_body_string(e.to_string()),
         };
+        if self.failing {
+            return ResponseTemplate::new(503)
+                .set_body_json(json!({"error": {"message": "server overloaded"}}));
+        }
         let body_hash = sha256_hex(&request.body);
         let answer = answer(&body, &body_hash);
         let schema = request_schema(&body);
@@ -74,8 +91,13 @@ impl Respond for Answerer {
                 body_hash,
                 messages_hash: sha256_hex(body["messages"].to_string()),
                 title: title(schema).to_string(),
+                unbounded: archon_core::agent_port::unbounded_paths(schema),
             });
-        let content = answer.to_string();
+        let content = if self.prose {
+            "I have reviewed the matter carefully and I support the motion.".to_string()
+        } else {
+            answer.to_string()
+        };
         let prompt_chars: usize = body["messages"]
             .as_array()
             .into_iter()
@@ -99,7 +121,11 @@ impl Respond for Answerer {
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
             })
         };
-        let template = ResponseTemplate::new(200).set_body_json(reply);
+        let template = if body["stream"] == json!(true) {
+            streamed(&reply, &content, self.ollama)
+        } else {
+            ResponseTemplate::new(200).set_body_json(reply)
+        };
         match self.latency {
             Some(d) => template.set_delay(d),
             None => template,
@@ -119,7 +145,26 @@ impl MockLlm {
         MockLlm::start_with(None, Some(usage))
     }
 
+    /// Starts a server whose model answers prose, never the JSON asked for.
+    pub fn answering_prose() -> MockLlm {
+        MockLlm::start_full(None, None, true, false)
+    }
+
+    /// Starts a server that lists its model but answers every chat call 503.
+    pub fn overloaded() -> MockLlm {
+        MockLlm::start_full(None, None, false, true)
+    }
+
     fn start_with(latency: Option<Duration>, usage: Option<(usize, usize)>) -> MockLlm {
+        MockLlm::start_full(latency, usage, false, false)
+    }
+
+    fn start_full(
+        latency: Option<Duration>,
+        usage: Option<(usize, usize)>,
+        prose: bool,
+        failing: bool,
+    ) -> MockLlm {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -132,11 +177,31 @@ impl MockLlm {
                 usage,
                 log: log.clone(),
                 ollama,
+                prose,
+                failing,
             };
             rt.block_on(
                 Mock::given(method("POST"))
                     .and(path(route))
                     .respond_with(answerer)
+                    .mount(&server),
+            );
+        }
+        let listings = [
+            (
+                "/v1/models",
+                json!({"object": "list", "data": [{"id": SERVED_MODEL, "object": "model"}]}),
+            ),
+            (
+                "/api/tags",
+                json!({"models": [{"name": SERVED_MODEL, "model": SERVED_MODEL}]}),
+            ),
+        ];
+        for (route, listing) in listings {
+            rt.block_on(
+                Mock::given(method("GET"))
+                    .and(path(route))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(listing))
                     .mount(&server),
             );
         }
@@ -182,6 +247,34 @@ impl MockLlm {
     pub fn bursts(&self, gap: Duration) -> usize {
         bursts(&self.arrivals(), gap)
     }
+}
+
+/// `reply` as the stream a server sends for it: the content in a few pieces,
+/// then the counts (the last SSE chunk, or Ollama's `done` line).
+fn streamed(reply: &Value, content: &str, ollama: bool) -> ResponseTemplate {
+    let chars: Vec<char> = content.chars().collect();
+    let pieces: Vec<String> = chars
+        .chunks(chars.len().div_ceil(3).max(1))
+        .map(|c| c.iter().collect())
+        .collect();
+    let mut body = String::new();
+    if ollama {
+        for piece in &pieces {
+            let line = json!({"model": reply["model"], "message": {"role": "assistant", "content": piece}, "done": false});
+            body.push_str(&format!("{line}\n"));
+        }
+        let last = json!({"model": reply["model"], "message": {"role": "assistant", "content": ""}, "done": true,
+            "prompt_eval_count": reply["prompt_eval_count"], "eval_count": reply["eval_count"]});
+        body.push_str(&format!("{last}\n"));
+        return ResponseTemplate::new(200).set_body_raw(body, "application/x-ndjson");
+    }
+    for piece in &pieces {
+        let event = json!({"model": reply["model"], "choices": [{"index": 0, "delta": {"content": piece}}]});
+        body.push_str(&format!("data: {event}\n\n"));
+    }
+    let usage = json!({"model": reply["model"], "choices": [], "usage": reply["usage"]});
+    body.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
 }
 
 /// Arrival bursts: requests arriving within `gap` of the previous one belong to

@@ -11,6 +11,7 @@
 mod answer;
 mod prompts;
 mod simulated;
+mod tally;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -23,9 +24,12 @@ use serde::{Deserialize, Serialize};
 use crate::roster::{Archon, LlmConfig};
 use crate::seed::Seed;
 
-pub use answer::extract_json;
+pub use answer::{
+    answer_schema, extract_json, unbounded_paths, DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING,
+};
 pub use prompts::{check_template, render_prompt, SYSTEM_TEMPLATE};
 pub use simulated::SimulatedBackend;
+pub use tally::{AnswerTally, TallyCounts};
 
 /// A typed question a stage asks one archon.
 pub trait Question: Serialize + Send + Sync {
@@ -85,30 +89,47 @@ pub struct Exchange {
 }
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerSource {
+    #[default]
     Simulated,
     Live,
     Replayed,
 }
 
 /// A backend's answer to one exchange.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Completion {
     pub text: String,
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The server reported no token counts (or counts that are not tokens):
+    /// the counts are estimates.
+    pub usage_estimated: bool,
     pub latency_ms: u64,
     pub source: AnswerSource,
 }
 
 /// A call that did not produce text (after the backend's own retries).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
 #[error("{message}")]
 pub struct TransportFailure {
     pub message: String,
+    /// The model the call was addressed to, when the backend got that far.
+    pub model: Option<String>,
+    /// Time spent on the call, every attempt and wait included.
+    pub latency_ms: u64,
+}
+
+impl TransportFailure {
+    pub fn new(message: impl Into<String>) -> TransportFailure {
+        TransportFailure {
+            message: message.into(),
+            ..TransportFailure::default()
+        }
+    }
 }
 
 /// Something that answers exchanges: simulation, an LLM server, a cassette.
@@ -135,6 +156,9 @@ pub struct CallRecord {
     pub error: Option<String>,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The counts are estimates (the server reported none, or not tokens).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub usage_estimated: bool,
     pub latency_ms: u64,
     pub source: AnswerSource,
 }
@@ -156,6 +180,8 @@ pub struct Agents {
     seed: Seed,
     max_reasks: u32,
     calls: Mutex<Vec<CallRecord>>,
+    /// What became of every ask, shared by forks (the CLI reads it after a stage).
+    tally: Arc<AnswerTally>,
 }
 
 /// Where a stage writes the call records of its model calls (`archon usage`
@@ -187,7 +213,19 @@ impl Agents {
             seed,
             max_reasks: DEFAULT_MAX_REASKS,
             calls: Mutex::new(Vec::new()),
+            tally: Arc::default(),
         }
+    }
+
+    /// Counts this port's asks (and its forks') into `tally`.
+    pub fn with_tally(mut self, tally: Arc<AnswerTally>) -> Agents {
+        self.tally = tally;
+        self
+    }
+
+    /// What became of the asks so far (shared with forks).
+    pub fn tally(&self) -> &Arc<AnswerTally> {
+        &self.tally
     }
 
     /// The simulated backend with `seed`.
@@ -199,7 +237,9 @@ impl Agents {
     /// and re-ask bound, with its own call records: for work done side by side
     /// whose records must not mix.
     pub fn fork(&self) -> Agents {
-        Agents::new(self.backend.clone(), self.seed).with_max_reasks(self.max_reasks)
+        Agents::new(self.backend.clone(), self.seed)
+            .with_max_reasks(self.max_reasks)
+            .with_tally(self.tally.clone())
     }
 
     pub fn with_max_reasks(mut self, n: u32) -> Agents {
@@ -296,6 +336,7 @@ impl Agents {
                 ) {
                     Ok(m) => m,
                     Err(e) => {
+                        self.tally.invalid(ask.archon, &e);
                         results[i] = Some(Err(failure::<Q>(ask.archon, 0, e)));
                         continue;
                     }
@@ -312,11 +353,18 @@ impl Agents {
                 .par_iter()
                 .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), schema, attempt))
                 .collect();
+            // After a transport failure the stage cannot complete: the rest of
+            // its questions fail at once instead of waiting on a dead server.
+            let completions = match self.tally.transport_failure() {
+                Some(broken) if self.tally.stops_on_transport_failure() => batch
+                    .iter()
+                    .map(|_| Err(TransportFailure::new(format!("not asked: {broken}"))))
+                    .collect(),
+                _ => self.backend.complete(batch),
+            };
             // A valid answer's text is dropped as soon as it is decoded; only an
             // invalid one is kept, for the re-ask.
-            let answered: Vec<Answered<Q::Answer>> = self
-                .backend
-                .complete(batch)
+            let answered: Vec<Answered<Q::Answer>> = completions
                 .into_par_iter()
                 .map(|completion| match completion {
                     Err(e) => Answered::Failed(e),
@@ -332,38 +380,52 @@ impl Agents {
             let mut next = Vec::new();
             for ((i, messages), answered) in pending.into_iter().zip(answered) {
                 let archon = asks[i].archon;
-                let record =
-                    |c: Option<&Completion>, outcome: &str, error: Option<String>| CallRecord {
-                        kind: Q::KIND.to_string(),
-                        archon_id: archon.id.clone(),
-                        archon_name: archon.name.clone(),
-                        model: c
-                            .map_or_else(|| archon.llm_config.model.clone(), |c| c.model.clone()),
-                        attempt,
-                        outcome: outcome.into(),
-                        error,
-                        prompt_tokens: c.map_or(0, |c| c.prompt_tokens),
-                        completion_tokens: c.map_or(0, |c| c.completion_tokens),
-                        latency_ms: c.map_or(0, |c| c.latency_ms),
-                        source: c.map_or(AnswerSource::Live, |c| c.source),
-                    };
+                let record = |c: &Completion, outcome: &str, error: Option<String>| CallRecord {
+                    kind: Q::KIND.to_string(),
+                    archon_id: archon.id.clone(),
+                    archon_name: archon.name.clone(),
+                    model: c.model.clone(),
+                    attempt,
+                    outcome: outcome.into(),
+                    error,
+                    prompt_tokens: c.prompt_tokens,
+                    completion_tokens: c.completion_tokens,
+                    usage_estimated: c.usage_estimated,
+                    latency_ms: c.latency_ms,
+                    source: c.source,
+                };
                 match answered {
                     Answered::Failed(e) => {
-                        records.push(record(None, "failed", Some(e.message.clone())));
+                        // The model the call was addressed to (flags applied),
+                        // and the time it cost, even though nothing came back.
+                        let spent = Completion {
+                            model: e.model.clone().unwrap_or_else(|| "unknown".into()),
+                            latency_ms: e.latency_ms,
+                            source: AnswerSource::Live,
+                            ..Completion::default()
+                        };
+                        records.push(record(&spent, "failed", Some(e.message.clone())));
+                        self.tally.failed(&e.message);
                         results[i] = Some(Err(failure::<Q>(archon, attempt + 1, e.message)));
                     }
                     Answered::Valid(c, answer) => {
-                        records.push(record(Some(&c), "ok", None));
+                        records.push(record(&c, "ok", None));
+                        self.tally.valid(attempt);
                         results[i] = Some(Ok(answer));
                     }
                     Answered::Invalid(c, errors) => {
                         let joined = errors.join("; ");
-                        records.push(record(Some(&c), "invalid", Some(joined.clone())));
+                        records.push(record(&c, "invalid", Some(joined.clone())));
                         if attempt < self.max_reasks {
+                            self.tally.reasked();
+                            // The re-ask replaces the previous one: the prompt,
+                            // the last answer (cut) and its errors, so the
+                            // conversation does not grow with every attempt.
                             let mut messages = messages;
+                            messages.truncate(2);
                             messages.push(Message {
                                 role: Role::Assistant,
-                                content: c.text,
+                                content: answer::cut(&c.text, answer::REASK_ANSWER_CHARS),
                             });
                             messages.push(Message {
                                 role: Role::User,
@@ -371,6 +433,7 @@ impl Agents {
                             });
                             next.push((i, messages));
                         } else {
+                            self.tally.invalid(archon, &joined);
                             results[i] = Some(Err(failure::<Q>(archon, attempt + 1, joined)));
                         }
                     }

@@ -24,11 +24,13 @@ impl Backend for SimulatedBackend {
                     model: "simulation".into(),
                     prompt_tokens: 0,
                     completion_tokens: 0,
+                    usage_estimated: false,
                     latency_ms: 0,
                     source: AnswerSource::Simulated,
                 }),
                 None => Err(TransportFailure {
                     message: format!("no simulated answer for {} ({})", ex.kind, ex.archon_name),
+                    ..TransportFailure::default()
                 }),
             })
             .collect()

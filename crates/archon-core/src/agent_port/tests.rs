@@ -60,10 +60,11 @@ impl Backend for Scripted {
                     model: "m1".into(),
                     prompt_tokens: 10,
                     completion_tokens: 5,
+                    usage_estimated: false,
                     latency_ms: 1,
                     source: AnswerSource::Live,
                 }),
-                Err(message) => Err(TransportFailure { message }),
+                Err(message) => Err(TransportFailure::new(message)),
             })
             .collect();
         self.seen.lock().unwrap().extend(batch);
@@ -142,7 +143,18 @@ fn bounded_reasks_end_in_a_failure_not_a_crash() {
     }]);
     let f = r[0].as_ref().unwrap_err();
     assert_eq!(f.attempts, 3);
-    assert_eq!(backend.seen.lock().unwrap().len(), 3);
+    let seen = backend.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    // Each re-ask replaces the previous one: prompt, last answer, its errors.
+    assert_eq!(
+        seen.iter().map(|e| e.messages.len()).collect::<Vec<_>>(),
+        [2, 4, 4]
+    );
+    assert_eq!(seen[2].messages[2].content, "{}");
+    let c = agents.tally().counts();
+    assert_eq!((c.asks(), c.invalid, c.reasks, c.failed), (1, 1, 2, 0));
+    assert!(c.mostly_invalid());
+    assert!(c.first_invalid_reasons[0].starts_with("Gusion: "), "{c:?}");
 }
 
 #[test]
@@ -167,6 +179,46 @@ fn transport_failure_is_not_reasked() {
     assert!(r[0].as_ref().unwrap_err().reason.contains("404"));
     assert!(r[1].is_ok());
     assert_eq!(backend.seen.lock().unwrap().len(), 2);
+    let c = agents.tally().counts();
+    assert_eq!(
+        (c.asks(), c.valid_first_try, c.failed, c.invalid),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(
+        c.first_failure.as_deref(),
+        Some("HTTP 404: model not found")
+    );
+    assert!(
+        !c.mostly_invalid(),
+        "a transport failure is not an invalid answer"
+    );
+}
+
+#[test]
+fn after_a_transport_failure_a_stopping_port_asks_no_more() {
+    let a = test_archon("Gusion");
+    let backend = scripted(vec![Err("cannot connect")]);
+    let tally = Arc::new(AnswerTally::stopping_on_transport_failure());
+    let agents = Agents::new(backend.clone(), Seed(1)).with_tally(tally.clone());
+    let ask = || {
+        [Ask {
+            archon: &a,
+            question: Echo { word: "x".into() },
+        }]
+    };
+    assert!(agents.ask_all(&ask())[0].is_err());
+    let r = agents.fork().ask_all(&ask());
+    assert!(r[0]
+        .as_ref()
+        .unwrap_err()
+        .reason
+        .starts_with("not asked: cannot connect"));
+    assert_eq!(
+        backend.seen.lock().unwrap().len(),
+        1,
+        "the second round never reached the backend"
+    );
+    assert_eq!(tally.counts().failed, 2);
 }
 
 #[test]

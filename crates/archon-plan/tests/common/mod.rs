@@ -75,12 +75,11 @@ impl<F: Fn(&str, &str) -> Option<String> + Send + Sync> Backend for ScriptedLlm<
                     model: "test-model-1".into(),
                     prompt_tokens: 100,
                     completion_tokens: 40,
+                    usage_estimated: false,
                     latency_ms: 7,
                     source: AnswerSource::Live,
                 }),
-                None => Err(TransportFailure {
-                    message: "HTTP 503: overloaded".into(),
-                }),
+                None => Err(TransportFailure::new("HTTP 503: overloaded")),
             })
             .collect()
     }
