@@ -220,3 +220,42 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
         without_event_numbers(&ledger_tasks(crashed.path()))
     );
 }
+
+/// A run does not depend on where its root is: `--out a`, `--out b/c` and an
+/// absolute `--out` given from another working directory give byte-identical
+/// trees, the ledger file included; and a finished run moved elsewhere is
+/// verified and skipped, stage by stage, without a new file.
+#[test]
+fn the_output_folder_s_location_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let absolute = tmp.path().join("abs");
+    run_ok(tmp.path(), &["--quiet", "--out", "a"]);
+    run_ok(tmp.path(), &["--quiet", "--out", "b/c"]);
+    run_ok(
+        &elsewhere,
+        &["--quiet", "--out", absolute.to_str().unwrap()],
+    );
+    let a = support::tree::files(&tmp.path().join("a"));
+    for other in [tmp.path().join("b/c"), absolute] {
+        let b = support::tree::files(&other);
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (k, v) in &a {
+            assert!(v == &b[k], "{k} differs in {}", other.display());
+        }
+    }
+
+    std::fs::rename(tmp.path().join("a"), tmp.path().join("moved")).unwrap();
+    let (_, stderr) = run_ok(tmp.path(), &["-v", "--out", "moved"]);
+    for stage in ["review", "plan", "rfp", "proposals", "select", "decompose"] {
+        assert!(
+            stderr.contains(&format!("[{stage}] up to date, verified and skipped")),
+            "{stage} was not skipped after the move:\n{stderr}"
+        );
+    }
+    assert!(
+        support::tree::files(&tmp.path().join("moved")) == a,
+        "the moved run changed"
+    );
+}

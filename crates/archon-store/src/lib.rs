@@ -5,9 +5,11 @@ pub mod artifact_dir;
 pub mod event_log;
 pub mod fault;
 pub mod input;
+pub mod run_root;
 
 pub use artifact_dir::{
     write_atomic, write_atomic_unsynced, ArtifactDir, StageManifest, MANIFEST_FILE,
 };
 pub use event_log::EventLog;
 pub use input::{read_json, read_text, StoreError};
+pub use run_root::{recorded_path, run_root_of};

@@ -117,7 +117,8 @@ pub struct RunArgs {
 struct RunState {
     schema_version: String,
     stages: BTreeMap<String, StageRecord>,
-    /// The rfp session folder the current plans produced (older ones are not read).
+    /// The rfp session folder the current plans produced (older ones are not
+    /// read), relative to the run root so the state does not depend on where it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rfp_session: Option<PathBuf>,
     /// Items (mandates) of a stage in progress that are done, by "stage:fingerprint":
@@ -293,6 +294,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
         )),
     };
     let paths = RunPaths::new(&args.out, &session_id);
+    let mandates_of = |state: &RunState| mandates(state, &args.out);
 
     let mut outcome = Outcome::Complete;
     let bar = ctx.progress.bar("archon run", Stage::ALL.len() as u64);
@@ -321,7 +323,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 |_| subdirs(&paths.executive),
                 |c, _: &mut StageScope<'_>| plan::run(c, &plan_args(&paths)),
             )?,
-            Stage::Rfp => runner.stage(stage, mandates, |c, scope: &mut StageScope<'_>| {
+            Stage::Rfp => runner.stage(stage, mandates_of, |c, scope: &mut StageScope<'_>| {
                 let roster = c.roster()?;
                 let agents = c.agents()?;
                 let opts = archon_admin::io::RfpOptions {
@@ -331,7 +333,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
                 };
                 let report =
                     archon_admin::io::rfp(&paths.executive, &opts, &roster, &agents, &c.clock)?;
-                scope.state.rfp_session = Some(report.session_dir.clone());
+                let session = report.session_dir.strip_prefix(&args.out);
+                scope.state.rfp_session = Some(session.unwrap_or(&report.session_dir).into());
                 let blocked = report
                     .mandates
                     .iter()
@@ -344,10 +347,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             })?,
             Stage::Proposals => runner.stage(
                 stage,
-                |st| in_mandates(st, "proposals_inbox"),
+                |st| in_mandates(&mandates_of(st), "proposals_inbox"),
                 |c, sc: &mut StageScope<'_>| {
                     let inbox = |m: &Path| m.join("proposals_inbox");
-                    sc.each_once(&mandates(sc.state()), Some(&inbox), |m, _| {
+                    sc.each_once(&mandates_of(sc.state()), Some(&inbox), |m, _| {
                         let args = proposals::ProposalsArgs {
                             mandate_dir: m.to_path_buf(),
                             duke_name: None,
@@ -360,9 +363,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             )?,
             Stage::Select => runner.stage(
                 stage,
-                |st| in_mandates(st, "selection"),
+                |st| in_mandates(&mandates_of(st), "selection"),
                 |c, sc: &mut StageScope<'_>| {
-                    let outcomes = sc.each_once(&mandates(sc.state()), None, |m, _| {
+                    let outcomes = sc.each_once(&mandates_of(sc.state()), None, |m, _| {
                         select_with_revisions(c, m)
                     })?;
                     let any_winner = outcomes.contains(&Outcome::Complete);
@@ -376,11 +379,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             Stage::Decompose => runner.stage(
                 stage,
                 |st| {
-                    let winners = mandates(st).into_iter().filter(|m| has_winner(m));
+                    let winners = mandates_of(st).into_iter().filter(|m| has_winner(m));
                     winners.map(|m| m.join("execution_bridge")).collect()
                 },
                 |c, sc: &mut StageScope<'_>| {
-                    let winners: Vec<PathBuf> = mandates(sc.state())
+                    let winners: Vec<PathBuf> = mandates_of(sc.state())
                         .into_iter()
                         .filter(|m| has_winner(m))
                         .collect();
@@ -441,19 +444,19 @@ impl RunPaths {
 }
 
 /// The mandate folders of the current rfp session, in path order.
-fn mandates(state: &RunState) -> Vec<PathBuf> {
+fn mandates(state: &RunState, root: &Path) -> Vec<PathBuf> {
     let Some(session) = &state.rfp_session else {
         return Vec::new();
     };
-    subdirs(&session.join("mandates"))
+    subdirs(&root.join(session).join("mandates"))
         .into_iter()
         .filter(|m| m.join("rfp.json").is_file())
         .collect()
 }
 
-/// One sub-folder of every mandate of the current rfp session.
-fn in_mandates(state: &RunState, sub: &str) -> Vec<PathBuf> {
-    mandates(state).into_iter().map(|m| m.join(sub)).collect()
+/// One sub-folder of every mandate.
+fn in_mandates(mandates: &[PathBuf], sub: &str) -> Vec<PathBuf> {
+    mandates.iter().map(|m| m.join(sub)).collect()
 }
 
 impl Runner<'_> {

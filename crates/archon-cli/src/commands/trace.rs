@@ -544,7 +544,8 @@ fn read_ratification(
         .join("review")
         .join(&plan.session_id)
         .join("ratified_motions.json");
-    let path = [PathBuf::from(&recorded.path), in_review]
+    // Recorded relative to the run root (absolute when the review was elsewhere).
+    let path = [out.join(&recorded.path), in_review]
         .into_iter()
         .find(|p| file_sha256(p).as_deref() == Some(recorded.sha256.as_str()))
         .with_context(|| {
