@@ -153,24 +153,14 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
 
 /// Every file of a run except what is accounting of this particular process:
 /// cassettes, manifests and the run state (hashes of the files below), and the
-/// ledger's SQLite pages (compared through `archon tasks list`). Call records
-/// keep every field except `source`: an answer read back from the cassette
-/// after a resume is `replayed`, where the uninterrupted run paid for it live.
-fn snapshot(out: &Path) -> BTreeMap<String, String> {
+/// ledger's SQLite pages (compared through `archon tasks list`).
+fn snapshot(out: &Path) -> BTreeMap<String, Vec<u8>> {
     files_where(out, |rel| {
         !(rel.starts_with("cassettes")
             || rel.contains("governance.db")
             || rel.ends_with("stage_manifest.json")
             || rel == "run_state.json")
     })
-    .into_iter()
-    .map(|(rel, bytes)| {
-        let text = String::from_utf8_lossy(&bytes)
-            .replace("\"source\":\"live\"", "\"source\":\"replayed\"")
-            .replace("\"source\": \"live\"", "\"source\": \"replayed\"");
-        (rel, text)
-    })
-    .collect()
 }
 
 fn tasks(cwd: &Path) -> String {
@@ -343,4 +333,38 @@ fn benchmark_llm_run_against_the_critical_path() {
     }
     report("run", started, ended);
     assert_eq!(stages.len(), 8, "{stages:?}");
+}
+
+/// A run recorded in LLM mode against the mock, then replayed from its
+/// cassette with the server stopped, writes a byte-identical tree: the replay
+/// counts as the recording it replays (cassettes aside: the replay reads them
+/// and records none).
+#[test]
+fn a_replayed_run_writes_the_recorded_run_s_tree() {
+    let recorded_run = tempfile::tempdir().unwrap();
+    let url = {
+        let mock = MockLlm::start(None);
+        run_ok(recorded_run.path(), &mock.url());
+        mock.url()
+    };
+    let cassettes = recorded_run.path().join("archon-out/cassettes");
+    let replayed = tempfile::tempdir().unwrap();
+    let out = run_llm(replayed.path(), &url)
+        .arg("--replay")
+        .arg(&cassettes)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "replay failed ({:?}): {}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree =
+        |dir: &Path| files_where(&dir.join("archon-out"), |rel| !rel.starts_with("cassettes"));
+    let (a, b) = (tree(recorded_run.path()), tree(replayed.path()));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let differing: Vec<&String> = a.keys().filter(|k| a[*k] != b[*k]).collect();
+    assert!(differing.is_empty(), "differ after replay: {differing:?}");
 }

@@ -85,10 +85,11 @@ pub struct Exchange {
 }
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerSource {
     Simulated,
+    #[default]
     Live,
     Replayed,
 }
@@ -113,7 +114,7 @@ pub struct TransportFailure {
 
 /// Something that answers exchanges: simulation, an LLM server, a cassette.
 pub trait Backend: Send + Sync {
-    /// `simulation`, `llm` or `replay`; recorded in events.
+    /// `simulation` or `llm` (a replay is the recording it replays); recorded in events.
     fn name(&self) -> &'static str;
     /// Whether the port must compute simulated answers for this backend.
     fn is_simulated(&self) -> bool;
@@ -136,6 +137,10 @@ pub struct CallRecord {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub latency_ms: u64,
+    /// Whether this process paid for the answer or read it from a cassette:
+    /// accounting of the process, not of the run, so it is not written into
+    /// artifacts (a resumed or replayed run writes what the recording wrote).
+    #[serde(skip_serializing, default)]
     pub source: AnswerSource,
 }
 
