@@ -3,18 +3,15 @@
 //! Counts the server's requests to prove that each paid call is accounted once,
 //! that a resumed recording run pays nothing, and that a replay is offline and
 //! byte-identical.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use std::collections::BTreeMap;
+use crate::support::Mode;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::mock_llm::MockLlm;
+use crate::support::tree::files;
 use assert_cmd::Command;
 use serde_json::Value;
-use support::mock_llm::MockLlm;
-use support::tree::files;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -25,8 +22,7 @@ fn session() -> PathBuf {
 }
 
 fn review(tmp: &Path, out: &str, llm: &[&str]) -> std::process::Output {
-    Command::cargo_bin("archon")
-        .unwrap()
+    Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp)
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .args([
@@ -69,7 +65,6 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     let live_calls = calls(&tmp.path().join("live"));
     assert!(paid > 72, "every archon reviews: {paid} requests");
     assert_eq!(live_calls.len(), paid, "one call record per paid request");
-    assert!(live_calls.iter().all(|c| c["source"] == "live"));
     assert!(live_calls.iter().all(|c| c["model"] == "mock-served"));
     assert_eq!(
         fs::read_dir(tmp.path().join("cassette")).unwrap().count(),
@@ -92,46 +87,15 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     let replayed = files(&tmp.path().join("replay-1"));
     assert_eq!(replayed, files(&tmp.path().join("replay-2")));
     // Against the recorded run, every artifact is byte-identical, the input
-    // hash and `mode` included. Only the call records' `source` tells them
-    // apart (and so the manifest's checksum of agent_calls.jsonl).
-    let sourceless = |f: BTreeMap<String, Vec<u8>>| -> Vec<(String, String)> {
-        f.into_iter()
-            .map(|(name, bytes)| {
-                let text = String::from_utf8(bytes).unwrap();
-                let text = match name.as_str() {
-                    "agent_calls.jsonl" => {
-                        text.replace("\"source\":\"replayed\"", "\"source\":\"live\"")
-                    }
-                    "stage_manifest.json" => {
-                        let mut manifest: Value = serde_json::from_str(&text).unwrap();
-                        let files = manifest["files"].as_object_mut().unwrap();
-                        assert!(files.remove("agent_calls.jsonl").is_some());
-                        manifest.to_string()
-                    }
-                    _ => text,
-                };
-                (name, text)
-            })
-            .collect()
-    };
-    let live_files = files(&tmp.path().join("live"));
-    let calls_of = |f: &BTreeMap<String, Vec<u8>>| f.get("agent_calls.jsonl").cloned();
-    assert_ne!(
-        calls_of(&live_files),
-        calls_of(&replayed),
-        "call records name their source"
-    );
+    // hash, `mode` and the call records included: a replay is the recording.
     assert_eq!(
-        sourceless(replayed),
-        sourceless(live_files),
+        replayed,
+        files(&tmp.path().join("live")),
         "replayed artifacts differ from the recorded run"
     );
-    let replay_calls = calls(&tmp.path().join("replay-1"));
-    assert!(replay_calls.iter().all(|c| c["source"] == "replayed"));
-    assert_eq!(replay_calls.len(), live_calls.len());
+    assert_eq!(calls(&tmp.path().join("replay-1")).len(), live_calls.len());
 
-    let usage = Command::cargo_bin("archon")
-        .unwrap()
+    let usage = Command::from_std(crate::support::archon(Mode::Auto))
         .args(["--json", "usage"])
         .arg(tmp.path().join("live"))
         .output()
@@ -149,8 +113,7 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
 #[test]
 fn llm_mode_without_an_endpoint_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["--mode", "llm", "review", "--out", "o"])
         .arg(session())
@@ -169,8 +132,7 @@ fn unknown_config_keys_are_rejected() {
         "[llm]\nbase_url = \"http://127.0.0.1:9\"\nconcurrancy = 4\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["review", "--out", "o"])
         .arg(session())
@@ -185,8 +147,7 @@ fn unknown_config_keys_are_rejected() {
 #[test]
 fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .args(["--json", "review", "--out", "sim"])
@@ -196,8 +157,7 @@ fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["mode"], "simulation");
 
-    let usage = Command::cargo_bin("archon")
-        .unwrap()
+    let usage = Command::from_std(crate::support::archon(Mode::Auto))
         .arg("usage")
         .arg(tmp.path().join("sim"))
         .output()
@@ -215,8 +175,7 @@ fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
         assert!(text.lines().any(|l| l.starts_with(row)), "{row}: {text}");
     }
 
-    let recorded = Command::cargo_bin("archon")
-        .unwrap()
+    let recorded = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["--record", "c", "review", "--out", "o"])
         .arg(session())

@@ -1,27 +1,20 @@
 //! End-to-end tests of `archon run`: the whole chain on the bundled example,
 //! resume without redoing, byte-identical reruns, resume after SIGKILL, and
 //! refusing an unusable delegate up front.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-mod support;
-
+use crate::support::Mode;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
-use support::tree::files_where;
+use crate::support::tree::files_where;
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 
 fn archon(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("archon").expect("archon binary");
-    c.current_dir(cwd)
-        .env("ARCHON_NOW", NOW)
-        .env_remove("RUST_LOG")
-        .env_remove("ARCHON_FAIL_AT")
-        .env_remove("ARCHON_FAULT_TALLY");
+    let mut c = crate::support::archon(Mode::Auto);
+    c.current_dir(cwd).env("ARCHON_NOW", NOW);
     c
 }
 
@@ -251,9 +244,9 @@ fn the_output_folder_s_location_changes_nothing() {
         &elsewhere,
         &["--quiet", "--out", absolute.to_str().unwrap()],
     );
-    let a = support::tree::files(&tmp.path().join("a"));
+    let a = crate::support::tree::files(&tmp.path().join("a"));
     for other in [tmp.path().join("b/c"), absolute] {
-        let b = support::tree::files(&other);
+        let b = crate::support::tree::files(&other);
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (k, v) in &a {
             assert!(v == &b[k], "{k} differs in {}", other.display());
@@ -269,7 +262,7 @@ fn the_output_folder_s_location_changes_nothing() {
         );
     }
     assert!(
-        support::tree::files(&tmp.path().join("moved")) == a,
+        crate::support::tree::files(&tmp.path().join("moved")) == a,
         "the moved run changed"
     );
 }
