@@ -49,8 +49,10 @@ impl ReplayBackend {
 }
 
 impl Backend for ReplayBackend {
+    /// A replay counts as the recording it replays (made by the LLM backend),
+    /// so its artifacts equal the recorded run's byte for byte.
     fn name(&self) -> &'static str {
-        "replay"
+        "llm"
     }
 
     fn is_simulated(&self) -> bool {

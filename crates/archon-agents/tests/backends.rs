@@ -500,7 +500,7 @@ fn record_then_replay_offline_gives_identical_answers_and_no_requests() {
         Overrides::default(),
         Cassette::for_replay(tmp.path()).unwrap(),
     );
-    assert_eq!(replay.name(), "replay");
+    assert_eq!(replay.name(), "llm", "a replay counts as the recording");
     let replayer = Agents::new(Arc::new(replay), Seed(1));
     let (replayed, replayed_calls) = run(&replayer);
     assert_eq!(replayed, recorded);
@@ -646,7 +646,7 @@ fn settings_build_the_right_backend_and_reject_unusable_bindings() {
     });
     assert!(matches!(replay.cassette, CassetteMode::Replay(_)));
     let agents = archon_agents::agents(&replay, &archons, Seed(1), &off).unwrap();
-    assert_eq!(agents.backend_name(), "replay", "replay needs no key");
+    assert_eq!(agents.backend_name(), "llm", "replay needs no key");
 }
 
 fn preflight_transport(archons: &[archon_core::roster::Archon]) -> archon_agents::Transport {

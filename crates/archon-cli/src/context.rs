@@ -105,6 +105,11 @@ impl Context {
         Ok(LlmSettings::merge(&self.config_file()?, &flags)?)
     }
 
+    /// Where recorded answers are kept (`--record`, `--replay`, or off).
+    pub fn cassette(&self) -> Result<archon_agents::CassetteMode> {
+        Ok(self.llm_settings()?.cassette)
+    }
+
     /// The agents for `--mode`: simulation, or the LLM (or replay) backend when
     /// an endpoint is configured (`--base-url`, an `[llm]` section, `--replay`).
     pub fn agents(&self) -> Result<Agents> {

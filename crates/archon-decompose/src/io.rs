@@ -10,7 +10,9 @@ use std::time::SystemTime;
 use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
-use archon_store::{read_text, write_atomic, ArtifactDir, LedgerHead, StoreError};
+use archon_store::{
+    read_text, recorded_path, run_root_of, write_atomic, ArtifactDir, LedgerHead, StoreError,
+};
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
@@ -20,6 +22,8 @@ use crate::DecomposeError;
 
 /// Name of the output directory inside the mandate directory.
 pub const BRIDGE_DIR: &str = "execution_bridge";
+/// Where a mandate folder lies under its run root.
+const MANDATE_LAYOUT: [&str; 4] = ["rfp", "*", "mandates", "*"];
 
 /// Where the inputs are, as given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +175,12 @@ pub fn bridge_inputs(
     )?;
     let rfp = Rfp::parse(&located.rfp_file.display().to_string(), &located.rfp_text)?;
     Ok(BridgeInputs {
-        selection_file: located.selection_file.display().to_string(),
+        // Relative to the run root the mandate lies in, so the events do not
+        // depend on where the run is.
+        selection_file: recorded_path(
+            run_root_of(&located.mandate_dir, &MANDATE_LAYOUT),
+            &located.selection_file,
+        ),
         selection: located.selection.clone(),
         winner: located.winner.clone(),
         tactics,

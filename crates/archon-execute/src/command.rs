@@ -39,6 +39,8 @@ const TAIL_LINE_CHARS: usize = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandDelegate {
     words: Vec<String>,
+    /// What the handoff's relative paths are relative to (the run root).
+    root: std::path::PathBuf,
 }
 
 impl CommandDelegate {
@@ -57,7 +59,19 @@ impl CommandDelegate {
                 }
             }
         }
-        Ok(CommandDelegate { words })
+        Ok(CommandDelegate {
+            words,
+            root: std::path::PathBuf::new(),
+        })
+    }
+
+    /// Resolves the handoff's relative paths (workspace, task file) against
+    /// `root` instead of the current directory.
+    pub fn rooted_at(self, root: &std::path::Path) -> CommandDelegate {
+        CommandDelegate {
+            root: root.to_path_buf(),
+            ..self
+        }
     }
 
     /// The argument vector for one phase.
@@ -185,10 +199,8 @@ impl Delegate for CommandDelegate {
         let task_json = serde_json::to_string(request.handoff).unwrap_or_default();
         // The program runs inside the workspace, so relative paths would point elsewhere.
         let absolute = |p: &std::path::Path| {
-            std::path::absolute(p)
-                .unwrap_or_else(|_| p.to_path_buf())
-                .display()
-                .to_string()
+            let p = self.root.join(p);
+            std::path::absolute(&p).unwrap_or(p).display().to_string()
         };
         let values = [
             ("phase", request.phase.as_str().to_string()),
@@ -207,7 +219,7 @@ impl Delegate for CommandDelegate {
         })?;
         let output = Command::new(program)
             .args(args)
-            .current_dir(request.workspace)
+            .current_dir(self.root.join(request.workspace))
             .stdin(Stdio::null())
             .output()
             .map_err(|e| DelegateFailure {

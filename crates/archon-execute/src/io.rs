@@ -43,6 +43,7 @@ impl Files for FsFiles {
             .append(true)
             .open(path)
             .map_err(|e| FilesError::new(path, e))?;
+        archon_store::fault::point("workspace trail line");
         file.write_all(format!("{line}\n").as_bytes())
             .and_then(|_| file.flush())
             .map_err(|e| FilesError::new(path, e))

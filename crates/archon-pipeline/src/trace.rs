@@ -538,7 +538,7 @@ fn read_ratification(
     let in_review = Layout::new(out)
         .review(&plan.session_id)
         .join("ratified_motions.json");
-    let path = [PathBuf::from(&recorded.path), in_review]
+    let path = [out.join(&recorded.path), in_review]
         .into_iter()
         .find(|p| file_sha256(p).as_deref() == Some(recorded.sha256.as_str()))
         .with_context(|| {

@@ -9,7 +9,9 @@ use serde_json::Value;
 use archon_core::ids::safe_component;
 use archon_core::input::{from_value, parse_json, InputError};
 use archon_core::seed::sha256_hex;
-use archon_store::{read_text, write_atomic, ArtifactDir, StageManifest, StoreError};
+use archon_store::{
+    read_text, recorded_path, run_root_of, write_atomic, ArtifactDir, StageManifest, StoreError,
+};
 
 use crate::error::PlanError;
 use crate::inbox::InboxFile;
@@ -23,6 +25,8 @@ pub const AGGREGATIONS: &str = "aggregations.json";
 pub const PANELS_DIR: &str = "panel_deliberations";
 pub const EVENTS_FILE: &str = "executive_events.jsonl";
 pub const STAGE: &str = "plan";
+/// The folder of a run root that holds review folders (`<root>/review/<session>`).
+const REVIEW_STAGE_DIR: &str = "review";
 
 /// The packets of a review directory, with the sha256 of each input file read.
 pub struct ReviewPackets {
@@ -32,8 +36,13 @@ pub struct ReviewPackets {
 }
 
 /// Reads `REVIEW_DIR/ratified_motions.json` (required) and the review's dissent
-/// and concerns (optional), and builds one packet per ratified motion.
+/// and concerns (optional), and builds one packet per ratified motion. The
+/// packets record each source's path relative to the run root the review
+/// folder lies in (a folder outside a run: relative to its parent), so neither
+/// they nor the ids hashed from plans depend on where the run is.
 pub fn read_review_dir(dir: &Path, created_at: &str) -> Result<ReviewPackets, PlanError> {
+    let run_root = run_root_of(dir, &[REVIEW_STAGE_DIR, "*"]).or(dir.parent());
+    let recorded = |name: &str| recorded_path(run_root, &dir.join(name));
     let path = dir.join(RATIFIED_MOTIONS);
     let text = read_text(&path)?;
     let source = path.display().to_string();
@@ -57,7 +66,7 @@ pub fn read_review_dir(dir: &Path, created_at: &str) -> Result<ReviewPackets, Pl
         }
         let mut sources = vec![SourceArtifact {
             name: RATIFIED_MOTIONS.into(),
-            path: path.display().to_string(),
+            path: recorded(RATIFIED_MOTIONS),
             sha256: motions_sha.clone(),
         }];
         let mut review = ReviewContext::default();
@@ -65,7 +74,7 @@ pub fn read_review_dir(dir: &Path, created_at: &str) -> Result<ReviewPackets, Pl
             aggregation_context(value, &m.mega_motion_id, &mut review);
             sources.push(SourceArtifact {
                 name: AGGREGATIONS.into(),
-                path: dir.join(AGGREGATIONS).display().to_string(),
+                path: recorded(AGGREGATIONS),
                 sha256: sha.clone(),
             });
         }
@@ -80,7 +89,7 @@ pub fn read_review_dir(dir: &Path, created_at: &str) -> Result<ReviewPackets, Pl
                 panel_dissent(&value, &mut review);
                 sources.push(SourceArtifact {
                     name: name.clone(),
-                    path: dir.join(&name).display().to_string(),
+                    path: recorded(&name),
                     sha256: sha,
                 });
             }

@@ -79,6 +79,10 @@ pub enum SaltSource<'a> {
     Seeded,
     /// Drawn from a random source (the CLI passes the operating system's).
     Drawn(&'a (dyn Fn() -> String + Sync)),
+    /// Keyed by a secret drawn once from a random source and kept with the
+    /// run's recorded answers: unpredictable to the voters, and a replay of the
+    /// recording seals the same votes.
+    Keyed(&'a str),
 }
 
 impl SaltSource<'_> {
@@ -89,6 +93,11 @@ impl SaltSource<'_> {
                 .simple()
                 .to_string(),
             SaltSource::Drawn(f) => f(),
+            SaltSource::Keyed(secret) => {
+                let mut salt = sha256_hex(format!("{secret}|{archon_id}|{motion_id}"));
+                salt.truncate(32);
+                salt
+            }
         }
     }
 
@@ -97,6 +106,7 @@ impl SaltSource<'_> {
         match self {
             SaltSource::Seeded => "seed",
             SaltSource::Drawn(_) => "os_random",
+            SaltSource::Keyed(_) => "os_random_recorded",
         }
     }
 }

@@ -187,6 +187,7 @@ impl ArtifactDir {
         let manifest = root.join(MANIFEST_FILE);
         let aside = root.join(PREVIOUS_MANIFEST_FILE);
         if manifest.exists() {
+            crate::fault::point("manifest set aside");
             fs::rename(&manifest, &aside).map_err(|e| StoreError::io(&manifest, e))?;
         }
         let previous = if aside.exists() {

@@ -5,6 +5,7 @@ pub mod artifact_dir;
 pub mod event_log;
 pub mod fault;
 pub mod input;
+pub mod run_root;
 pub mod stop;
 
 pub use artifact_dir::{
@@ -12,3 +13,4 @@ pub use artifact_dir::{
 };
 pub use event_log::EventLog;
 pub use input::{read_json, read_text, StoreError};
+pub use run_root::{recorded_path, run_root_of};

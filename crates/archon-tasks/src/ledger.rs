@@ -233,6 +233,8 @@ impl Ledger {
             .map_err(sql)?;
         match version.as_deref() {
             None => {
+                // A new ledger: the schema transaction is its first durable write.
+                archon_store::fault::point("ledger schema");
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
                     [LEDGER_SCHEMA_VERSION],

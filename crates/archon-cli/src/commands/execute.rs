@@ -19,6 +19,7 @@ use archon_execute::workspace::{Files, FilesError, GitState};
 use archon_execute::{
     doctrine, execute, Execution, HandoffInput, OutcomeValue, Services, TaskLedger,
 };
+use archon_store::recorded_path;
 use clap::{Args, ValueEnum};
 
 use crate::context::Context;
@@ -119,6 +120,12 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
         .report
         .clone()
         .unwrap_or_else(|| Layout::default().execution_report(task_ref));
+    // The handoff, the report and the ledger's result record paths relative to
+    // the run root (the ledger's folder), so they do not depend on where it is;
+    // every file access resolves them against it.
+    let run_root = ledger_path.parent().unwrap_or(Path::new(""));
+    let recorded = |p: &Path| recorded_path(Some(run_root), p);
+    let recorded_report = recorded(&report);
     let input = HandoffInput {
         task_ref: Some(task_ref.to_string()),
         activation_id: task.activation_id,
@@ -126,13 +133,13 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
         description: task.description,
         requirements: task.requirements,
         expected_outcomes: task.expected_outcomes,
-        workspace: args.workspace.as_ref().map(|w| w.display().to_string()),
-        report_path: Some(report.display().to_string()),
-        input_source: Some(format!("governance ledger {}", ledger_path.display())),
+        workspace: args.workspace.as_deref().map(recorded),
+        report_path: Some(recorded_report.clone()),
+        input_source: Some(format!("governance ledger {}", recorded(&ledger_path))),
         handoff_issuer: args.issuer.clone(),
     };
 
-    let command_delegate = args.delegate.command(ctx)?;
+    let command_delegate = args.delegate.command(ctx)?.map(|d| d.rooted_at(run_root));
     let agents = match args.delegate.delegate {
         DelegateKind::Command => None,
         DelegateKind::Llm => Some(ctx.agents()?),
@@ -172,14 +179,15 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
             clock: &ctx.clock,
             seed: ctx.seed,
             files: &CallsBeforeReport {
-                report_json: json_report_path(&report),
+                root: run_root,
+                report_json: run_root.join(json_report_path(Path::new(&recorded_report))),
                 write_calls: &write_calls,
             },
             ledger: &mut ledger,
             delegate,
         },
     )?;
-    print(ctx, &execution)?;
+    print(ctx, &execution, run_root)?;
     Ok(match execution.outcome() {
         OutcomeValue::Complete => Outcome::Complete,
         OutcomeValue::Blocked => Outcome::Blocked,
@@ -187,39 +195,41 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     })
 }
 
-/// The workspace and report files on disk, with one rule of order: the
-/// delegate's call records are written before the report's JSON, which
-/// `archon run` takes as the mark of a finished execution, so a crash between
-/// the two cannot lose the records.
+/// The workspace and report files on disk, paths resolved against the run
+/// root, with one rule of order: the delegate's call records are written before
+/// the report's JSON, which `archon run` takes as the mark of a finished
+/// execution, so a crash between the two cannot lose the records.
 struct CallsBeforeReport<'a> {
+    root: &'a Path,
     report_json: PathBuf,
     write_calls: &'a dyn Fn() -> Result<(), FilesError>,
 }
 
 impl Files for CallsBeforeReport<'_> {
     fn is_dir(&self, path: &Path) -> bool {
-        FsFiles.is_dir(path)
+        FsFiles.is_dir(&self.root.join(path))
     }
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, FilesError> {
-        FsFiles.read(path)
+        FsFiles.read(&self.root.join(path))
     }
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
+        let path = self.root.join(path);
         if path == self.report_json {
             (self.write_calls)()?;
         }
-        FsFiles.write(path, bytes)
+        FsFiles.write(&path, bytes)
     }
     fn append_line(&self, path: &Path, line: &str) -> Result<(), FilesError> {
-        FsFiles.append_line(path, line)
+        FsFiles.append_line(&self.root.join(path), line)
     }
     fn snapshot(&self, root: &Path) -> Result<BTreeMap<String, String>, FilesError> {
-        FsFiles.snapshot(root)
+        FsFiles.snapshot(&self.root.join(root))
     }
     fn git_state(&self, root: &Path) -> Option<GitState> {
-        FsFiles.git_state(root)
+        FsFiles.git_state(&self.root.join(root))
     }
     fn commits_between(&self, root: &Path, from: Option<&str>, to: &str) -> Vec<String> {
-        FsFiles.commits_between(root, from, to)
+        FsFiles.commits_between(&self.root.join(root), from, to)
     }
 }
 
@@ -237,7 +247,7 @@ fn execution_archon<'r>(
     Ok(*ctx.seed.pick(&earls, &["execute", "delegate", task_ref]))
 }
 
-fn print(ctx: &Context, execution: &Execution) -> Result<()> {
+fn print(ctx: &Context, execution: &Execution, run_root: &Path) -> Result<()> {
     let report = &execution.report;
     if ctx.global.json {
         println!("{}", serde_json::to_string_pretty(report)?);
@@ -286,6 +296,7 @@ fn print(ctx: &Context, execution: &Execution) -> Result<()> {
     }
     println!("next action: {}", report.outcome.recommended_next_action);
     if let Some((md, json)) = &execution.written {
+        let (md, json) = (run_root.join(md), run_root.join(json));
         println!("report: {} ({})", md.display(), json.display());
     }
     Ok(())

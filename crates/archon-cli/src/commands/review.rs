@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use archon_agents::CassetteMode;
+
 use anyhow::{Context as _, Result};
 use archon_review::pipeline::{MotionOutcome, TriageResults};
 use archon_review::ratify::{ReviewPath, SaltSource};
@@ -79,16 +81,21 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         os_random_salt().context("reading the OS random source for ratification salts")?;
     }
     let os_salt = || os_random_salt().unwrap_or_default();
+    let secret = match agents.mode() {
+        "simulation" => None,
+        _ => salt_secret(&ctx.cassette()?)?,
+    };
     let env = Env {
         agents: &agents,
         clock: ctx.clock,
         seed: ctx.seed,
         // Simulation stays reproducible; a model's votes are sealed with
-        // salts nobody could predict.
-        salts: if agents.mode() == "simulation" {
-            SaltSource::Seeded
-        } else {
-            SaltSource::Drawn(&os_salt)
+        // salts nobody could predict, kept with the recording so that a
+        // replay seals the same votes.
+        salts: match &secret {
+            _ if agents.mode() == "simulation" => SaltSource::Seeded,
+            Some(secret) => SaltSource::Keyed(secret),
+            None => SaltSource::Drawn(&os_salt),
         },
     };
     let run = archon_review::run(
@@ -261,6 +268,28 @@ fn print_triage(ctx: &Context, t: &TriageResults) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The salt secret kept in the cassette folder: read when there, drawn from
+/// the OS and written there when recording. Without a cassette, or replaying
+/// a recording made without one, there is none (salts are drawn per vote).
+fn salt_secret(cassette: &CassetteMode) -> Result<Option<String>> {
+    let (dir, recording) = match cassette {
+        CassetteMode::Record(dir) => (dir, true),
+        CassetteMode::Replay(dir) => (dir, false),
+        CassetteMode::Off => return Ok(None),
+    };
+    let path = dir.join("ratification_salt_secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return Ok(Some(text.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && recording => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let secret = format!("{}{}", os_random_salt()?, os_random_salt()?);
+    archon_store::write_atomic(&path, secret.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Some(secret))
 }
 
 /// 128 bits from the operating system's random source, as hex.

@@ -89,11 +89,11 @@ pub struct Exchange {
 }
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerSource {
-    #[default]
     Simulated,
+    #[default]
     Live,
     Replayed,
 }
@@ -134,7 +134,7 @@ impl TransportFailure {
 
 /// Something that answers exchanges: simulation, an LLM server, a cassette.
 pub trait Backend: Send + Sync {
-    /// `simulation`, `llm` or `replay`; recorded in events.
+    /// `simulation` or `llm` (a replay is the recording it replays); recorded in events.
     fn name(&self) -> &'static str;
     /// Whether the port must compute simulated answers for this backend.
     fn is_simulated(&self) -> bool;
@@ -160,6 +160,10 @@ pub struct CallRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub usage_estimated: bool,
     pub latency_ms: u64,
+    /// Whether this process paid for the answer or read it from a cassette:
+    /// accounting of the process, not of the run, so it is not written into
+    /// artifacts (a resumed or replayed run writes what the recording wrote).
+    #[serde(skip_serializing, default)]
     pub source: AnswerSource,
 }
 

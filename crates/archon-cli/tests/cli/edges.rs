@@ -1,7 +1,6 @@
 //! Input and output edges: a FIFO given as input is refused (not waited on),
 //! stdout that cannot be written makes the exit code 2, stderr that cannot be
 //! written never makes archon panic.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::fs::File;
 use std::path::Path;

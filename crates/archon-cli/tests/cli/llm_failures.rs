@@ -3,16 +3,13 @@
 //! or the served models); a model whose answers are mostly invalid blocks the
 //! stage (exit 1) with the counts and the first reasons, never "100 % response
 //! rate" over abstentions.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::path::{Path, PathBuf};
 
 use std::process::Command;
 
-use support::cli::{archon, describe};
-use support::mock_llm::{MockLlm, SERVED_MODEL};
+use crate::support::cli::{archon, describe};
+use crate::support::mock_llm::{MockLlm, SERVED_MODEL};
 
 const SESSION: &str = "example-session-001";
 

@@ -1,17 +1,15 @@
 //! End-to-end tests of `archon plan` on a hand-written review directory, a
 //! hand-written inbox, and the review of the bundled example session.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-mod support;
-
+use crate::support::Mode;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::tree::files;
 use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
-use support::tree::files;
 
 const MOTION: &str = "mm-vote-record-001";
 const CYCLE: &str = "exec_c456f381d59d";
@@ -21,7 +19,7 @@ fn review_dir() -> PathBuf {
 }
 
 fn archon() -> Command {
-    let mut c = Command::cargo_bin("archon").expect("binary");
+    let mut c = Command::from_std(crate::support::archon(Mode::Auto));
     c.env("ARCHON_NOW", "2026-01-21T09:00:00Z");
     c
 }

@@ -2,7 +2,6 @@
 //! transactions (just before an intent or an outcome commits), then resumed:
 //! `archon verify` passes and the ledger holds the very events and tasks of an
 //! uninterrupted run (same head hash, so the same chain event for event).
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::path::Path;
 use std::process::Command;

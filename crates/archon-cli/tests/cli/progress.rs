@@ -1,11 +1,9 @@
 //! Console output. Progress bars: on stderr only, drawn into a pipe only when
 //! forced with `ARCHON_PROGRESS=always`, never with `--quiet`. Stdout closed
 //! early (`archon … | head`) is not a crash.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use crate::support::Mode;
 use std::process::{Command, Output};
-
-use assert_cmd::cargo::CommandCargoExt;
 
 const BAR: &str = "archon run [";
 const CLEAR_LINE: &str = "\x1b[2K";
@@ -13,11 +11,9 @@ const CLEAR_LINE: &str = "\x1b[2K";
 /// `archon run` on the bundled example up to the plans, stdout and stderr piped.
 fn run(progress: Option<&str>, extra: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Command::cargo_bin("archon").unwrap();
+    let mut c = crate::support::archon(Mode::Auto);
     c.current_dir(dir.path())
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
-        .env_remove("RUST_LOG")
-        .env_remove("ARCHON_PROGRESS")
         .args(["--mode", "simulation", "run", "--until", "plan"])
         .args(extra);
     if let Some(p) = progress {
@@ -98,8 +94,7 @@ fn log_lines_are_written_whole_with_the_bar_cleared() {
 
 #[test]
 fn an_unknown_progress_setting_is_a_usage_error() {
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = crate::support::archon(Mode::Auto)
         .env("ARCHON_PROGRESS", "sometimes")
         .arg("roster")
         .output()
@@ -115,7 +110,7 @@ fn an_unknown_progress_setting_is_a_usage_error() {
 #[test]
 fn output_into_a_closed_pipe_is_dropped_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("archon");
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_archon"));
     // `true` exits at once; archon starts writing into the pipe after its
     // reader is gone, so every write fails with EPIPE.
     let script = format!(

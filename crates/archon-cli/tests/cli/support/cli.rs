@@ -5,17 +5,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use assert_cmd::cargo::CommandCargoExt;
-
-/// The clock every test run sees (`ARCHON_NOW`).
-pub const NOW: &str = "2026-01-15T12:00:00Z";
-
-/// `archon` in `cwd`, with the fixed clock and no `RUST_LOG` from outside.
+/// `archon` in `cwd`: the one clean builder ([`super::archon`]), no `--mode`.
 pub fn archon(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("archon").unwrap();
-    c.current_dir(cwd)
-        .env("ARCHON_NOW", NOW)
-        .env_remove("RUST_LOG");
+    let mut c = super::archon(super::Mode::Auto);
+    c.current_dir(cwd);
     c
 }
 

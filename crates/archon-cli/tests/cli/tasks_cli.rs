@@ -1,6 +1,6 @@
 //! End-to-end: `archon tasks …` and `archon verify` on a real ledger file.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use crate::support::Mode;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -11,7 +11,7 @@ const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
 
 /// `archon tasks --ledger LEDGER`, acting as cluster 42's steward.
 fn archon(ledger: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("archon").expect("binary");
+    let mut cmd = Command::from_std(crate::support::archon(Mode::Auto));
     cmd.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
         .env("ARCHON_ACTOR", "steward-42")
         .arg("tasks")
@@ -42,8 +42,7 @@ fn events(ledger: &Path) -> usize {
         .expect("run");
     assert!(out.status.success());
     // Count through verify: the total number of events in the ledger.
-    let out = Command::cargo_bin("archon")
-        .expect("binary")
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .args(["--json", "verify", "--ledger"])
         .arg(ledger)
         .arg(ledger.parent().expect("dir"))
@@ -108,8 +107,7 @@ fn lifecycle_from_the_command_line() {
         .assert()
         .success()
         .stdout(contains("TASK-GUSI-001a  completed"));
-    Command::cargo_bin("archon")
-        .expect("binary")
+    Command::from_std(crate::support::archon(Mode::Auto))
         .arg("verify")
         .arg(dir.path())
         .assert()
@@ -223,7 +221,7 @@ fn two_processes_share_one_ledger() {
         let mut cmds = Vec::new();
         for step in ["accept", "start"] {
             for t in &tasks {
-                let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("archon"));
+                let mut c = crate::support::archon(Mode::Auto);
                 c.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
                     .args(["tasks", "--ledger"])
                     .arg(&ledger)
@@ -245,8 +243,7 @@ fn two_processes_share_one_ledger() {
     let b = run(script("steward:steward-42"));
     let ok = a.join().expect("a") + b.join().expect("b");
     assert_eq!(ok, tasks.len() * 2, "each accept and start succeeded once");
-    let out = Command::cargo_bin("archon")
-        .expect("binary")
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .args(["--json", "verify"])
         .arg(dir.path())
         .output()
@@ -284,23 +281,20 @@ fn verify_checks_manifests_and_fails_on_tampering() {
         "t".into(),
     )
     .expect("finish");
-    Command::cargo_bin("archon")
-        .expect("binary")
+    Command::from_std(crate::support::archon(Mode::Auto))
         .arg("verify")
         .arg(dir.path())
         .assert()
         .success()
         .stdout(contains("(review): ok"));
     std::fs::write(stage.join("a.txt"), "HELLO").expect("tamper");
-    Command::cargo_bin("archon")
-        .expect("binary")
+    Command::from_std(crate::support::archon(Mode::Auto))
         .arg("verify")
         .arg(dir.path())
         .assert()
         .code(1)
         .stdout(contains("sha256 differs"));
-    Command::cargo_bin("archon")
-        .expect("binary")
+    Command::from_std(crate::support::archon(Mode::Auto))
         .args(["verify", "--ledger"])
         .arg(dir.path().join("missing.db"))
         .arg(dir.path())

@@ -1,16 +1,13 @@
 //! `archon run` and its run root: a moved run is only verified, a second
 //! writer is refused, and a chain that cannot hand its tasks on says so.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
-
-mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::tree::files_where;
 use assert_cmd::cargo::CommandCargoExt;
-use support::tree::files_where;
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 

@@ -1,8 +1,8 @@
 //! `archon rfp`, `archon proposals`, `archon select` end to end on the
 //! hand-written executive session of `crates/archon-admin/tests/data/`, and the
 //! decomposition bridge reading what they write.
-#![allow(clippy::unwrap_used)]
 
+use crate::support::Mode;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -13,11 +13,9 @@ use serde_json::Value;
 const EXEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../archon-admin/tests/data");
 
 fn archon(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("archon").unwrap();
+    let mut cmd = Command::from_std(crate::support::archon(Mode::Simulation));
     cmd.current_dir(dir)
-        .env("ARCHON_NOW", "2026-02-01T10:00:00Z")
-        .env_remove("RUST_LOG")
-        .args(["--mode", "simulation"]);
+        .env("ARCHON_NOW", "2026-02-01T10:00:00Z");
     cmd
 }
 

@@ -3,18 +3,17 @@
 //! Counts the server's requests to prove that each paid call is accounted once,
 //! that a resumed recording run pays nothing, and that a replay is offline and
 //! byte-identical.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use std::collections::BTreeMap;
+use crate::support::Mode;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::mock_llm::MockLlm;
+use crate::support::tree::files;
+use crate::support::tree::{unsalted, SALTED_FILES};
 use assert_cmd::Command;
 use serde_json::Value;
-use support::mock_llm::MockLlm;
-use support::tree::{files, unsalted, SALTED_FILES};
+use std::collections::BTreeMap;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -25,8 +24,7 @@ fn session() -> PathBuf {
 }
 
 fn review(tmp: &Path, out: &str, llm: &[&str]) -> std::process::Output {
-    Command::cargo_bin("archon")
-        .unwrap()
+    Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp)
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .args([
@@ -69,7 +67,6 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     let live_calls = calls(&tmp.path().join("live"));
     assert!(paid > 72, "every archon reviews: {paid} requests");
     assert_eq!(live_calls.len(), paid, "one call record per paid request");
-    assert!(live_calls.iter().all(|c| c["source"] == "live"));
     assert!(live_calls.iter().all(|c| c["model"] == "mock-served"));
     assert_eq!(
         fs::read_dir(tmp.path().join("cassette")).unwrap().count(),
@@ -118,30 +115,23 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
     assert_eq!(server.requests(), paid);
     // Every sealed vote of each run checks out against its own salts.
     for out in ["live", "replay-1", "replay-2"] {
-        Command::cargo_bin("archon")
-            .unwrap()
+        Command::from_std(crate::support::archon(Mode::Auto))
             .arg("verify")
             .arg(tmp.path().join(out))
             .assert()
             .success();
     }
-    // Against each other and the recorded run, every artifact is
-    // byte-identical, the input hash and `mode` included, but for the salts
-    // and commitments (drawn from the OS random source in LLM mode, so the
-    // files holding them and their manifest checksums) and the call records'
-    // `source` (and so the manifest's checksum of agent_calls.jsonl).
-    let sourceless = |f: BTreeMap<String, Vec<u8>>| -> Vec<(String, String)> {
+    // Salts and commitments are drawn from the OS random source in LLM mode:
+    // the files holding them (and their manifest checksums) are compared with
+    // those values blanked; every other byte is the recording's.
+    let unsalt = |f: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
         f.into_iter()
             .map(|(name, bytes)| {
                 let text = String::from_utf8(bytes).unwrap();
                 let text = match name.as_str() {
-                    "agent_calls.jsonl" => {
-                        text.replace("\"source\":\"replayed\"", "\"source\":\"live\"")
-                    }
                     "stage_manifest.json" => {
                         let mut manifest: Value = serde_json::from_str(&text).unwrap();
                         let files = manifest["files"].as_object_mut().unwrap();
-                        assert!(files.remove("agent_calls.jsonl").is_some());
                         for f in SALTED_FILES {
                             assert!(files.remove(f).is_some(), "{f}");
                         }
@@ -154,29 +144,18 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
             })
             .collect()
     };
-    let replayed = files(&tmp.path().join("replay-1"));
+    let replayed = unsalt(files(&tmp.path().join("replay-1")));
+    assert_eq!(replayed, unsalt(files(&tmp.path().join("replay-2"))));
+    // Against the recorded run, every artifact is byte-identical, the input
+    // hash, `mode` and the call records included: a replay is the recording.
     assert_eq!(
-        sourceless(replayed.clone()),
-        sourceless(files(&tmp.path().join("replay-2")))
-    );
-    let live_files = files(&tmp.path().join("live"));
-    let calls_of = |f: &BTreeMap<String, Vec<u8>>| f.get("agent_calls.jsonl").cloned();
-    assert_ne!(
-        calls_of(&live_files),
-        calls_of(&replayed),
-        "call records name their source"
-    );
-    assert_eq!(
-        sourceless(replayed),
-        sourceless(live_files),
+        replayed,
+        unsalt(files(&tmp.path().join("live"))),
         "replayed artifacts differ from the recorded run"
     );
-    let replay_calls = calls(&tmp.path().join("replay-1"));
-    assert!(replay_calls.iter().all(|c| c["source"] == "replayed"));
-    assert_eq!(replay_calls.len(), live_calls.len());
+    assert_eq!(calls(&tmp.path().join("replay-1")).len(), live_calls.len());
 
-    let usage = Command::cargo_bin("archon")
-        .unwrap()
+    let usage = Command::from_std(crate::support::archon(Mode::Auto))
         .args(["--json", "usage"])
         .arg(tmp.path().join("live"))
         .output()
@@ -194,8 +173,7 @@ fn review_in_llm_mode_records_resumes_and_replays_without_paying_twice() {
 #[test]
 fn llm_mode_without_an_endpoint_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["--mode", "llm", "review", "--out", "o"])
         .arg(session())
@@ -214,8 +192,7 @@ fn unknown_config_keys_are_rejected() {
         "[llm]\nbase_url = \"http://127.0.0.1:9\"\nconcurrancy = 4\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["review", "--out", "o"])
         .arg(session())
@@ -230,8 +207,7 @@ fn unknown_config_keys_are_rejected() {
 #[test]
 fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .args(["--json", "review", "--out", "sim"])
@@ -241,8 +217,7 @@ fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["mode"], "simulation");
 
-    let usage = Command::cargo_bin("archon")
-        .unwrap()
+    let usage = Command::from_std(crate::support::archon(Mode::Auto))
         .arg("usage")
         .arg(tmp.path().join("sim"))
         .output()
@@ -260,8 +235,7 @@ fn auto_mode_simulates_without_an_endpoint_and_record_needs_one() {
         assert!(text.lines().any(|l| l.starts_with(row)), "{row}: {text}");
     }
 
-    let recorded = Command::cargo_bin("archon")
-        .unwrap()
+    let recorded = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["--record", "c", "review", "--out", "o"])
         .arg(session())

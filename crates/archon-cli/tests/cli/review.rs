@@ -1,21 +1,19 @@
 //! End-to-end tests of `archon review` on small hand-written inputs in the
 //! fixture formats (roster and consolidator session).
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-mod support;
-
+use crate::support::Mode;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::tree::files;
 use assert_cmd::Command;
-use support::tree::files;
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/review")
 }
 
 fn archon() -> Command {
-    let mut c = Command::cargo_bin("archon").unwrap();
+    let mut c = Command::from_std(crate::support::archon(Mode::Auto));
     c.env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .arg("--roster")
         .arg(data().join("roster.json"));
@@ -119,8 +117,7 @@ fn bundled_example_runs_extended_review_and_the_supermajority() {
     let out = tmp.path().join("out");
     let session = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/example/consolidator/example-session-001");
-    Command::cargo_bin("archon")
-        .unwrap()
+    Command::from_std(crate::support::archon(Mode::Auto))
         .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
         .args(["review", "--include-novel", "--out"])
         .arg(&out)

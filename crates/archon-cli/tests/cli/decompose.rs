@@ -1,6 +1,6 @@
 //! `archon decompose` end to end on hand-written inputs laid out like `archon select` leaves them.
-#![allow(clippy::unwrap_used)]
 
+use crate::support::Mode;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -36,11 +36,10 @@ fn workspace(selection: &str, proposal: &str) -> tempfile::TempDir {
 }
 
 fn archon(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("archon").unwrap();
+    let mut cmd = Command::from_std(crate::support::archon(Mode::Simulation));
     cmd.current_dir(dir)
         .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
-        .env_remove("RUST_LOG")
-        .args(["--mode", "simulation", "decompose"]);
+        .arg("decompose");
     cmd
 }
 
@@ -119,8 +118,7 @@ fn verbose_run_routes_into_the_ledger_and_a_rerun_reuses_everything() {
         assert_eq!(row["cluster_id"], "c0000000-0000-4000-8000-000000000042");
         assert!(row["activation_id"].as_str().unwrap().len() > 8);
     }
-    Command::cargo_bin("archon")
-        .unwrap()
+    Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["tasks", "show", "TASK-GUSI-002b", "--json"])
         .assert()
@@ -330,7 +328,7 @@ fn bad_inputs_are_refused_with_clear_errors() {
 fn a_routing_table_naming_no_earl_is_refused() {
     let tmp = workspace("selection_result.json", "proposal_gusion.md");
     let mut table: serde_json::Value =
-        serde_json::from_str(include_str!("../../../data/earl_routing_table.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../data/earl_routing_table.json")).unwrap();
     let duke = "archon-agares-021";
     table["default_earl_id"] = "'; DROP TABLE events;--".into();
     let first = table["portfolio_to_earl"]
@@ -392,7 +390,7 @@ fn llm_mode_with_six_failing_earls_is_an_error_not_an_ambiguous_tactic() {
     let tmp = workspace("selection_result.json", "proposal_gusion.md");
     let cassette = tmp.path().join("empty-cassette");
     fs::create_dir_all(&cassette).unwrap();
-    let mut cmd = Command::cargo_bin("archon").unwrap();
+    let mut cmd = Command::from_std(crate::support::archon(Mode::Auto));
     let out = cmd
         .current_dir(tmp.path())
         .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
@@ -454,8 +452,7 @@ fn a_declined_task_reroutes_only_to_clusters_with_the_required_tags() {
         .assert()
         .code(0);
     let tasks = |args: &[&str], code: i32| {
-        let out = Command::cargo_bin("archon")
-            .unwrap()
+        let out = Command::from_std(crate::support::archon(Mode::Auto))
             .current_dir(tmp.path())
             .env("ARCHON_NOW", "2026-01-31T12:00:00Z")
             .arg("tasks")
@@ -551,8 +548,7 @@ fn the_same_winner_in_two_mandates_keeps_every_task_in_one_ledger() {
             .assert()
             .code(0);
     }
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = Command::from_std(crate::support::archon(Mode::Auto))
         .current_dir(tmp.path())
         .args(["tasks", "list", "--json"])
         .output()

@@ -1,41 +1,27 @@
 //! `archon run --mode llm` end to end against the mock model server
-//! (tests/support/mock_llm.rs): every stage asks the mock, the run completes and
+//! (tests/cli/support/mock_llm.rs): every stage asks the mock, the run completes and
 //! verifies; a run killed with SIGKILL resumes without paying twice for an
 //! answer it had recorded; and (ignored, run by hand) the LLM-mode benchmark
 //! against the critical-path bound.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-mod support;
-
+use crate::support::Mode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
+use crate::support::mock_llm::{bursts, recorded_messages_hash, MockLlm};
+use crate::support::tree::{files_where, unsalted, SALTED_FILES};
 use serde_json::Value;
-use support::mock_llm::{bursts, recorded_messages_hash, MockLlm};
-use support::tree::{files_where, unsalted, SALTED_FILES};
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 /// The default `--concurrency`: calls a killed run may have had in flight.
 const CONCURRENCY: usize = 8;
 
 fn archon(cwd: &Path, url: &str) -> Command {
-    let mut c = Command::cargo_bin("archon").unwrap();
-    c.current_dir(cwd)
-        .env("ARCHON_NOW", NOW)
-        .env_remove("RUST_LOG")
-        .args([
-            "--mode",
-            "llm",
-            "--provider",
-            "vllm",
-            "--model",
-            "mock-model",
-        ])
-        .args(["--base-url", url]);
+    let mut c = crate::support::archon(Mode::Llm(url));
+    c.current_dir(cwd).env("ARCHON_NOW", NOW);
     c
 }
 
@@ -61,8 +47,7 @@ fn run_ok(cwd: &Path, url: &str) -> String {
 }
 
 fn verify_ok(cwd: &Path) {
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = crate::support::archon(Mode::Auto)
         .current_dir(cwd)
         .arg("verify")
         .output()
@@ -130,8 +115,7 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
     );
     assert_eq!(mock.repeated_bodies(), 0, "a question was paid twice");
     // `archon usage` accounts for every request the server saw, by stage.
-    let usage = Command::cargo_bin("archon")
-        .unwrap()
+    let usage = crate::support::archon(Mode::Auto)
         .current_dir(tmp.path())
         .args(["--json", "usage", "archon-out"])
         .output()
@@ -184,8 +168,7 @@ fn snapshot(out: &Path) -> BTreeMap<String, String> {
 }
 
 fn tasks(cwd: &Path) -> String {
-    let out = Command::cargo_bin("archon")
-        .unwrap()
+    let out = crate::support::archon(Mode::Auto)
         .current_dir(cwd)
         .args(["tasks", "list", "--json"])
         .output()
@@ -286,7 +269,7 @@ fn killed_llm_runs_resume_without_paying_twice() {
 }
 
 /// LLM-mode benchmark (run by hand: `cargo test --release -p archon-cli --test
-/// llm_run -- --ignored --nocapture`): the whole chain against the mock with a
+/// cli llm_run -- --ignored --nocapture`): the whole chain against the mock with a
 /// fixed 50 ms latency at the default concurrency, each stage and the whole run
 /// against its critical-path bound = dependent rounds × latency.
 ///
@@ -353,4 +336,38 @@ fn benchmark_llm_run_against_the_critical_path() {
     }
     report("run", started, ended);
     assert_eq!(stages.len(), 8, "{stages:?}");
+}
+
+/// A run recorded in LLM mode against the mock, then replayed from its
+/// cassette with the server stopped, writes a byte-identical tree: the replay
+/// counts as the recording it replays (cassettes aside: the replay reads them
+/// and records none).
+#[test]
+fn a_replayed_run_writes_the_recorded_run_s_tree() {
+    let recorded_run = tempfile::tempdir().unwrap();
+    let url = {
+        let mock = MockLlm::start(None);
+        run_ok(recorded_run.path(), &mock.url());
+        mock.url()
+    };
+    let cassettes = recorded_run.path().join("archon-out/cassettes");
+    let replayed = tempfile::tempdir().unwrap();
+    let out = run_llm(replayed.path(), &url)
+        .arg("--replay")
+        .arg(&cassettes)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "replay failed ({:?}): {}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree =
+        |dir: &Path| files_where(&dir.join("archon-out"), |rel| !rel.starts_with("cassettes"));
+    let (a, b) = (tree(recorded_run.path()), tree(replayed.path()));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let differing: Vec<&String> = a.keys().filter(|k| a[*k] != b[*k]).collect();
+    assert!(differing.is_empty(), "differ after replay: {differing:?}");
 }

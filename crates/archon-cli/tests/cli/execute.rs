@@ -1,6 +1,6 @@
 //! End-to-end: `archon execute` on a real governance ledger, and `archon doctrine`.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use crate::support::Mode;
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -11,7 +11,7 @@ const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
 
 /// `archon` run in `dir` with a fixed clock.
 fn archon(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("archon").expect("binary");
+    let mut cmd = Command::from_std(crate::support::archon(Mode::Auto));
     cmd.current_dir(dir)
         .env("ARCHON_NOW", "2026-02-01T10:00:00Z");
     cmd

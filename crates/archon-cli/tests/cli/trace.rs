@@ -1,22 +1,17 @@
 //! End-to-end tests of `archon trace`: `archon run` on the bundled example,
 //! then the provenance chain of one task, checked link by link against the
 //! artifacts each stage wrote.
-#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use crate::support::Mode;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 fn archon(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("archon").unwrap();
-    c.current_dir(cwd)
-        .env("ARCHON_NOW", "2026-01-15T12:00:00Z")
-        .env_remove("RUST_LOG")
-        .env_remove("ARCHON_PROGRESS")
-        .args(["--mode", "simulation"]);
+    let mut c = crate::support::archon(Mode::Simulation);
+    c.current_dir(cwd).env("ARCHON_NOW", "2026-01-15T12:00:00Z");
     c
 }
 
