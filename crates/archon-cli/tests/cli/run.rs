@@ -386,3 +386,52 @@ fn crash_and_resume(
     }
     Ok(())
 }
+
+/// The real consolidator session of the Python system, with its own roster
+/// (whose ids are not the bundled roster's, so the bundled Earl routing table
+/// names none of its Earls): over seeds 1–10 the chain reaches execute, and
+/// tasks complete, on at least 8 of 10 seeds.
+#[test]
+fn the_real_fixture_session_reaches_execute_on_most_seeds() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/archon72");
+    let session = fixtures.join("consolidator/c53dba60-e7d8-4eae-9c42-14750a914b4e");
+    let roster = fixtures.join("docs/archons-base.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let reaches_execute = |seed: u64| -> bool {
+        let out = archon(tmp.path())
+            .args(["--seed", &seed.to_string(), "--roster"])
+            .arg(&roster)
+            .arg("run")
+            .arg(&session)
+            .args(["--out", &format!("seed-{seed}")])
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The summary's line `execution:  N complete`.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("execution:"))
+            .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+    };
+    // Two seeds at a time: each run is sequential.
+    let reached: Vec<u64> = std::thread::scope(|s| {
+        let halves: Vec<_> = [1..=5u64, 6..=10]
+            .into_iter()
+            .map(|seeds| {
+                s.spawn(move || {
+                    seeds
+                        .filter(|&seed| reaches_execute(seed))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(reached.len() >= 8, "execute reached on seeds {reached:?}");
+}
