@@ -2,11 +2,10 @@
 //! two-phase discipline and projection, and every `stage_manifest.json` under
 //! DIR against the files it lists. Exit 1 when anything is wrong.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use archon_store::artifact_dir::{read_manifest, verify_manifest};
-use archon_store::MANIFEST_FILE;
+use archon_store::artifact_dir::{check_manifests_under, ManifestCheck};
 use archon_tasks::{verify_ledger, VerifyReport};
 use clap::Args;
 use serde::Serialize;
@@ -23,13 +22,6 @@ pub struct VerifyArgs {
     /// Ledger to check; default: DIR/governance.db when present.
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-}
-
-#[derive(Debug, Serialize)]
-struct ManifestCheck {
-    dir: String,
-    stage: Option<String>,
-    problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,13 +48,10 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             .filter(|p| p.is_file())
     });
     let ledger = ledger_path.as_deref().map(verify_ledger).transpose()?;
-    let mut manifests = Vec::new();
-    if let Some(d) = &dir {
-        let mut found = Vec::new();
-        find_manifests(d, &mut found)?;
-        found.sort();
-        manifests = found.iter().map(|root| check_manifest(root)).collect();
-    }
+    let manifests = match &dir {
+        Some(d) => check_manifests_under(d)?,
+        None => Vec::new(),
+    };
     let ok =
         ledger.as_ref().is_none_or(|l| l.ok) && manifests.iter().all(|m| m.problems.is_empty());
     let report = Report {
@@ -129,40 +118,4 @@ fn print_human(report: &Report) {
             "verify: problems found"
         }
     );
-}
-
-fn check_manifest(root: &Path) -> ManifestCheck {
-    let dir = root.display().to_string();
-    match read_manifest(root) {
-        Ok(Some(m)) => ManifestCheck {
-            dir,
-            stage: Some(m.stage.clone()),
-            problems: verify_manifest(root, &m),
-        },
-        Ok(None) => ManifestCheck {
-            dir,
-            stage: None,
-            problems: vec!["manifest vanished while checking".to_string()],
-        },
-        Err(e) => ManifestCheck {
-            dir,
-            stage: None,
-            problems: vec![e.to_string()],
-        },
-    }
-}
-
-/// Directories holding a stage manifest, below `dir` (symlinks not followed).
-fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if dir.join(MANIFEST_FILE).is_file() {
-        out.push(dir.to_path_buf());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            find_manifests(&entry.path(), out)?;
-        }
-    }
-    Ok(())
 }
