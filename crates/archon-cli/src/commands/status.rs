@@ -274,23 +274,8 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The sub-folders of `dir` in path order (none when it does not exist).
-pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
-}
+pub(crate) use archon_report::layout::subdirs;
 
 fn subdirs_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .count()
+    archon_report::layout::files(dir).len()
 }

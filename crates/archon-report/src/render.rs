@@ -1,0 +1,135 @@
+//! The page: a [`RunReport`] and its charts through one HTML template with
+//! autoescaping on, so every value from inputs or models stays text.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::chart::{grouped_bars, stacked_bar, GroupedBars, StackedBar};
+use crate::model::{RatificationSummary, RunReport};
+
+const TEMPLATE_NAME: &str = "report.html";
+const TEMPLATE: &str = include_str!("report.html.j2");
+/// Presidents score each dimension out of ten.
+const SCORE_MAX: f64 = 10.0;
+/// The tier of the proposals the Presidents deliberated on.
+const FINALIST: &str = "FINALIST";
+
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the report: {0}")]
+pub struct RenderError(#[from] minijinja::Error);
+
+/// The cycle at a glance: the counts the page leads with.
+#[derive(Debug, Default, Serialize)]
+pub struct Glance {
+    pub motions: RatificationSummary,
+    pub plans: usize,
+    pub gates_passed: usize,
+    pub mandates: usize,
+    pub winners: usize,
+    pub tasks: BTreeMap<String, usize>,
+    pub task_total: usize,
+    pub execution_total: usize,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    run: &'a RunReport,
+    glance: Glance,
+    stance_bars: BTreeMap<String, StackedBar>,
+    before_bars: BTreeMap<String, StackedBar>,
+    score_charts: BTreeMap<String, GroupedBars>,
+}
+
+/// The whole page, one self-contained HTML document.
+pub fn render(run: &RunReport) -> Result<String, RenderError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_template(TEMPLATE_NAME, TEMPLATE)?;
+    let page = Page {
+        run,
+        glance: glance(run),
+        stance_bars: stance_bars(run, false),
+        before_bars: stance_bars(run, true),
+        score_charts: score_charts(run),
+    };
+    Ok(env.get_template(TEMPLATE_NAME)?.render(&page)?)
+}
+
+pub fn glance(run: &RunReport) -> Glance {
+    let mut g = Glance::default();
+    for s in run.review.as_read().into_iter().flatten() {
+        g.motions.total_motions += s.summary.total_motions;
+        g.motions.ratified += s.summary.ratified;
+        g.motions.rejected += s.summary.rejected;
+        g.motions.deferred += s.summary.deferred;
+    }
+    for p in run.plans.as_read().into_iter().flatten() {
+        g.plans += 1;
+        g.gates_passed += usize::from(p.gates.as_read().is_some_and(|g| g.all_passed));
+    }
+    for m in run.mandates.as_read().into_iter().flatten() {
+        g.mandates += 1;
+        g.winners += usize::from(m.selection.as_read().and_then(|s| s.winner()).is_some());
+    }
+    for t in run.tasks.as_read().into_iter().flatten() {
+        *g.tasks.entry(t.state.clone()).or_insert(0) += 1;
+        g.task_total += 1;
+    }
+    g.execution_total = run.executions.values().sum();
+    g
+}
+
+fn stance_bars(run: &RunReport, before: bool) -> BTreeMap<String, StackedBar> {
+    let mut bars = BTreeMap::new();
+    for s in run.review.as_read().into_iter().flatten() {
+        for m in &s.motions {
+            let stances = if before {
+                &m.stances_before
+            } else {
+                &m.stances
+            };
+            if let Some(st) = stances {
+                let parts = [
+                    ("endorse", st.endorse),
+                    ("oppose", st.oppose),
+                    ("amend", st.amend),
+                    ("abstain", st.abstain),
+                    ("no response", st.no_response),
+                ];
+                bars.insert(m.motion_id.clone(), stacked_bar(&parts));
+            }
+        }
+    }
+    bars
+}
+
+fn score_charts(run: &RunReport) -> BTreeMap<String, GroupedBars> {
+    let mut charts = BTreeMap::new();
+    for m in run.mandates.as_read().into_iter().flatten() {
+        let Some(sel) = m.selection.as_read() else {
+            continue;
+        };
+        let finalists: Vec<_> = sel.rankings.iter().filter(|r| r.tier == FINALIST).collect();
+        let Some(first) = finalists.first() else {
+            continue;
+        };
+        let dimensions: Vec<String> = first.dimension_means.keys().cloned().collect();
+        let series: Vec<(String, Vec<f64>)> = finalists
+            .iter()
+            .map(|r| {
+                let values = dimensions
+                    .iter()
+                    .map(|d| r.dimension_means.get(d).copied().unwrap_or(0.0))
+                    .collect();
+                (r.duke_name.clone(), values)
+            })
+            .collect();
+        charts.insert(
+            m.mandate_id.clone(),
+            grouped_bars(&dimensions, &series, SCORE_MAX),
+        );
+    }
+    charts
+}
