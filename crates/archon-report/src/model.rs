@@ -30,11 +30,10 @@ impl<T> Part<T> {
     }
 }
 
-/// Everything the page shows.
+/// Everything the page shows. Nothing names the run root: the page is the
+/// same wherever the run is.
 #[derive(Debug, Serialize)]
 pub struct RunReport {
-    /// The run root's folder name (not its path: the page is the same wherever the run is).
-    pub root: String,
     pub review: Part<Vec<ReviewSession>>,
     pub plans: Part<Vec<PlanView>>,
     pub mandates: Part<Vec<MandateView>>,

@@ -37,7 +37,6 @@ pub fn read_run(run: &RunLayout) -> Result<RunReport, ReportError> {
         }
     }
     Ok(RunReport {
-        root: name_of(run.root()),
         review: read_review(run),
         plans: read_plans(run),
         mandates: read_mandates(run),

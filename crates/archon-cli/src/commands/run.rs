@@ -110,6 +110,9 @@ pub struct RunArgs {
     /// task's work (in LLM mode), `--delegate command` a program.
     #[command(flatten)]
     pub delegate: execute::DelegateArgs,
+    /// Do not write OUT/report.html at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// What `run_state.json` records of each completed stage.
@@ -414,6 +417,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     drop(bar);
     if !ctx.global.quiet {
         print_summary(ctx, &paths)?;
+    }
+    if !args.no_report {
+        let report = super::report::write(&args.out, None)?;
+        if !ctx.global.quiet && !ctx.global.json {
+            println!("report: {}", report.display());
+        }
     }
     Ok(outcome)
 }

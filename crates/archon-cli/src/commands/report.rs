@@ -1,0 +1,60 @@
+//! `archon report [DIR] [--out FILE] [--open]`: one self-contained HTML page of
+//! a run root (inline CSS and SVG, no script, nothing fetched when opened).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use archon_report::RunLayout;
+use clap::Args;
+
+use crate::context::Context;
+use crate::outcome::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A run's output root (what `archon run --out` wrote).
+    #[arg(value_name = "DIR", default_value = "archon-out")]
+    pub dir: PathBuf,
+    /// Where to write the page; default: DIR/report.html.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Open the page in the desktop's browser once written.
+    #[arg(long)]
+    pub open: bool,
+}
+
+pub fn run(ctx: &Context, args: &ReportArgs) -> Result<Outcome> {
+    let path = write(&args.dir, args.out.as_deref())?;
+    if !ctx.global.quiet {
+        println!("report: {}", path.display());
+    }
+    if args.open {
+        open(&path)?;
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Renders the report of the run root `dir` and writes it (atomically) to
+/// `out`, default `dir/report.html`; returns where it went.
+pub fn write(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
+    let layout = RunLayout::new(dir);
+    let html = archon_report::report(&layout)?;
+    let path = out.map_or_else(|| layout.report_file(), Path::to_path_buf);
+    archon_store::write_atomic(&path, html.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The platform's "open this file" command.
+fn open(path: &Path) -> Result<()> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(path)
+        .spawn()
+        .with_context(|| format!("{opener} {}", path.display()))?;
+    Ok(())
+}
