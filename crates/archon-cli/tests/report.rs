@@ -340,3 +340,64 @@ fn a_hostile_motion_title_is_shown_as_text() {
         "the title is shown as text"
     );
 }
+
+#[test]
+fn a_partial_run_shows_what_has_not_run_and_a_missing_root_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = archon(tmp.path())
+        .args([
+            "--mode",
+            "simulation",
+            "run",
+            "--out",
+            "out",
+            "--until",
+            "plan",
+            "--no-report",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        !tmp.path().join("out/report.html").exists(),
+        "--no-report writes none"
+    );
+
+    let page = tmp.path().join("partial.html");
+    let report = archon(tmp.path())
+        .args(["report", "out", "--out"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let want = expected_motions(&tmp.path().join("out"));
+    assert_eq!(count_on_page(&html, "motions-ratified"), want);
+    for id in ["selection", "tasks"] {
+        let start = html.find(&format!("<section id=\"{id}\">")).unwrap();
+        let end = start + html[start..].find("</section>").unwrap();
+        assert!(html[start..end].contains("not run"), "{id}");
+    }
+
+    let missing = archon(tmp.path())
+        .args(["report", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope: no such run directory"));
+}
+
+fn expected_motions(out: &Path) -> u64 {
+    let session = subdirs(&out.join("review")).pop().unwrap();
+    json(&session.join("ratification_results.json"))["summary"]["ratified"]
+        .as_u64()
+        .unwrap()
+}
