@@ -1,7 +1,7 @@
 //! `archon report` in a real headless browser (Debian's `chromium`; `.ci/run`
-//! installs it): the page of the bundled example's run shows the counts its
-//! artifacts hold, draws something, fetches nothing, and a hostile motion
-//! title stays text.
+//! installs it): the page of the bundled example's run, and of the real
+//! consolidator session's, shows the counts its artifacts hold, draws
+//! something, fetches nothing, and a hostile motion title stays text.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::collections::BTreeMap;
@@ -16,6 +16,11 @@ const NOW: &str = "2026-01-15T12:00:00Z";
 const EXAMPLE_SESSION: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../data/example/consolidator/example-session-001"
+);
+/// The real consolidator session of the Python system (reference data, read in place).
+const REAL_SESSION: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/archon72/consolidator/c53dba60-e7d8-4eae-9c42-14750a914b4e"
 );
 const HOSTILE_TITLE: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>";
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -209,10 +214,11 @@ fn expected(out: &Path) -> Expected {
     }
 }
 
-#[test]
-fn the_example_report_shows_the_artifacts_counts_and_loads_nothing() {
+/// Runs the chain on `session` (default: the bundled example), opens its
+/// report in chromium and checks the page against the artifacts.
+fn check_report_against_artifacts(session: Option<&Path>) {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_cycle(tmp.path(), None);
+    let out = run_cycle(tmp.path(), session);
     let page = out.join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     for reference in ["http://", "https://", "<script", "<link", " src=", "url("] {
@@ -276,6 +282,16 @@ fn the_example_report_shows_the_artifacts_counts_and_loads_nothing() {
             .count() as u64,
         want.mandates
     );
+}
+
+#[test]
+fn the_example_report_shows_the_artifacts_counts_and_loads_nothing() {
+    check_report_against_artifacts(None);
+}
+
+#[test]
+fn the_report_of_the_real_consolidator_session_matches_its_artifacts() {
+    check_report_against_artifacts(Some(Path::new(REAL_SESSION)));
 }
 
 #[test]
