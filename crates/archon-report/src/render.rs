@@ -133,3 +133,86 @@ fn score_charts(run: &RunReport) -> BTreeMap<String, GroupedBars> {
     }
     charts
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::*;
+    use proptest::prelude::*;
+
+    /// A run with one motion, plan, mandate and blocker whose texts are all `text`.
+    fn run_with_text(text: &str) -> RunReport {
+        let motion = MotionView {
+            motion_id: text.into(),
+            title: text.into(),
+            risk_tier: text.into(),
+            outcome: "ratified".into(),
+            decided_at: Some(text.into()),
+            reason: Some(text.into()),
+            review_path: Some(text.into()),
+            stances: None,
+            stances_before: None,
+            route: None,
+            amendments: vec![Amendment {
+                archon_name: text.into(),
+                amendment_type: text.into(),
+                amendment_text: text.into(),
+            }],
+            panel: None,
+            vote: None,
+            text: vec![TextLine {
+                change: "added",
+                text: text.into(),
+            }],
+        };
+        let plan = Plan {
+            plan_id: text.into(),
+            motion_title: text.into(),
+            blockers: vec![Blocker {
+                description: text.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        RunReport {
+            review: Part::Read(vec![ReviewSession {
+                session_id: text.into(),
+                summary: RatificationSummary::default(),
+                motions: vec![motion],
+            }]),
+            plans: Part::Read(vec![PlanView {
+                motion_id: text.into(),
+                plan: Part::Read(plan),
+                gates: Part::Unreadable(text.into()),
+            }]),
+            mandates: Part::Read(vec![MandateView {
+                mandate_id: text.into(),
+                selection: Part::Read(Selection {
+                    reason: text.into(),
+                    ..Default::default()
+                }),
+            }]),
+            tasks: Part::Unreadable(text.into()),
+            executions: BTreeMap::new(),
+            usage: Part::NotRun,
+            verification: Verification {
+                ok: true,
+                ledger: Part::Unreadable(text.into()),
+                manifests: Vec::new(),
+            },
+        }
+    }
+
+    proptest! {
+        /// Text from inputs never adds markup: the page has as many `<` and `>`
+        /// whatever the (non-empty: an empty one hides its element) texts are.
+        #[test]
+        fn input_text_never_becomes_markup(text in "[<>&\"'a-z /=]{1,40}") {
+            let plain = render(&run_with_text("x")).unwrap();
+            let page = render(&run_with_text(&text)).unwrap();
+            prop_assert_eq!(page.matches('<').count(), plain.matches('<').count());
+            prop_assert_eq!(page.matches('>').count(), plain.matches('>').count());
+        }
+    }
+}
