@@ -313,7 +313,8 @@ pub struct TaskView {
     pub cluster_id: Option<String>,
     pub history: Vec<HistoryEntry>,
     pub provenance: Part<Trace>,
-    pub execution: Option<String>,
+    /// The execution stage report's outcome.
+    pub execution: Part<String>,
 }
 
 /// `archon verify`'s result for the run.

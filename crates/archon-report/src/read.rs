@@ -32,7 +32,7 @@ pub fn read_run(run: &RunLayout) -> Result<RunReport, ReportError> {
     let tasks = read_tasks(run);
     let mut executions = BTreeMap::new();
     for task in tasks.as_read().into_iter().flatten() {
-        if let Some(outcome) = &task.execution {
+        if let Some(outcome) = task.execution.as_read() {
             *executions.entry(outcome.clone()).or_insert(0) += 1;
         }
     }
@@ -233,9 +233,9 @@ fn read_tasks(run: &RunLayout) -> Part<Vec<TaskView>> {
     };
     all(tasks.into_iter().map(|task| {
         let execution = match part::<ExecutionReport>(&run.execution_report(&task.task_ref)) {
-            Part::Read(r) => Some(r.outcome.outcome),
-            Part::NotRun => None,
-            Part::Unreadable(e) => return Err(e),
+            Part::Read(r) => Part::Read(r.outcome.outcome),
+            Part::NotRun => Part::NotRun,
+            Part::Unreadable(e) => Part::Unreadable(e),
         };
         Ok(TaskView {
             provenance: match trace_task(run, &path, &task) {
