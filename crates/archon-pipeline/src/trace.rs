@@ -156,9 +156,6 @@ struct TaskProvenance {
 /// The provenance chain of `task_ref` in the ledger at `ledger_path`, its
 /// artifacts read under `layout`'s root.
 pub fn trace(layout: &Layout, ledger_path: &Path, task_ref: &str) -> Result<Trace> {
-    if !ledger_path.is_file() {
-        bail!("{}: no such ledger", ledger_path.display());
-    }
     let task = Ledger::open_read_only(ledger_path)?
         .task(task_ref)?
         .with_context(|| format!("unknown task {} in {}", task_ref, ledger_path.display()))?;
