@@ -131,4 +131,6 @@ pub enum Command {
     Doctrine(crate::commands::doctrine::DoctrineArgs),
     /// Check the governance ledger hash chain and every stage manifest under a directory (exit 1 on problems).
     Verify(crate::commands::verify::VerifyArgs),
+    /// One self-contained HTML page of a run: review, planning, selection, tasks, verification.
+    Report(crate::commands::report::ReportArgs),
 }

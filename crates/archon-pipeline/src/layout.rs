@@ -14,6 +14,7 @@
 //! <root>/cassettes/                             LLM mode: every model exchange
 //! <root>/doctrine/SKILL.md                      archon doctrine assemble
 //! <root>/run_state.json                         what each stage was made from (resume)
+//! <root>/report.html                            archon report (and the end of archon run)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub const LEDGER_FILE: &str = "governance.db";
 pub const LOCK_PID_FILE: &str = ".archon-lock.pid";
 const EXECUTION_OUTCOMES_FILE: &str = "execution_outcomes.jsonl";
 pub const REPORT_FILE: &str = "execution-stage-report.md";
+/// The page `archon report` writes by default.
+pub const HTML_REPORT_FILE: &str = "report.html";
 
 /// The paths of one run root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +110,49 @@ impl Layout {
     /// A task's Execution Stage Report (markdown; the JSON goes beside it).
     pub fn execution_report(&self, task_ref: &str) -> PathBuf {
         self.execute().join(task_ref).join(REPORT_FILE)
+    }
+
+    /// The JSON twin of [`Layout::execution_report`], which `archon execute` writes beside it.
+    pub fn execution_report_json(&self, task_ref: &str) -> PathBuf {
+        self.execution_report(task_ref).with_extension("json")
+    }
+
+    /// Where `archon report` writes the run's page by default.
+    pub fn html_report(&self) -> PathBuf {
+        self.root.join(HTML_REPORT_FILE)
+    }
+
+    /// `review/<session>/`, one per reviewed session, in name order.
+    pub fn review_sessions(&self) -> Vec<PathBuf> {
+        subdirs(&self.review_root())
+    }
+
+    /// `executive/<session>/`, one per planned session, in name order.
+    pub fn executive_sessions(&self) -> Vec<PathBuf> {
+        subdirs(&self.executive_root())
+    }
+
+    /// `executive/<session>/<motion>/`, one per planned motion, in name order.
+    pub fn plans(&self, session_id: &str) -> Vec<PathBuf> {
+        subdirs(&self.executive(session_id))
+    }
+
+    /// The mandate folders of the rfp session `run_state.json` names as
+    /// current (older sessions are stale); of every rfp session when the
+    /// state names none (stage commands run by hand).
+    pub fn current_mandates(&self) -> Vec<PathBuf> {
+        let current = crate::resume::RunState::load(self)
+            .ok()
+            .and_then(|state| state.rfp_session)
+            .map(|session| self.resolve(&session))
+            .filter(|dir| dir.is_dir());
+        match current {
+            Some(session) => Layout::mandates(&session),
+            None => subdirs(&self.rfp())
+                .iter()
+                .flat_map(|s| Layout::mandates(s))
+                .collect(),
+        }
     }
 
     pub fn cassettes(&self) -> PathBuf {
@@ -202,14 +248,40 @@ impl Layout {
 
 /// The sub-folders of `dir`, in name order; none when it does not exist.
 pub fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    entries(dir, Path::is_dir)
+}
+
+/// The files of `dir`, in name order; none when it does not exist.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    entries(dir, Path::is_file)
+}
+
+fn entries(dir: &Path, keep: fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        .filter(|p| keep(p))
         .collect();
     v.sort();
     v
+}
+
+/// Files of a review session folder (`review/<session>/`).
+pub mod review_files {
+    pub const TRIAGE: &str = "triage_results.json";
+    pub const AGGREGATIONS: &str = "aggregations.json";
+    pub const RATIFICATION: &str = "ratification_results.json";
+    pub const RATIFIED: &str = "ratified_motions.json";
+    pub const REJECTED: &str = "rejected_motions.json";
+    pub const DEFERRED: &str = "deferred_motions.json";
+    pub const PANELS: &str = "panel_deliberations";
+}
+
+/// Files of a plan folder (`executive/<session>/<motion>/`).
+pub mod plan_files {
+    pub const PLAN: &str = archon_admin::io::PLAN_FILE;
+    pub const GATES: &str = "executive_gates.json";
 }
 
 #[cfg(test)]

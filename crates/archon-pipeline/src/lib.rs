@@ -12,6 +12,7 @@
 //! - [`lock`]: the advisory lock that keeps a second writer off a run root.
 //! - [`summary`]: what a run root holds, read back from its artifacts.
 //! - [`trace`]: one task's provenance chain, motion to ledger states.
+//! - [`verify`]: what `archon verify` checks of a run root (the report shows it too).
 //!
 //! **Invariant:** no artifact or id depends on where the run root is: the run
 //! state records paths relative to the root, and fingerprints hash content.
@@ -27,6 +28,7 @@ pub mod resume;
 pub mod stage;
 pub mod summary;
 pub mod trace;
+pub mod verify;
 
 pub use chain::{run_chain, RunOptions, RunReport};
 pub use error::PipelineError;

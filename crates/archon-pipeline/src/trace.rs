@@ -76,7 +76,7 @@ pub struct MotionLink {
     pub source: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VoteLink {
     pub vote_id: String,
     pub yeas: u64,
@@ -156,10 +156,16 @@ struct TaskProvenance {
 /// The provenance chain of `task_ref` in the ledger at `ledger_path`, its
 /// artifacts read under `layout`'s root.
 pub fn trace(layout: &Layout, ledger_path: &Path, task_ref: &str) -> Result<Trace> {
-    let out = layout.root();
     let task = Ledger::open_read_only(ledger_path)?
         .task(task_ref)?
         .with_context(|| format!("unknown task {} in {}", task_ref, ledger_path.display()))?;
+    trace_task(layout, ledger_path, &task)
+}
+
+/// The provenance chain of a task already read from the ledger at
+/// `ledger_path` (the report traces every task of one ledger read).
+pub fn trace_task(layout: &Layout, ledger_path: &Path, task: &TaskRecord) -> Result<Trace> {
+    let out = layout.root();
     let prov: TaskProvenance = serde_json::from_value(task.provenance.clone()).with_context(|| {
         format!(
             "task {} in {}: $.provenance does not name its rfp, mandate, selection, proposal and tactic (not created by archon decompose)",
@@ -168,7 +174,7 @@ pub fn trace(layout: &Layout, ledger_path: &Path, task_ref: &str) -> Result<Trac
         )
     })?;
     let mandate = find_mandate(out, &prov)?;
-    let (draft, draft_source) = find_draft(&mandate, &task, &prov)?;
+    let (draft, draft_source) = find_draft(&mandate, task, &prov)?;
     let (dossier, rfp) = read_dossier(&mandate, &prov)?;
     let proposal = read_proposal(&mandate, &prov)?;
     let (plan_file, plan_source) = read_plan(out, &rfp)?;

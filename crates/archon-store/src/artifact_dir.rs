@@ -354,6 +354,63 @@ pub fn verify_manifest(root: &Path, manifest: &StageManifest) -> Vec<String> {
         .collect()
 }
 
+/// One stage directory's manifest check (what `archon verify` lists).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManifestCheck {
+    pub dir: String,
+    pub stage: Option<String>,
+    pub problems: Vec<String>,
+    /// The ledger head the manifest anchored, which the ledger must still hold.
+    #[serde(skip)]
+    pub ledger_head: Option<LedgerHead>,
+}
+
+/// Checks every stage directory below `dir` (its own included, symlinks not
+/// followed), in path order.
+pub fn check_manifests_under(dir: &Path) -> Result<Vec<ManifestCheck>, StoreError> {
+    let mut found = Vec::new();
+    find_manifests(dir, &mut found)?;
+    found.sort();
+    Ok(found.iter().map(|root| check_manifest(root)).collect())
+}
+
+fn check_manifest(root: &Path) -> ManifestCheck {
+    let dir = root.display().to_string();
+    match read_manifest(root) {
+        Ok(Some(m)) => ManifestCheck {
+            dir,
+            stage: Some(m.stage.clone()),
+            problems: verify_manifest(root, &m),
+            ledger_head: m.ledger_head,
+        },
+        Ok(None) => ManifestCheck {
+            dir,
+            stage: None,
+            problems: vec!["manifest vanished while checking".to_string()],
+            ledger_head: None,
+        },
+        Err(e) => ManifestCheck {
+            dir,
+            stage: None,
+            problems: vec![e.to_string()],
+            ledger_head: None,
+        },
+    }
+}
+
+fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), StoreError> {
+    if dir.join(MANIFEST_FILE).is_file() {
+        out.push(dir.to_path_buf());
+    }
+    for entry in fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            find_manifests(&entry.path(), out)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

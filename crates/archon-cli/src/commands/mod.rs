@@ -5,6 +5,7 @@ pub(crate) mod doctrine;
 pub(crate) mod execute;
 pub(crate) mod plan;
 pub(crate) mod proposals;
+pub(crate) mod report;
 pub(crate) mod review;
 pub(crate) mod rfp;
 mod roster;
@@ -52,6 +53,7 @@ fn command(ctx: &Context, command: Command) -> Result<Outcome> {
         Command::Review(args) => review::run(ctx, &args),
         Command::Tasks(args) => tasks::run(ctx, &args),
         Command::Verify(args) => verify::run(ctx, &args),
+        Command::Report(args) => report::run(ctx, &args),
         Command::Execute(args) => execute::run(ctx, &args),
         Command::Doctrine(args) => doctrine::run(ctx, &args),
     }

@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// task's work (in LLM mode), `--delegate command` a program.
     #[command(flatten)]
     pub delegate: execute::DelegateArgs,
+    /// Do not write OUT/report.html at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
@@ -101,6 +104,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     drop(bar);
     if !ctx.global.quiet {
         print_summary(ctx, &layout, &report)?;
+    }
+    if !args.no_report {
+        let page = super::report::write(&layout, None)?;
+        if !ctx.global.quiet && !ctx.global.json {
+            println!("report: {}", page.display());
+        }
     }
     Ok(report.outcome)
 }

@@ -5,15 +5,13 @@
 //! manifest anchored (and each `--anchor`). Exit 1 when anything is wrong.
 //! `--head` prints the verified head for someone to keep.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use archon_store::artifact_dir::{read_manifest, verify_manifest};
+use archon_pipeline::verify::{ledger_of, verify_run, RunVerification};
 use archon_store::LedgerHead;
-use archon_store::MANIFEST_FILE;
-use archon_tasks::{verify_ledger_anchored, Anchor, VerifyReport};
+use archon_tasks::Anchor;
 use clap::Args;
-use serde::Serialize;
 
 use crate::context::Context;
 use crate::outcome::Outcome;
@@ -55,21 +53,6 @@ fn parse_anchor(text: &str) -> Result<LedgerHead, String> {
     })
 }
 
-#[derive(Debug, Serialize)]
-struct ManifestCheck {
-    dir: String,
-    stage: Option<String>,
-    problems: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    ok: bool,
-    ledger_path: Option<String>,
-    ledger: Option<VerifyReport>,
-    manifests: Vec<ManifestCheck>,
-}
-
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     let dir = args.dir.clone().or_else(|| {
         let default = PathBuf::from(archon_pipeline::layout::DEFAULT_ROOT);
@@ -80,13 +63,14 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             bail!("{}: no such directory", d.display());
         }
     }
-    let ledger_path = args.ledger.clone().or_else(|| {
-        dir.as_ref()
-            .map(|d| archon_pipeline::Layout::new(d).ledger())
-            .filter(|p| p.is_file())
-    });
-    let mut manifests = Vec::new();
-    let mut anchors: Vec<Anchor> = args
+    let ledger_path = args
+        .ledger
+        .clone()
+        .or_else(|| dir.as_deref().and_then(ledger_of));
+    if ledger_path.is_none() && !args.anchor.is_empty() {
+        bail!("--anchor: no ledger to check (give --ledger)");
+    }
+    let kept: Vec<Anchor> = args
         .anchor
         .iter()
         .map(|head| Anchor {
@@ -94,55 +78,8 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
             head: head.clone(),
         })
         .collect();
-    if let Some(d) = &dir {
-        let mut found = Vec::new();
-        find_manifests(d, &mut found)?;
-        found.sort();
-        for root in &found {
-            let (check, head) = check_manifest(root);
-            if let Some(head) = head {
-                anchors.push(Anchor {
-                    source: root.join(MANIFEST_FILE).display().to_string(),
-                    head,
-                });
-            }
-            manifests.push(check);
-        }
-        for m in manifests
-            .iter_mut()
-            .filter(|m| m.stage.as_deref() == Some("review"))
-        {
-            m.problems.extend(check_review_votes(Path::new(&m.dir)));
-        }
-    }
-    let ledger = match &ledger_path {
-        Some(path) => Some(verify_ledger_anchored(path, &anchors)?),
-        None if !args.anchor.is_empty() => bail!("--anchor: no ledger to check (give --ledger)"),
-        None => {
-            // A ledger deleted outright is the last truncation.
-            for anchor in &anchors {
-                let dir = Path::new(&anchor.source).parent().map(Path::to_path_buf);
-                if let Some(check) = manifests
-                    .iter_mut()
-                    .find(|m| Some(PathBuf::from(&m.dir)) == dir)
-                {
-                    check.problems.push(format!(
-                        "anchors ledger head #{}, but there is no ledger to check it against",
-                        anchor.head.seq
-                    ));
-                }
-            }
-            None
-        }
-    };
-    let ok =
-        ledger.as_ref().is_none_or(|l| l.ok) && manifests.iter().all(|m| m.problems.is_empty());
-    let report = Report {
-        ok,
-        ledger_path: ledger_path.map(|p| p.display().to_string()),
-        ledger,
-        manifests,
-    };
+    let report = verify_run(dir.as_deref(), ledger_path.as_deref(), &kept)?;
+    let ok = report.ok;
     if args.head {
         let Some(l) = &report.ledger else {
             bail!("--head: no ledger to check (give DIR or --ledger)");
@@ -167,7 +104,7 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     })
 }
 
-fn print_human(report: &Report) {
+fn print_human(report: &RunVerification) {
     match (&report.ledger_path, &report.ledger) {
         (Some(path), Some(l)) => {
             let verdict = if l.ok { "ok" } else { "PROBLEMS" };
@@ -222,69 +159,4 @@ fn print_human(report: &Report) {
             "verify: problems found"
         }
     );
-}
-
-/// The manifest's own check, and the ledger head it anchored.
-fn check_manifest(root: &Path) -> (ManifestCheck, Option<LedgerHead>) {
-    let dir = root.display().to_string();
-    match read_manifest(root) {
-        Ok(Some(m)) => (
-            ManifestCheck {
-                dir,
-                stage: Some(m.stage.clone()),
-                problems: verify_manifest(root, &m),
-            },
-            m.ledger_head,
-        ),
-        Ok(None) => (
-            ManifestCheck {
-                dir,
-                stage: None,
-                problems: vec!["manifest vanished while checking".to_string()],
-            },
-            None,
-        ),
-        Err(e) => (
-            ManifestCheck {
-                dir,
-                stage: None,
-                problems: vec![e.to_string()],
-            },
-            None,
-        ),
-    }
-}
-
-/// Directories holding a stage manifest, below `dir` (symlinks not followed).
-fn find_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if dir.join(MANIFEST_FILE).is_file() {
-        out.push(dir.to_path_buf());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            find_manifests(&entry.path(), out)?;
-        }
-    }
-    Ok(())
-}
-
-/// A review directory's sealed votes: every commitment and every tally of
-/// `ratification_results.json` recomputed; the problem names the first vote
-/// (archon and motion) that does not match.
-fn check_review_votes(dir: &Path) -> Vec<String> {
-    let path = dir.join("ratification_results.json");
-    // A file the manifest lists but that is gone is the manifest check's finding.
-    if !path.is_file() {
-        return Vec::new();
-    }
-    let results: archon_review::ratify::RecordedResults = match archon_store::read_json(&path) {
-        Ok(r) => r,
-        Err(e) => return vec![e.to_string()],
-    };
-    match archon_review::ratify::verify_recorded(&results) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![format!("{}: {e}", path.display())],
-    }
 }

@@ -129,6 +129,17 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
             usage["by_stage"]
         );
     }
+    // The run's report counts the same calls and tokens (the mock reports usage).
+    let page = std::fs::read_to_string(tmp.path().join("archon-out/report.html")).unwrap();
+    for (key, total) in [
+        ("calls", "calls"),
+        ("prompt-tokens", "prompt_tokens"),
+        ("completion-tokens", "completion_tokens"),
+    ] {
+        let n = usage["total"][total].as_u64().unwrap();
+        let shown = format!("data-count=\"{key}\">{n}<");
+        assert!(n > 0 && page.contains(&shown), "{shown}");
+    }
     // Every exchange is recorded by default, so a repeated run pays nothing.
     let cassettes = tmp.path().join("archon-out/cassettes");
     assert_eq!(recorded(&cassettes).len(), mock.requests());

@@ -16,6 +16,7 @@ mod llm_run;
 mod llm_stages;
 mod plan;
 mod progress;
+mod report;
 mod review;
 mod run;
 mod run_root;
