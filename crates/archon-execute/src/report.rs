@@ -177,6 +177,8 @@ pub enum BlockerCategory {
     Precondition,
     DelegateFailure,
     ValidationFailure,
+    /// The steps ended without the evidence "complete" needs.
+    MissingEvidence,
 }
 
 impl BlockerCategory {
@@ -186,6 +188,7 @@ impl BlockerCategory {
             BlockerCategory::Precondition => "precondition",
             BlockerCategory::DelegateFailure => "delegate_failure",
             BlockerCategory::ValidationFailure => "validation_failure",
+            BlockerCategory::MissingEvidence => "missing_evidence",
         }
     }
 }

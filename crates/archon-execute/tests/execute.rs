@@ -134,6 +134,7 @@ impl Env {
                 files: &FsFiles,
                 ledger,
                 delegate,
+                lease_holder: "test",
             },
         )
         .unwrap()
@@ -462,6 +463,7 @@ fn hostile_task_ref_is_an_error_not_an_outcome() {
             files: &FsFiles,
             ledger: &mut ledger,
             delegate: &delegate,
+            lease_holder: "test",
         },
     )
     .unwrap_err();

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;
 use archon_core::ids::check_file_component;
 use archon_core::roster::{Archon, Rank};
@@ -14,17 +13,13 @@ use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
 use archon_execute::execute::json_report_path;
+use archon_execute::governance::{this_holder, GovernanceLedger};
 use archon_execute::io::FsFiles;
-use archon_execute::ledger::{Move, Stop};
-use archon_execute::report::Blocker;
-use archon_execute::task_result::TaskResult;
 use archon_execute::workspace::{Files, FilesError, GitState};
 use archon_execute::{
-    doctrine, execute, Execution, HandoffInput, LedgerEntry, LedgerError, LedgerTask, OutcomeValue,
-    Services, TaskLedger,
+    doctrine, execute, Execution, HandoffInput, OutcomeValue, Services, TaskLedger,
 };
-use archon_store::EventLog;
-use archon_tasks::{EventBody, Ledger, LedgerEvent, Transition, TransitionReport};
+use archon_tasks::Ledger;
 use clap::{Args, ValueEnum};
 
 use crate::commands::tasks::DEFAULT_LEDGER;
@@ -62,6 +57,10 @@ pub struct DelegateArgs {
     /// placeholders {phase} {step} {workspace} {task_ref} {task_json} {task_file}.
     #[arg(long, value_name = "TEMPLATE")]
     pub delegate_cmd: Option<String>,
+    /// Time each step's --delegate-cmd program may run before it is killed with its
+    /// children and the step ends blocked: seconds, or a number with s, m or h.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = archon_execute::command::parse_timeout)]
+    pub delegate_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,7 +79,9 @@ impl DelegateArgs {
     pub fn command(&self, ctx: &Context) -> Result<Option<CommandDelegate>> {
         match (self.delegate, &self.delegate_cmd) {
             (DelegateKind::Command, Some(template)) => Ok(Some(
-                CommandDelegate::parse(template).map_err(anyhow::Error::msg)?,
+                CommandDelegate::parse(template)
+                    .map_err(anyhow::Error::msg)?
+                    .with_timeout(self.delegate_timeout),
             )),
             (DelegateKind::Command, None) => {
                 bail!("--delegate command needs --delegate-cmd 'PROGRAM {{phase}} …'")
@@ -111,7 +112,7 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     if !ledger_path.is_file() {
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
-    let mut ledger = GovernanceLedger::open(&ledger_path, turn)?;
+    let mut ledger = GovernanceLedger::new(Ledger::open(&ledger_path)?, turn);
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
@@ -178,6 +179,7 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
             },
             ledger: &mut ledger,
             delegate,
+            lease_holder: &this_holder(),
         },
     )?;
     print(ctx, &execution)?;
@@ -290,193 +292,4 @@ fn print(ctx: &Context, execution: &Execution) -> Result<()> {
         println!("report: {} ({})", md.display(), json.display());
     }
     Ok(())
-}
-
-/// The execution stage's ledger port over the `archon-tasks` governance ledger.
-/// That ledger has no event for an execution that stops short (blocked or
-/// escalated), so those are appended to `execution_outcomes.jsonl` beside it,
-/// and the task's state is left as the lifecycle has it.
-struct GovernanceLedger<'t> {
-    ledger: Ledger,
-    stops: PathBuf,
-    turn: Option<&'t Turn<'t>>,
-}
-
-impl<'t> GovernanceLedger<'t> {
-    fn open(path: &Path, turn: Option<&'t Turn<'t>>) -> Result<GovernanceLedger<'t>> {
-        let ledger = Ledger::open(path)?;
-        let stops = path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("execution_outcomes.jsonl");
-        Ok(GovernanceLedger {
-            ledger,
-            stops,
-            turn,
-        })
-    }
-
-    /// Before every write: wait for the earlier tasks run side by side.
-    fn wait_turn(&self) {
-        if let Some(turn) = self.turn {
-            turn.wait();
-        }
-    }
-
-    /// After an execution's last write (its report, or its stop): later tasks
-    /// may write while this one finishes its report files.
-    fn pass_turn(&self) {
-        if let Some(turn) = self.turn {
-            turn.pass();
-        }
-    }
-}
-
-fn ledger_error(e: impl std::fmt::Display) -> LedgerError {
-    LedgerError(e.to_string())
-}
-
-fn entry(report: &TransitionReport, clock: &Clock) -> LedgerEntry {
-    LedgerEntry {
-        event: format!("task.{}", report.transition),
-        at: clock.stamp(),
-        detail: format!(
-            "{} -> {}: {}",
-            report.before,
-            report.after,
-            report.lines().join("; ")
-        ),
-    }
-}
-
-impl TaskLedger for GovernanceLedger<'_> {
-    fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError> {
-        let Some(rec) = self.ledger.task(task_ref).map_err(ledger_error)? else {
-            return Ok(None);
-        };
-        let state = rec.state;
-        Ok(Some(LedgerTask {
-            task_ref: rec.task_ref,
-            state,
-            activation_id: Some(rec.activation_id).filter(|a| !a.is_empty()),
-            cluster_id: rec.cluster_id,
-            description: Some(rec.content.description),
-            requirements: rec.content.requirements,
-            expected_outcomes: rec.content.expected_outcomes,
-        }))
-    }
-
-    fn mark_in_progress(
-        &mut self,
-        task_ref: &str,
-        actor: &str,
-        clock: &Clock,
-    ) -> Result<LedgerEntry, LedgerError> {
-        self.wait_turn();
-        let report = self
-            .ledger
-            .transition(task_ref, Transition::Start, actor, clock)
-            .map_err(ledger_error)?;
-        Ok(entry(&report, clock))
-    }
-
-    fn earlier_entry(
-        &self,
-        task_ref: &str,
-        step: Move,
-    ) -> Result<Option<LedgerEntry>, LedgerError> {
-        let (name, moved) = match step {
-            Move::Start => ("start", "accepted -> in_progress"),
-            Move::Report => ("report", "in_progress -> reported"),
-        };
-        let events = self.ledger.events().map_err(ledger_error)?;
-        // The last committed move of this task: its intent, facts and commit share an op_seq.
-        let Some(op_seq) = events
-            .iter()
-            .rev()
-            .filter(|e| e.task_ref == task_ref)
-            .find(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == name))
-            .map(|e| e.op_seq)
-        else {
-            return Ok(None);
-        };
-        let group: Vec<&LedgerEvent> = events.iter().filter(|e| e.op_seq == op_seq).collect();
-        if !group.iter().any(|e| matches!(e.body, EventBody::Committed)) {
-            return Ok(None);
-        }
-        let facts: Vec<String> = group
-            .iter()
-            .filter(|e| e.body.is_fact())
-            .map(|e| e.body.describe())
-            .collect();
-        let at = group.last().map(|e| e.at.clone()).unwrap_or_default();
-        Ok(Some(LedgerEntry {
-            event: format!("task.{name}"),
-            at,
-            detail: format!("{moved}: {}", facts.join("; ")),
-        }))
-    }
-
-    fn report_result(
-        &mut self,
-        task_ref: &str,
-        result: &TaskResult,
-        clock: &Clock,
-    ) -> Result<LedgerEntry, LedgerError> {
-        let value = serde_json::to_value(result).map_err(ledger_error)?;
-        let result = archon_tasks::TaskResult::from_json("execution result", &value)
-            .map_err(ledger_error)?;
-        self.wait_turn();
-        let report = self
-            .ledger
-            .report_result(task_ref, result, clock)
-            .map_err(ledger_error)?;
-        self.pass_turn();
-        Ok(entry(&report, clock))
-    }
-
-    fn record_stop(
-        &mut self,
-        task_ref: &str,
-        stop: Stop,
-        blockers: &[Blocker],
-        actor: &str,
-        clock: &Clock,
-    ) -> Result<LedgerEntry, LedgerError> {
-        self.wait_turn();
-        let state = self
-            .ledger
-            .task(task_ref)
-            .map_err(ledger_error)?
-            .map(|t| t.state.to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let at = clock.stamp();
-        let record = serde_json::json!({
-            "schema_version": archon_core::SCHEMA_VERSION,
-            "task_ref": task_ref,
-            "outcome": stop,
-            "state": state,
-            "blockers": blockers,
-            "actor": actor,
-            "at": at,
-        });
-        EventLog::open(&self.stops)
-            .and_then(|mut log| log.append(&record))
-            .map_err(ledger_error)?;
-        self.pass_turn();
-        let event = match stop {
-            Stop::Blocked => "execution.blocked",
-            Stop::Escalated => "execution.escalated",
-        };
-        let owners: Vec<&str> = blockers.iter().map(|b| b.owner.as_str()).collect();
-        Ok(LedgerEntry {
-            event: event.into(),
-            at,
-            detail: format!(
-                "owner {}; task state {state} unchanged; recorded in {}",
-                owners.join(", "),
-                self.stops.display()
-            ),
-        })
-    }
 }
