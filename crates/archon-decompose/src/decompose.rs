@@ -124,7 +124,20 @@ impl Decomposer<'_> {
     ) -> Result<Decomposed, DecomposeError> {
         let hash = self.input_hash(ctx);
         let name = checkpoint::task_drafts_name(&ctx.tactic.tactic_id);
-        if let Some(drafts) = self.cached::<Vec<TaskDraft>>(&name, &hash) {
+        // Spec 8: a tactic is skipped only if its checkpoint is found and its drafts
+        // pass lint; otherwise that tactic alone is asked again.
+        let cached = self
+            .cached::<Vec<TaskDraft>>(&name, &hash)
+            .filter(|drafts| {
+                let clean = all_pass_lint(drafts);
+                if !clean {
+                    self.note(format!(
+                        "    [checkpoint] ignored {name}: its drafts fail lint; asking again"
+                    ));
+                }
+                clean
+            });
+        if let Some(drafts) = cached {
             self.note(format!("    [checkpoint] loaded {name}"));
             let votes_name = checkpoint::earl_votes_name(&ctx.tactic.tactic_id);
             let votes = match self.mode {
@@ -144,8 +157,9 @@ impl Decomposer<'_> {
             DecompositionMode::MultiEarl => self.multi_earl(ctx, &hash, facilitator)?,
         };
         out.calls = self.agents.take_calls();
+        // Drafts that fail lint are never checkpointed: a rerun asks for them again.
         if let Ok(drafts) = &out.drafts {
-            if !drafts.is_empty() {
+            if !drafts.is_empty() && all_pass_lint(drafts) {
                 self.save(&name, ctx, &hash, drafts, "")?;
             }
         }
@@ -391,6 +405,12 @@ impl Decomposer<'_> {
 
 /// The facilitator's credits, kept only for Earls that did contribute, under
 /// their roster names, without repeats.
+fn all_pass_lint(drafts: &[TaskDraft]) -> bool {
+    drafts
+        .iter()
+        .all(|d| crate::lint::lint_task_draft(d).is_empty())
+}
+
 fn credited_earls(claimed: &[String], contributors: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in claimed {

@@ -466,12 +466,12 @@ fn a_crashed_run_resumes_from_checkpoints_without_redoing_tactics() {
 }
 
 #[test]
-fn a_checkpointed_draft_that_now_fails_lint_is_rejected() {
+fn a_checkpoint_whose_drafts_fail_lint_is_asked_again_and_only_that_tactic() {
     let inputs = inputs(vec![cluster(42, "active", ENGINEERING)]);
     let opts = options(DecompositionMode::Simulation);
     let mut checkpoints = MemoryCheckpoints::default();
     let agents = Agents::simulated(Seed(72));
-    run(&inputs, &opts, &agents, &mut checkpoints, None)
+    let first = run(&inputs, &opts, &agents, &mut checkpoints, None)
         .output
         .unwrap();
     let name = "T-GUSI-001.task_drafts.json";
@@ -482,15 +482,32 @@ fn a_checkpointed_draft_that_now_fails_lint_is_rejected() {
     let out = run(&inputs, &opts, &agents, &mut checkpoints, None)
         .output
         .unwrap();
-    let entry = &out.routing_plan[0];
-    assert_eq!(entry.status, TacticStatus::Completed);
-    assert_eq!(entry.task_refs, ["TASK-GUSI-001a"]);
-    assert_eq!(entry.lint_rejections[0].task_ref, "TASK-GUSI-001b");
+    // The edited tactic was asked again (one call), the other one came from its checkpoint.
+    let calls_of = |tactic: &str| {
+        out.events
+            .iter()
+            .find(|e| {
+                e.event_type == "bridge.tactic.decomposition_completed"
+                    && e.payload["tactic_id"] == tactic
+            })
+            .map(|e| {
+                (
+                    e.payload["from_checkpoint"].as_bool().unwrap(),
+                    e.payload["agent_calls"].as_array().unwrap().len(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(calls_of("T-GUSI-001"), (false, 1));
+    assert_eq!(calls_of("T-GUSI-002"), (true, 0));
+    assert_eq!(out.routing_plan[0].status, TacticStatus::Completed);
+    assert!(out.routing_plan[0].lint_rejections.is_empty());
     assert_eq!(
-        entry.lint_rejections[0].violations,
-        ["non-legible expected outcome \"Done\""]
+        out.summary.counters.total_task_drafts,
+        first.summary.counters.total_task_drafts
     );
-    assert_eq!(out.summary.counters.total_task_drafts, 5);
+    // The re-asked drafts pass lint, so they are checkpointed again.
+    assert!(!checkpoints.files[name].contains("\"Done\""));
 }
 
 #[test]
