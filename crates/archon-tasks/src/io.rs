@@ -19,6 +19,11 @@ pub fn load_clusters(dir: Option<&Path>) -> Result<ClusterRegistry, StoreError> 
     }
 }
 
+/// Files that are not cluster definitions (well-formed JSON without a
+/// `cluster_id` and a cluster `status`, active, paused or retired: the fields the
+/// spec's adapter requires; a task result has a `status` too, `completed`) are
+/// skipped, each noted in [`ClusterRegistry::skipped`]; a file that has both is
+/// a cluster and must be a valid one.
 pub fn load_cluster_dir(dir: &Path) -> Result<ClusterRegistry, StoreError> {
     let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
     let mut files = Vec::new();
@@ -29,17 +34,33 @@ pub fn load_cluster_dir(dir: &Path) -> Result<ClusterRegistry, StoreError> {
         }
     }
     files.sort();
-    if files.is_empty() {
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    for path in files {
+        let text = read_text(&path)?;
+        // Malformed JSON is not skipped: it is bad input, reported with its position.
+        let not_a_cluster = serde_json::from_str::<Value>(&text).is_ok_and(|v| {
+            let status = v.get("status").cloned().unwrap_or(Value::Null);
+            v.get("cluster_id").is_none()
+                || serde_json::from_value::<crate::cluster::ClusterStatus>(status).is_err()
+        });
+        if !not_a_cluster {
+            sources.push((path.display().to_string(), text));
+        } else {
+            skipped.push(format!(
+                "{}: not a cluster definition (no cluster_id, or no cluster status); skipped",
+                path.display()
+            ));
+        }
+    }
+    if sources.is_empty() {
         return Err(StoreError::Invalid {
             path: dir.to_path_buf(),
-            message: "no cluster definition (*.json) in this directory".to_string(),
+            message: "no cluster definition (*.json with cluster_id and status) in this directory"
+                .to_string(),
         });
     }
-    let mut sources = Vec::new();
-    for path in files {
-        sources.push((path.display().to_string(), read_text(&path)?));
-    }
-    Ok(ClusterRegistry::from_sources(sources)?)
+    Ok(ClusterRegistry::from_sources(sources)?.with_skipped(skipped))
 }
 
 /// Reads a result artifact (task-result shape).

@@ -128,6 +128,9 @@ fn bridge(
         out_root: PathBuf::from(OUT_ROOT),
     })?;
     let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
+    for skipped in clusters.skipped() {
+        eprintln!("warning: {skipped}");
+    }
     let (routing_table, table_hash) = load_routing_table(args.earl_routing_table.as_deref())?;
     let inputs = io::bridge_inputs(&located, clusters, routing_table)?;
     let roster = ctx
