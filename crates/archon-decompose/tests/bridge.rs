@@ -668,19 +668,25 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
     let out = r.output.unwrap();
 
     let batches = backend.batches.lock().unwrap().clone();
-    assert_eq!(batches[0].len(), 6, "all six Earls in one ask_all");
-    assert_eq!(
-        batches[0]
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>(),
-        EARLS
-    );
+    // The six Earls are asked side by side, one ask each (so each answer is
+    // checkpointed as it arrives), then the facilitator.
+    let mut asked: Vec<&str> = batches[..6]
+        .iter()
+        .map(|b| {
+            assert_eq!(b.len(), 1);
+            assert_eq!(b[0].1, "earl_decomposition");
+            b[0].0.as_str()
+        })
+        .collect();
+    asked.sort();
+    let mut all = EARLS.to_vec();
+    all.sort();
+    assert_eq!(asked, all);
     // Furfur's transport failure is final; Marax's empty answer is valid JSON.
     // The deliverable "Threat Intelligence Platform" matches Furfur's platform portfolio:
     // a failed decomposer still facilitates.
     assert_eq!(
-        batches[1],
+        batches[6],
         [("Furfur".to_string(), "earl_synthesis".to_string())]
     );
     assert!(backend
@@ -752,7 +758,7 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
     let again = run(&inputs, &one_tactic(), &agents, &mut checkpoints, None)
         .output
         .unwrap();
-    assert_eq!(backend.batches.lock().unwrap().len(), 2);
+    assert_eq!(backend.batches.lock().unwrap().len(), 7);
     assert_eq!(again.task_drafts, out.task_drafts);
     assert_eq!(again.routing_plan[0].earl_votes, *votes);
 
@@ -762,14 +768,10 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
         .output
         .unwrap();
     let batches = backend.batches.lock().unwrap().clone();
-    assert_eq!(
-        batches[2]
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>(),
-        ["Furfur", "Marax"]
-    );
-    assert_eq!(batches[3][0].1, "earl_synthesis");
+    let mut again: Vec<&str> = batches[7..9].iter().map(|b| b[0].0.as_str()).collect();
+    again.sort();
+    assert_eq!(again, ["Furfur", "Marax"]);
+    assert_eq!(batches[9][0].1, "earl_synthesis");
 }
 
 #[test]
@@ -800,7 +802,7 @@ fn all_six_earls_failing_makes_the_tactic_ambiguous() {
     assert_eq!(out.summary.counters.ambiguous_tactics, 1);
     assert_eq!(
         backend.batches.lock().unwrap().len(),
-        1,
+        6,
         "no synthesis without decompositions"
     );
     assert_eq!(
@@ -971,4 +973,98 @@ fn the_facilitator_follows_the_deliverable_domain() {
         "{:#?}",
         r.lines
     );
+}
+
+/// A scripted backend whose `hung` Earl does not answer until released; then its
+/// call fails, as the call of a killed run would.
+struct OneEarlHangs {
+    script: Scripted,
+    hung: &'static str,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Backend for OneEarlHangs {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+    fn is_simulated(&self) -> bool {
+        false
+    }
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        if batch.iter().any(|e| e.archon_name == self.hung) {
+            let (lock, cvar) = &*self.released;
+            let mut released = lock.lock().unwrap();
+            while !*released {
+                released = cvar.wait(released).unwrap();
+            }
+            return batch
+                .iter()
+                .map(|_| {
+                    Err(TransportFailure {
+                        message: "killed".into(),
+                    })
+                })
+                .collect();
+        }
+        self.script.complete(batch)
+    }
+}
+
+/// Checkpoints the test can read while the run is still going.
+struct SharedCheckpoints(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl CheckpointStore for SharedCheckpoints {
+    fn load(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.0.lock().unwrap().get(name).cloned())
+    }
+    fn save(&mut self, name: &str, bytes: &[u8]) -> Result<bool, String> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(name.into(), String::from_utf8_lossy(bytes).into_owned());
+        Ok(true)
+    }
+}
+
+#[test]
+fn while_one_earl_hangs_the_other_answers_are_already_checkpointed() {
+    let mut script = Scripted::default();
+    for e in EARLS {
+        script = script.answer(e, "earl_decomposition", Ok(earl_answer(1)));
+    }
+    let released = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let backend = OneEarlHangs {
+        script,
+        hung: "Halphas",
+        released: released.clone(),
+    };
+    let agents = Agents::new(Arc::new(backend), Seed(72));
+    let files = Arc::new(Mutex::new(BTreeMap::new()));
+    let store_files = files.clone();
+    let runner = std::thread::spawn(move || {
+        let mut store = SharedCheckpoints(store_files);
+        run(&inputs(vec![]), &one_tactic(), &agents, &mut store, None).lines
+    });
+    let others: Vec<String> = EARLS
+        .iter()
+        .filter(|e| **e != "Halphas")
+        .map(|e| format!("T-GUSI-001.earl_{}.json", e.to_lowercase()))
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let saved = loop {
+        let saved: Vec<String> = files.lock().unwrap().keys().cloned().collect();
+        if others.iter().all(|o| saved.contains(o)) || std::time::Instant::now() > deadline {
+            break saved;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // Halphas still hangs, and the five answers received are on disk: a kill now loses none.
+    let mut want = others.clone();
+    want.sort();
+    assert_eq!(saved, want);
+    let (lock, cvar) = &*released;
+    *lock.lock().unwrap() = true;
+    cvar.notify_all();
+    let lines = runner.join().unwrap();
+    assert!(lines.contains(&"    [earl] Halphas: killed (skipping)".to_string()));
 }
