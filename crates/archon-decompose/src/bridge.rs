@@ -565,7 +565,9 @@ fn activate_all(
         .filter(|t| routes_of(&t.task_ref) > 1)
         .map(|t| t.task_ref.clone())
         .collect();
-    for row in manifest.iter_mut().filter(|r| {
+    // Every activation still to make goes to the sink in one batch.
+    let mut pending: Vec<(usize, String, ActivationRequest)> = Vec::new();
+    for (index, row) in manifest.iter().enumerate().filter(|(_, r)| {
         matches!(
             r.status,
             ActivationStatus::PendingActivation | ActivationStatus::RoutedWithCapacityDebt
@@ -601,6 +603,24 @@ fn activate_all(
             },
         };
         let key = sha256_hex(serde_json::to_vec(&request).unwrap_or_default());
+        pending.push((index, key, request));
+    }
+    let to_create: Vec<ActivationRequest> = pending
+        .iter()
+        .filter(|(_, key, _)| !done.contains_key(key))
+        .map(|(_, _, r)| r.clone())
+        .collect();
+    let mut created = if to_create.is_empty() {
+        Vec::new()
+    } else {
+        sink.create_activations(&to_create)
+    }
+    .into_iter();
+    let mut new_receipts = false;
+    for (index, key, _) in pending {
+        let Some(row) = manifest.get_mut(index) else {
+            continue;
+        };
         counters.activations_attempted += 1;
         let result = match done.get(&key) {
             Some(receipt) => {
@@ -610,7 +630,9 @@ fn activate_all(
                 ));
                 Ok(receipt.clone())
             }
-            None => sink.create_activation(&request),
+            None => created
+                .next()
+                .unwrap_or_else(|| Err("the activation sink returned no result".into())),
         };
         match result {
             Ok(receipt) => {
@@ -628,15 +650,7 @@ fn activate_all(
                         "state": receipt.state,
                     }),
                 );
-                if done.insert(key, receipt).is_none() {
-                    let bytes = checkpoint::encode("*", "activations", &done);
-                    checkpoints
-                        .save(checkpoint::ACTIVATIONS, &bytes)
-                        .map_err(|message| DecomposeError::Checkpoint {
-                            name: checkpoint::ACTIVATIONS.into(),
-                            message,
-                        })?;
-                }
+                new_receipts |= done.insert(key, receipt).is_none();
             }
             Err(message) => {
                 counters.activations_failed += 1;
@@ -648,6 +662,16 @@ fn activate_all(
                 );
             }
         }
+    }
+    // One checkpoint for the batch; the sink is idempotent for a crash before it.
+    if new_receipts {
+        let bytes = checkpoint::encode("*", "activations", &done);
+        checkpoints
+            .save(checkpoint::ACTIVATIONS, &bytes)
+            .map_err(|message| DecomposeError::Checkpoint {
+                name: checkpoint::ACTIVATIONS.into(),
+                message,
+            })?;
     }
     Ok(())
 }
