@@ -15,7 +15,7 @@ use archon_store::{read_text, write_atomic, ArtifactDir, StoreError};
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
 use crate::inputs::{Rfp, RoutingTable, SelectionResult, Winner};
-use crate::tactics::parse_tactics;
+use crate::tactics::{check_against_json, parse_tactics};
 use crate::DecomposeError;
 
 /// Name of the output directory inside the mandate directory.
@@ -165,10 +165,17 @@ pub fn bridge_inputs(
     clusters: archon_tasks::ClusterRegistry,
     routing_table: RoutingTable,
 ) -> Result<BridgeInputs, DecomposeError> {
-    let tactics = parse_tactics(
-        &located.proposal_md.display().to_string(),
-        &located.proposal_text,
-    )?;
+    let md_source = located.proposal_md.display().to_string();
+    let tactics = parse_tactics(&md_source, &located.proposal_text)?;
+    // The proposal stage writes the JSON beside the markdown: when it is there,
+    // the markdown must list the same tactics.
+    let json_path = located.proposal_md.with_extension("json");
+    if json_path.is_file() {
+        let json_source = json_path.display().to_string();
+        let json: serde_json::Value =
+            archon_core::input::parse_json(&json_source, &read_text(&json_path)?)?;
+        check_against_json(&md_source, &tactics, &json_source, &json)?;
+    }
     let rfp = Rfp::parse(&located.rfp_file.display().to_string(), &located.rfp_text)?;
     Ok(BridgeInputs {
         selection_file: located.selection_file.display().to_string(),
