@@ -288,6 +288,18 @@ fn doctrine_check_and_assemble() {
         .assert()
         .code(1)
         .stderr(contains("SKILL.md not assembled"));
+
+    // A rule in a .txt file is checked too; a deleted required file is named.
+    let txt = dir.join("txt");
+    copy_dir(&shipped, &txt);
+    std::fs::write(txt.join("ethos/notes.txt"), "Log every intake.\n").expect("txt");
+    std::fs::remove_file(txt.join("ethos/tenets.md")).expect("rm");
+    archon(dir)
+        .args(["doctrine", "check", "txt"])
+        .assert()
+        .code(1)
+        .stdout(contains("ethos/notes.txt:1: criterion 1:"))
+        .stdout(contains("ethos/tenets.md: required file:"));
 }
 
 /// The ledger's event log as `archon tasks show --json` sees the task.
