@@ -173,7 +173,6 @@ pub fn run_bridge(
         json!({ "tactic_count": inputs.tactics.len() }),
     );
 
-    let tactic_ids: Vec<String> = inputs.tactics.iter().map(|t| t.tactic_id.clone()).collect();
     let mut counters = Counters {
         total_tactics: tactics.len(),
         ..Counters::default()
@@ -193,16 +192,13 @@ pub fn run_bridge(
         })
         .collect();
     let mut all_calls: Vec<CallRecord> = Vec::new();
-    let decompositions = decompose_side_by_side(
-        &contexts,
-        inputs,
-        options,
-        agents,
-        &earls,
-        checkpoints,
-        &tactic_ids,
-    );
-    for (tactic, (decomposed, notes)) in tactics.iter().zip(decompositions) {
+    // Tactics are decomposed side by side; each is taken up here (lint, events,
+    // console lines) as soon as it and every tactic before it are done, so `-v`
+    // shows progress as it happens and the trail keeps tactic order.
+    let mut take_up = |tactic: &Tactic,
+                       decomposed: Result<Decomposed, DecomposeError>,
+                       notes: Vec<String>|
+     -> Result<(), DecomposeError> {
         trail.emit(
             event::DECOMPOSITION_STARTED,
             json!({ "tactic_id": tactic.tactic_id, "title": tactic.title }),
@@ -233,7 +229,7 @@ pub fn run_bridge(
                     json!({ "tactic_id": tactic.tactic_id, "error": reason, "agent_calls": calls }),
                 );
                 routing_plan.push(entry);
-                continue;
+                return Ok(());
             }
             Ok(d) => d,
         };
@@ -331,7 +327,35 @@ pub fn run_bridge(
         counters.total_task_drafts += valid.len();
         task_drafts.extend(valid);
         routing_plan.push(entry);
-    }
+        Ok(())
+    };
+    let checkpoints_for_workers = &mut *checkpoints;
+    std::thread::scope(|scope| -> Result<(), DecomposeError> {
+        let (done, finished) = std::sync::mpsc::channel();
+        scope.spawn(|| {
+            decompose_side_by_side(
+                &contexts,
+                inputs,
+                options,
+                agents,
+                &earls,
+                checkpoints_for_workers,
+                done,
+            )
+        });
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        for (index, result) in finished {
+            waiting.insert(index, result);
+            while let Some((decomposed, notes)) = waiting.remove(&next) {
+                if let Some(tactic) = tactics.get(next) {
+                    take_up(tactic, decomposed, notes)?;
+                }
+                next += 1;
+            }
+        }
+        Ok(())
+    })?;
     trail.note(&format!("Produced {} task drafts", task_drafts.len()));
     trail.note(&format!(
         "  [cluster-registry] loaded {} clusters",
@@ -403,8 +427,8 @@ pub fn run_bridge(
 /// Decomposes every tactic side by side: tactics are independent, and each
 /// asks its Earls in rounds of its own, so decomposing them one after another
 /// would put every tactic's rounds on the critical path. Each gets its own call
-/// records; checkpoints are shared under a lock; console notes are returned
-/// per tactic, so the caller shows them (and emits events) in tactic order.
+/// records; checkpoints are shared under a lock; each tactic's result and
+/// console notes are sent to `done` (with its index) the moment it finishes.
 fn decompose_side_by_side(
     contexts: &[DecompositionContext],
     inputs: &BridgeInputs,
@@ -412,10 +436,14 @@ fn decompose_side_by_side(
     agents: &Agents,
     earls: &[&Archon],
     checkpoints: &mut dyn CheckpointStore,
-    tactic_ids: &[String],
-) -> Vec<(Result<Decomposed, DecomposeError>, Vec<String>)> {
+    done: std::sync::mpsc::Sender<(usize, Decomposition)>,
+) {
+    let tactic_ids: Vec<String> = inputs.tactics.iter().map(|t| t.tactic_id.clone()).collect();
+    let tactic_ids = tactic_ids.as_slice();
     let shared = Mutex::new(checkpoints);
-    fan_out::in_order(contexts, |ctx| {
+    let done = Mutex::new(done);
+    let indexed: Vec<(usize, &DecompositionContext)> = contexts.iter().enumerate().collect();
+    fan_out::in_order(&indexed, |&(index, ctx)| {
         let mut notes = Vec::new();
         let decomposed = resolve_facilitator(&inputs.routing_table, earls, ctx)
             .ok_or_else(|| DecomposeError::Usage("no Earl can facilitate".into()))
@@ -436,9 +464,16 @@ fn decompose_side_by_side(
                 };
                 decomposer.decompose(ctx, &facilitator)
             });
-        (decomposed, notes)
-    })
+        // The receiver is gone only when the bridge stopped on an error.
+        let _ = done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send((index, (decomposed, notes)));
+    });
 }
+
+/// One tactic's decomposition and its console notes.
+type Decomposition = (Result<Decomposed, DecomposeError>, Vec<String>);
 
 /// A checkpoint store shared by decompositions running side by side.
 struct Locked<'s, 'a>(&'s Mutex<&'a mut dyn CheckpointStore>);

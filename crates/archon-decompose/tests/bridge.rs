@@ -1068,3 +1068,98 @@ fn while_one_earl_hangs_the_other_answers_are_already_checkpointed() {
     let lines = runner.join().unwrap();
     assert!(lines.contains(&"    [earl] Halphas: killed (skipping)".to_string()));
 }
+
+/// Every call fails at once, except a call about `hung`, which waits until released.
+struct TacticHangs {
+    hung: &'static str,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Backend for TacticHangs {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+    fn is_simulated(&self) -> bool {
+        false
+    }
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        let about_hung = batch
+            .iter()
+            .any(|e| e.messages.iter().any(|m| m.content.contains(self.hung)));
+        if about_hung {
+            let (lock, cvar) = &*self.released;
+            let mut released = lock.lock().unwrap();
+            while !*released {
+                released = cvar.wait(released).unwrap();
+            }
+        }
+        batch
+            .iter()
+            .map(|_| {
+                Err(TransportFailure {
+                    message: "connection refused".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn progress_of_a_finished_tactic_is_shown_while_a_later_one_still_runs() {
+    let released = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let backend = TacticHangs {
+        hung: "T-GUSI-002",
+        released: released.clone(),
+    };
+    let agents = Agents::new(Arc::new(backend), Seed(72));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let runner = std::thread::spawn(move || {
+        let roster = roster();
+        let clock = Clock::fixed_from_rfc3339("2026-01-31T12:00:00Z").unwrap();
+        let mut progress = |p: Progress<'_>| {
+            if let Progress::Event(e) = p {
+                let tactic = e
+                    .payload
+                    .get("tactic_id")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("");
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {tactic}", e.event_type));
+            }
+        };
+        run_bridge(
+            &inputs(vec![]),
+            &options(DecompositionMode::MultiEarl),
+            Services {
+                agents: &agents,
+                roster: &roster,
+                clock: &clock,
+                checkpoints: &mut MemoryCheckpoints::default(),
+                activation: None,
+                progress: &mut progress,
+            },
+        )
+        .unwrap()
+    });
+    let first_done = "bridge.decomposition.ambiguous_tactic T-GUSI-001".to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lines.lock().unwrap().contains(&first_done) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let shown = lines.lock().unwrap().clone();
+    // T-GUSI-002 still hangs: T-GUSI-001 is shown, nothing of the later tactics yet.
+    assert!(shown.contains(&first_done), "{shown:?}");
+    assert!(
+        !shown
+            .iter()
+            .any(|l| l.contains("T-GUSI-002") || l.contains("T-GUSI-003")),
+        "{shown:?}"
+    );
+    let (lock, cvar) = &*released;
+    *lock.lock().unwrap() = true;
+    cvar.notify_all();
+    let out = runner.join().unwrap();
+    assert_eq!(out.summary.counters.ambiguous_tactics, 3);
+}
