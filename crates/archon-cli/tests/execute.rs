@@ -430,3 +430,73 @@ fn an_escalated_outcome_is_in_the_chain_and_verify_notices_an_edited_report() {
         .code(1)
         .stdout(contains("execution-stage-report.md"));
 }
+
+#[test]
+fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let pid_file = dir.join("delegate.pid");
+    let hang = dir.join("hang.sh");
+    std::fs::write(
+        &hang,
+        format!("#!/bin/sh\necho $$ > '{}'\nsleep 120\n", pid_file.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut archon_run = std::process::Command::new(assert_cmd::cargo::cargo_bin("archon"))
+        .current_dir(dir)
+        .env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+        .args(["execute", TASK, "--ledger", "l/governance.db"])
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(hang.display().to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pid_file.is_file() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let delegate: u32 = std::fs::read_to_string(&pid_file)
+        .expect("delegate started")
+        .trim()
+        .parse()
+        .expect("pid");
+    archon_run.kill().expect("SIGKILL archon");
+    archon_run.wait().expect("reap");
+    assert!(
+        archon_execute::process::group_alive(delegate),
+        "the delegate should outlive a SIGKILLed archon"
+    );
+    // The rerun takes over the dead run's lease and first ends its delegate.
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(slow_script(dir))
+        .assert()
+        .code(0);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while archon_execute::process::group_alive(delegate) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !archon_execute::process::group_alive(delegate),
+        "the left delegate still runs"
+    );
+}

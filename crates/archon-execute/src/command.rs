@@ -268,9 +268,14 @@ impl Delegate for CommandDelegate {
         })?;
         let mut command = Command::new(program);
         command.args(args).current_dir(request.workspace);
-        let ran = crate::process::run(command, self.timeout).map_err(|e| DelegateFailure {
-            message: format!("could not start {program}: {e}"),
-            evidence: evidence.clone(),
+        // Beside the task file, in the workspace records: a group a killed archon
+        // left running there is killed before this phase's program starts.
+        let marker = request.task_file.with_file_name("delegate.pgid");
+        let ran = crate::process::run(command, self.timeout, Some(&marker)).map_err(|e| {
+            DelegateFailure {
+                message: format!("could not start {program}: {e}"),
+                evidence: evidence.clone(),
+            }
         })?;
         let code = match &ran.ending {
             crate::process::Ending::Exited(status) => status.code(),

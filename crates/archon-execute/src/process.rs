@@ -6,11 +6,14 @@
 //! program's exit is what stops a background child that still holds stdout
 //! from keeping the phase open.
 //!
-//! A `kill -9` of archon itself cannot be caught; the group id is then the one
-//! the caller recorded ([`Ran::pgid`] is known from [`spawn`] on), and
-//! [`kill_group`] ends a group left behind by an earlier process.
+//! A `kill -9` of archon itself cannot be caught. For that case the running
+//! group is recorded in a marker file ([`run`]'s `marker`), with its leader's
+//! start time; the next run with the same marker first kills a group left
+//! behind by a killed archon ([`kill_recorded_group`]), and only if its leader
+//! is still that very process (never a group id reused by another program).
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +84,32 @@ pub fn group_alive(pgid: u32) -> bool {
         .is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
 }
 
+/// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, in clock
+/// ticks since boot): with the pid, it names one process for good.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after it are plain.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Kills the group a marker names if its leader is still the process recorded
+/// (a delegate left running by an archon killed with SIGKILL), then removes the marker.
+pub fn kill_recorded_group(marker: &Path) {
+    let Ok(text) = std::fs::read_to_string(marker) else {
+        return;
+    };
+    let mut fields = text.split_whitespace();
+    if let (Some(pgid), Some(started)) = (fields.next(), fields.next()) {
+        if let Ok(pgid) = pgid.parse::<u32>() {
+            if start_time(pgid).as_deref() == Some(started) {
+                kill_group(pgid);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(marker);
+}
+
 /// The running program; dropping it kills its group.
 struct Running {
     child: Child,
@@ -120,9 +149,12 @@ fn drain(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 /// Runs `command` (stdin closed, stdout and stderr captured) in its own process
 /// group until it exits, `timeout` passes or archon is interrupted; the group is
 /// killed in every case before this returns.
-pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Ran> {
+pub fn run(mut command: Command, timeout: Duration, marker: Option<&Path>) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt as _;
     let signals = signal_flag();
+    if let Some(marker) = marker {
+        kill_recorded_group(marker);
+    }
     command
         .process_group(0)
         .stdin(Stdio::null())
@@ -130,6 +162,10 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Ran> {
         .stderr(Stdio::piped());
     let mut child = command.spawn()?;
     let pgid = child.id();
+    if let (Some(marker), Some(started)) = (marker, start_time(pgid)) {
+        // Best effort: without the marker only a kill -9 of archon leaves the group.
+        let _ = std::fs::write(marker, format!("{pgid} {started}\n"));
+    }
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(drain(out));
@@ -160,6 +196,9 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Ran> {
     // which also closes the pipes a background child may hold.
     kill_group(pgid);
     let _ = running.child.wait();
+    if let Some(marker) = marker {
+        let _ = std::fs::remove_file(marker);
+    }
     let mut streams = std::mem::take(&mut running.readers)
         .into_iter()
         .map(|r| r.join().unwrap_or_default());
@@ -177,6 +216,7 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Ran> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt as _;
 
     /// Killed orphans are reaped by init, not at once: wait a little for that.
     fn gone(pgid: u32) -> bool {
@@ -196,7 +236,12 @@ mod tests {
     #[test]
     fn a_background_child_holding_stdout_does_not_hold_the_phase() {
         let started = Instant::now();
-        let ran = run(sh("echo hi; sleep 30 & echo bye"), Duration::from_secs(20)).unwrap();
+        let ran = run(
+            sh("echo hi; sleep 30 & echo bye"),
+            Duration::from_secs(20),
+            None,
+        )
+        .unwrap();
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "{:?}",
@@ -208,9 +253,32 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_group_is_killed_only_while_its_leader_is_the_same_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let marker = tmp.path().join("delegate.pgid");
+        // A group left running, as by an archon killed with SIGKILL.
+        let mut left = sh("sleep 60");
+        left.process_group(0);
+        let mut child = left.spawn().unwrap();
+        let pgid = child.id();
+        let started = start_time(pgid).unwrap();
+        std::fs::write(&marker, format!("{pgid} 1{started}\n")).unwrap();
+        kill_recorded_group(&marker);
+        assert!(
+            group_alive(pgid),
+            "a group with another start time was killed"
+        );
+        std::fs::write(&marker, format!("{pgid} {started}\n")).unwrap();
+        kill_recorded_group(&marker);
+        let _ = child.wait();
+        assert!(gone(pgid));
+        assert!(!marker.exists());
+    }
+
+    #[test]
     fn a_hanging_program_is_killed_with_its_children_at_the_deadline() {
         let started = Instant::now();
-        let ran = run(sh("sleep 60 & sleep 60"), Duration::from_millis(300)).unwrap();
+        let ran = run(sh("sleep 60 & sleep 60"), Duration::from_millis(300), None).unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(ran.ending, Ending::TimedOut(Duration::from_millis(300)));
         assert!(gone(ran.pgid));
