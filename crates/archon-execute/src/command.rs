@@ -26,6 +26,7 @@ use std::time::Duration;
 use crate::delegate::{
     Delegate, DelegateFailure, OutcomeCheck, Phase, PhaseRequest, PhaseWork, Verification,
 };
+use crate::report::escape_controls;
 
 pub const PLACEHOLDERS: [&str; 6] = [
     "phase",
@@ -183,20 +184,6 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
         words.push(w);
     }
     Ok(words)
-}
-
-/// Text with every control character but tab shown as an escape (`\u{1b}`), so
-/// a delegate's output cannot carry raw NUL or terminal escapes into a report.
-pub fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\t' {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The last lines of a stream, each cut to a readable length, controls escaped.

@@ -731,3 +731,26 @@ fn a_task_leased_by_a_running_execution_is_refused_before_anything_runs() {
     assert!(ledger.events.is_empty(), "the task was not started");
     assert!(!env.report().exists());
 }
+
+#[test]
+fn delegate_output_with_nul_and_escape_bytes_reaches_the_report_escaped() {
+    let env = Env::new();
+    let script = shell_script(
+        env.tmp.path(),
+        "noisy.sh",
+        "cd \"$2\" && printf 'bad\\000byte \\033[31mred\\n' && echo \"$1\" > \"$1.txt\"\n",
+    );
+    let delegate = CommandDelegate::parse(&format!("'{script}' {{phase}} {{workspace}}")).unwrap();
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let run = env.run(&input, &mut ledger, &delegate);
+    let (md, _) = run.written.unwrap();
+    let text = std::fs::read_to_string(md).unwrap();
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "raw control bytes in the report"
+    );
+    assert!(text.contains("bad\\u{0}byte \\u{1b}[31mred"), "{text}");
+}
