@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
-use archon_store::{read_text, write_atomic, ArtifactDir, StoreError};
+use archon_store::{read_text, write_atomic_unsynced, ArtifactDir, StoreError};
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
@@ -225,7 +225,10 @@ impl CheckpointStore for DirCheckpoints {
         }
         check_file_component(name)?;
         let path = self.dir.join(name);
-        write_atomic(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Atomic but not synced (one fsync per tactic would dominate a large
+        // proposal): a checkpoint a power loss ate is unreadable or absent, so it
+        // is ignored and its tactic asked again; a killed process loses nothing.
+        write_atomic_unsynced(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(true)
     }
 }
