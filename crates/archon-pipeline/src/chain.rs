@@ -14,7 +14,7 @@ use archon_core::clock::Clock;
 use archon_core::fan_out::{self, Turn};
 use archon_core::ids::check_file_component;
 use archon_decompose::model::{ActivationManifestEntry, ActivationStatus};
-use archon_execute::execute::{json_report_path, EXECUTION_LEAD};
+use archon_execute::execute::EXECUTION_LEAD;
 use archon_execute::ledger::Stop;
 use archon_store::write_atomic;
 use archon_tasks::{ClusterRegistry, EventBody, Ledger, TaskRecord, TaskState, Transition};
@@ -499,8 +499,13 @@ fn execute_accepted(
     }
     let mut ledger = Ledger::open(&ledger_path)?.with_clusters(clusters.clone());
     let tasks = ledger.tasks()?;
+    // The report folder's stage manifest is an execution's last write: a folder
+    // without it is an execution to finish.
     let pending = pending_executions(&tasks, |t| {
-        json_report_path(&layout.execution_report(t)).is_file()
+        layout
+            .execution_report(t)
+            .with_file_name(archon_store::artifact_dir::MANIFEST_FILE)
+            .is_file()
     });
     for task in &pending {
         let workspace = layout.workspace(&task.task_ref);
