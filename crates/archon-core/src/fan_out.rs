@@ -178,13 +178,15 @@ mod tests {
             log.lock().unwrap().push(format!("write {i}"));
             turn.pass();
             if *i == 0 {
-                // Item 0 is still busy until item 1 has written (bounded wait:
-                // without `pass`, item 1 would still be waiting for it).
+                // Item 0 is still busy until item 1 has written and finished
+                // (bounded wait: without `pass`, item 1 would still be waiting for it).
                 let _ = written.lock().unwrap().recv_timeout(Duration::from_secs(5));
+                log.lock().unwrap().push("done 0".to_string());
             } else {
+                // Logged before item 0 is let go, so the order is fixed.
+                log.lock().unwrap().push("done 1".to_string());
                 wrote.send(()).unwrap();
             }
-            log.lock().unwrap().push(format!("done {i}"));
         });
         let log = log.into_inner().unwrap();
         assert_eq!(&log[..2], ["write 0", "write 1"]);

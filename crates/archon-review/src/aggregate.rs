@@ -289,7 +289,7 @@ pub fn near_identical(a: &str, b: &str) -> bool {
 
 /// Appends `SECTION n: heading` with clauses `n.1`, `n.2`, … to a motion text.
 pub fn append_section(text: &str, heading: &str, clauses: impl Iterator<Item = String>) -> String {
-    let n = text.matches("SECTION ").count() + 1;
+    let n = last_section_number(text) + 1;
     let mut out = text.trim_end().to_string();
     out.push_str(&format!("\n\nSECTION {n}: {heading}\n"));
     for (k, c) in clauses.enumerate() {
@@ -298,9 +298,47 @@ pub fn append_section(text: &str, heading: &str, clauses: impl Iterator<Item = S
     out
 }
 
+/// The number of a motion's last section: its `SECTION`/`ARTICLE` headings
+/// (numbered in digits or roman numerals, bold or not) or its highest clause
+/// number (`3.2` is in section 3), whichever is larger, so an appended section
+/// never repeats an existing clause number.
+fn last_section_number(text: &str) -> usize {
+    let mut headings = 0;
+    let mut highest_clause = 0;
+    for line in text.lines() {
+        let line = line.trim_start().trim_start_matches('*');
+        let upper = line.get(..8).unwrap_or(line).to_ascii_uppercase();
+        if upper.starts_with("SECTION ") || upper.starts_with("ARTICLE ") {
+            headings += 1;
+        }
+        let digits: String = line.chars().take_while(char::is_ascii_digit).collect();
+        let rest = &line[digits.len()..];
+        if rest.starts_with('.') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            highest_clause = highest_clause.max(digits.parse().unwrap_or(0));
+        }
+    }
+    headings.max(highest_clause)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_appended_section_follows_articles_and_clause_numbers() {
+        let articles = "**ARTICLE I: SCOPE**\n1.1 First.\n**ARTICLE II: DUTIES**\n2.1 Second.";
+        let out = append_section(articles, "AMENDMENTS", ["Added.".to_string()].into_iter());
+        assert!(
+            out.ends_with("SECTION 3: AMENDMENTS\n3.1 Added.\n"),
+            "{out}"
+        );
+        let numbered = "Preamble.\n4.2 A clause of section four.";
+        let out = append_section(numbered, "AMENDMENTS", ["Added.".to_string()].into_iter());
+        assert!(out.contains("SECTION 5: AMENDMENTS\n5.1 Added."), "{out}");
+        let plain = "No structure at all.";
+        let out = append_section(plain, "AMENDMENTS", ["Added.".to_string()].into_iter());
+        assert!(out.contains("SECTION 1: AMENDMENTS\n1.1 Added."), "{out}");
+    }
 
     fn response(stance: ReviewStance, i: usize) -> ReviewResponse {
         ReviewResponse {

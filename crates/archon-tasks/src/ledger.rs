@@ -895,19 +895,46 @@ pub(crate) fn open_read_connection(path: &Path) -> Result<Connection, LedgerErro
         })?;
         Ok(conn)
     };
-    let conn =
-        match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check) {
-            Ok(conn) => conn,
-            Err(first) => {
-                let uri = format!("file:{}?immutable=1", uri_path(path));
-                Connection::open_with_flags(
-                    uri,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
-                )
-                .and_then(check)
-                .map_err(|_| sql(first))?
-            }
-        };
+    // Where the ledger can be written, a read-write connection (never creating
+    // the file) with `query_only` reads it: as the last connection to close it
+    // checkpoints and removes the WAL files, as a writer would, so a read leaves
+    // the run's folder as it found it. A read-only connection cannot, so it is
+    // kept for read-only media.
+    let query_only = |conn: Connection| -> Result<Connection, rusqlite::Error> {
+        conn.pragma_update(None, "query_only", true)?;
+        check(conn)
+    };
+    let writable = std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
+        && path
+            .parent()
+            .and_then(|d| {
+                std::fs::metadata(if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                })
+                .ok()
+            })
+            .is_some_and(|m| !m.permissions().readonly());
+    let first_try = if writable {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(query_only)
+    } else {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check)
+    };
+    let conn = match first_try.or_else(|_| {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check)
+    }) {
+        Ok(conn) => conn,
+        Err(first) => {
+            let uri = format!("file:{}?immutable=1", uri_path(path));
+            Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .and_then(check)
+            .map_err(|_| sql(first))?
+        }
+    };
     let version: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",

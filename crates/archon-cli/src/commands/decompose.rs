@@ -138,11 +138,14 @@ fn bridge(
     let roster = ctx
         .roster()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;
-    let table_source = args.earl_routing_table.as_deref().map_or_else(
-        || BUNDLED_TABLE_SOURCE.to_string(),
-        |p| p.display().to_string(),
-    );
-    inputs.routing_table.check_earls(&table_source, &roster)?;
+    // A table the user gives must name Earls of the roster. The bundled table
+    // names the bundled roster's Earls: with another roster its facilitator is
+    // resolved as the bridge documents (the roster's first Earl).
+    if let Some(table) = args.earl_routing_table.as_deref() {
+        inputs
+            .routing_table
+            .check_earls(&table.display().to_string(), &roster)?;
+    }
     let agents = ctx
         .agents()
         .map_err(|e| DecomposeError::Usage(format!("{e:#}")))?;

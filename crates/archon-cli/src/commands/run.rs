@@ -57,6 +57,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     let mut stage_global = ctx.global.clone();
     // The stages' own console output is off unless -v: the run prints one summary.
     stage_global.quiet = ctx.global.verbose == 0;
+    // With --json, stdout carries the run's one summary, not each stage's.
+    stage_global.json = false;
     // In LLM mode every exchange is recorded under the run's root unless a
     // cassette is named, so a resumed run asks nothing already answered.
     let flags = &mut stage_global.llm;

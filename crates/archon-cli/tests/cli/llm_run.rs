@@ -345,10 +345,10 @@ fn benchmark_llm_run_against_the_critical_path() {
 #[test]
 fn a_replayed_run_writes_the_recorded_run_s_tree() {
     let recorded_run = tempfile::tempdir().unwrap();
-    let url = {
+    let (url, recorded_stdout) = {
         let mock = MockLlm::start(None);
-        run_ok(recorded_run.path(), &mock.url());
-        mock.url()
+        let stdout = run_ok(recorded_run.path(), &mock.url());
+        (mock.url(), stdout)
     };
     let cassettes = recorded_run.path().join("archon-out/cassettes");
     let replayed = tempfile::tempdir().unwrap();
@@ -357,8 +357,11 @@ fn a_replayed_run_writes_the_recorded_run_s_tree() {
         .arg(&cassettes)
         .output()
         .unwrap();
+    // The replay ends as the recording did (blocked when the mock's drafts
+    // fit no cluster), and prints the same summary.
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1))
+            && String::from_utf8_lossy(&out.stdout) == recorded_stdout,
         "replay failed ({:?}): {}\n{}",
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
