@@ -51,6 +51,15 @@ pub trait ActivationSink {
         &mut self,
         request: &ActivationRequest,
     ) -> Result<ActivationReceipt, String>;
+
+    /// Creates several activations, one result each in order; a sink that can
+    /// commit them together (the ledger: one transaction pair) overrides this.
+    fn create_activations(
+        &mut self,
+        requests: &[ActivationRequest],
+    ) -> Vec<Result<ActivationReceipt, String>> {
+        requests.iter().map(|r| self.create_activation(r)).collect()
+    }
 }
 
 /// The ledger ref of a task whose draft ref a task of another mandate already

@@ -173,7 +173,6 @@ pub fn run_bridge(
         json!({ "tactic_count": inputs.tactics.len() }),
     );
 
-    let tactic_ids: Vec<String> = inputs.tactics.iter().map(|t| t.tactic_id.clone()).collect();
     let mut counters = Counters {
         total_tactics: tactics.len(),
         ..Counters::default()
@@ -193,16 +192,13 @@ pub fn run_bridge(
         })
         .collect();
     let mut all_calls: Vec<CallRecord> = Vec::new();
-    let decompositions = decompose_side_by_side(
-        &contexts,
-        inputs,
-        options,
-        agents,
-        &earls,
-        checkpoints,
-        &tactic_ids,
-    );
-    for (tactic, (decomposed, notes)) in tactics.iter().zip(decompositions) {
+    // Tactics are decomposed side by side; each is taken up here (lint, events,
+    // console lines) as soon as it and every tactic before it are done, so `-v`
+    // shows progress as it happens and the trail keeps tactic order.
+    let mut take_up = |tactic: &Tactic,
+                       decomposed: Result<Decomposed, DecomposeError>,
+                       notes: Vec<String>|
+     -> Result<(), DecomposeError> {
         trail.emit(
             event::DECOMPOSITION_STARTED,
             json!({ "tactic_id": tactic.tactic_id, "title": tactic.title }),
@@ -233,7 +229,7 @@ pub fn run_bridge(
                     json!({ "tactic_id": tactic.tactic_id, "error": reason, "agent_calls": calls }),
                 );
                 routing_plan.push(entry);
-                continue;
+                return Ok(());
             }
             Ok(d) => d,
         };
@@ -331,7 +327,35 @@ pub fn run_bridge(
         counters.total_task_drafts += valid.len();
         task_drafts.extend(valid);
         routing_plan.push(entry);
-    }
+        Ok(())
+    };
+    let checkpoints_for_workers = &mut *checkpoints;
+    std::thread::scope(|scope| -> Result<(), DecomposeError> {
+        let (done, finished) = std::sync::mpsc::channel();
+        scope.spawn(|| {
+            decompose_side_by_side(
+                &contexts,
+                inputs,
+                options,
+                agents,
+                &earls,
+                checkpoints_for_workers,
+                done,
+            )
+        });
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        for (index, result) in finished {
+            waiting.insert(index, result);
+            while let Some((decomposed, notes)) = waiting.remove(&next) {
+                if let Some(tactic) = tactics.get(next) {
+                    take_up(tactic, decomposed, notes)?;
+                }
+                next += 1;
+            }
+        }
+        Ok(())
+    })?;
     trail.note(&format!("Produced {} task drafts", task_drafts.len()));
     trail.note(&format!(
         "  [cluster-registry] loaded {} clusters",
@@ -403,8 +427,8 @@ pub fn run_bridge(
 /// Decomposes every tactic side by side: tactics are independent, and each
 /// asks its Earls in rounds of its own, so decomposing them one after another
 /// would put every tactic's rounds on the critical path. Each gets its own call
-/// records; checkpoints are shared under a lock; console notes are returned
-/// per tactic, so the caller shows them (and emits events) in tactic order.
+/// records; checkpoints are shared under a lock; each tactic's result and
+/// console notes are sent to `done` (with its index) the moment it finishes.
 fn decompose_side_by_side(
     contexts: &[DecompositionContext],
     inputs: &BridgeInputs,
@@ -412,10 +436,14 @@ fn decompose_side_by_side(
     agents: &Agents,
     earls: &[&Archon],
     checkpoints: &mut dyn CheckpointStore,
-    tactic_ids: &[String],
-) -> Vec<(Result<Decomposed, DecomposeError>, Vec<String>)> {
+    done: std::sync::mpsc::Sender<(usize, Decomposition)>,
+) {
+    let tactic_ids: Vec<String> = inputs.tactics.iter().map(|t| t.tactic_id.clone()).collect();
+    let tactic_ids = tactic_ids.as_slice();
     let shared = Mutex::new(checkpoints);
-    fan_out::in_order(contexts, |ctx| {
+    let done = Mutex::new(done);
+    let indexed: Vec<(usize, &DecompositionContext)> = contexts.iter().enumerate().collect();
+    fan_out::in_order(&indexed, |&(index, ctx)| {
         let mut notes = Vec::new();
         let decomposed = resolve_facilitator(&inputs.routing_table, earls, ctx)
             .ok_or_else(|| DecomposeError::Usage("no Earl can facilitate".into()))
@@ -436,9 +464,16 @@ fn decompose_side_by_side(
                 };
                 decomposer.decompose(ctx, &facilitator)
             });
-        (decomposed, notes)
-    })
+        // The receiver is gone only when the bridge stopped on an error.
+        let _ = done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send((index, (decomposed, notes)));
+    });
 }
+
+/// One tactic's decomposition and its console notes.
+type Decomposition = (Result<Decomposed, DecomposeError>, Vec<String>);
 
 /// A checkpoint store shared by decompositions running side by side.
 struct Locked<'s, 'a>(&'s Mutex<&'a mut dyn CheckpointStore>);
@@ -565,7 +600,9 @@ fn activate_all(
         .filter(|t| routes_of(&t.task_ref) > 1)
         .map(|t| t.task_ref.clone())
         .collect();
-    for row in manifest.iter_mut().filter(|r| {
+    // Every activation still to make goes to the sink in one batch.
+    let mut pending: Vec<(usize, String, ActivationRequest)> = Vec::new();
+    for (index, row) in manifest.iter().enumerate().filter(|(_, r)| {
         matches!(
             r.status,
             ActivationStatus::PendingActivation | ActivationStatus::RoutedWithCapacityDebt
@@ -601,6 +638,24 @@ fn activate_all(
             },
         };
         let key = sha256_hex(serde_json::to_vec(&request).unwrap_or_default());
+        pending.push((index, key, request));
+    }
+    let to_create: Vec<ActivationRequest> = pending
+        .iter()
+        .filter(|(_, key, _)| !done.contains_key(key))
+        .map(|(_, _, r)| r.clone())
+        .collect();
+    let mut created = if to_create.is_empty() {
+        Vec::new()
+    } else {
+        sink.create_activations(&to_create)
+    }
+    .into_iter();
+    let mut new_receipts = false;
+    for (index, key, _) in pending {
+        let Some(row) = manifest.get_mut(index) else {
+            continue;
+        };
         counters.activations_attempted += 1;
         let result = match done.get(&key) {
             Some(receipt) => {
@@ -610,7 +665,9 @@ fn activate_all(
                 ));
                 Ok(receipt.clone())
             }
-            None => sink.create_activation(&request),
+            None => created
+                .next()
+                .unwrap_or_else(|| Err("the activation sink returned no result".into())),
         };
         match result {
             Ok(receipt) => {
@@ -628,15 +685,7 @@ fn activate_all(
                         "state": receipt.state,
                     }),
                 );
-                if done.insert(key, receipt).is_none() {
-                    let bytes = checkpoint::encode("*", "activations", &done);
-                    checkpoints
-                        .save(checkpoint::ACTIVATIONS, &bytes)
-                        .map_err(|message| DecomposeError::Checkpoint {
-                            name: checkpoint::ACTIVATIONS.into(),
-                            message,
-                        })?;
-                }
+                new_receipts |= done.insert(key, receipt).is_none();
             }
             Err(message) => {
                 counters.activations_failed += 1;
@@ -648,6 +697,16 @@ fn activate_all(
                 );
             }
         }
+    }
+    // One checkpoint for the batch; the sink is idempotent for a crash before it.
+    if new_receipts {
+        let bytes = checkpoint::encode("*", "activations", &done);
+        checkpoints
+            .save(checkpoint::ACTIVATIONS, &bytes)
+            .map_err(|message| DecomposeError::Checkpoint {
+                name: checkpoint::ACTIVATIONS.into(),
+                message,
+            })?;
     }
     Ok(())
 }

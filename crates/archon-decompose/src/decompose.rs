@@ -1,7 +1,8 @@
 //! Decomposing one tactic into task drafts (spec 4, step B), with checkpoints.
 //!
 //! Simulation: one Earl answers with the spec's two deterministic tasks.
-//! Multi-Earl: every Earl decomposes independently (one concurrent `ask_all`),
+//! Multi-Earl: every Earl decomposes independently (side by side, each answer
+//! checkpointed as it arrives),
 //! then the facilitator synthesises their work. Failed or empty Earls are
 //! skipped and recorded as votes; with no Earl left the tactic has no drafts.
 
@@ -124,7 +125,20 @@ impl Decomposer<'_> {
     ) -> Result<Decomposed, DecomposeError> {
         let hash = self.input_hash(ctx);
         let name = checkpoint::task_drafts_name(&ctx.tactic.tactic_id);
-        if let Some(drafts) = self.cached::<Vec<TaskDraft>>(&name, &hash) {
+        // Spec 8: a tactic is skipped only if its checkpoint is found and its drafts
+        // pass lint; otherwise that tactic alone is asked again.
+        let cached = self
+            .cached::<Vec<TaskDraft>>(&name, &hash)
+            .filter(|drafts| {
+                let clean = all_pass_lint(drafts);
+                if !clean {
+                    self.note(format!(
+                        "    [checkpoint] ignored {name}: its drafts fail lint; asking again"
+                    ));
+                }
+                clean
+            });
+        if let Some(drafts) = cached {
             self.note(format!("    [checkpoint] loaded {name}"));
             let votes_name = checkpoint::earl_votes_name(&ctx.tactic.tactic_id);
             let votes = match self.mode {
@@ -143,9 +157,11 @@ impl Decomposer<'_> {
             DecompositionMode::Simulation => self.single(ctx, facilitator.archon),
             DecompositionMode::MultiEarl => self.multi_earl(ctx, &hash, facilitator)?,
         };
-        out.calls = self.agents.take_calls();
+        // The Earls' calls (kept apart, in Earl order) come before the rest.
+        out.calls.extend(self.agents.take_calls());
+        // Drafts that fail lint are never checkpointed: a rerun asks for them again.
         if let Ok(drafts) = &out.drafts {
-            if !drafts.is_empty() {
+            if !drafts.is_empty() && all_pass_lint(drafts) {
                 self.save(&name, ctx, &hash, drafts, "")?;
             }
         }
@@ -205,31 +221,21 @@ impl Decomposer<'_> {
                 }
             }
         }
-        let asks: Vec<Ask<'_, EarlDecompositionQuestion>> = missing
-            .iter()
-            .filter_map(|&i| earls.get(i))
-            .map(|earl| Ask {
-                archon: earl,
-                question: EarlDecompositionQuestion {
-                    context: ctx.clone(),
-                },
-            })
-            .collect();
-        let answers = if asks.is_empty() {
-            Vec::new()
-        } else {
-            self.agents.ask_all(&asks)
-        };
+        let (answers, earl_calls) = self.ask_earls_checkpointing_each(ctx, hash, &missing)?;
         let mut failures: Vec<(usize, String)> = Vec::new();
-        for (&i, answer) in missing.iter().zip(answers) {
+        for (&i, (answer, saved)) in missing.iter().zip(answers) {
             let Some(earl) = earls.get(i) else { continue };
             match answer {
-                Ok(a) if !a.tasks.is_empty() => {
-                    let name = checkpoint::earl_name(&tid, &earl.name);
-                    let what = format!(" ({} tasks)", a.tasks.len());
-                    self.save(&name, ctx, hash, &a.tasks, &what)?;
+                Ok(tasks) if !tasks.is_empty() => {
+                    if saved {
+                        let name = checkpoint::earl_name(&tid, &earl.name);
+                        self.note(format!(
+                            "    [checkpoint] saved {name} ({} tasks)",
+                            tasks.len()
+                        ));
+                    }
                     if let Some(slot) = proposals.get_mut(i) {
-                        *slot = Some(a.tasks);
+                        *slot = Some(tasks);
                     }
                 }
                 Ok(_) => failures.push((i, "empty response".into())),
@@ -274,7 +280,7 @@ impl Decomposer<'_> {
                 empty_reason: format!("all {} Earls failed or answered empty", earls.len()),
                 votes,
                 from_checkpoint: false,
-                calls: Vec::new(),
+                calls: earl_calls,
             });
         }
         let fac = facilitator.archon;
@@ -315,8 +321,99 @@ impl Decomposer<'_> {
             empty_reason: format!("facilitator Earl {} synthesised no tasks", fac.name),
             votes,
             from_checkpoint: false,
-            calls: Vec::new(),
+            calls: earl_calls,
         })
+    }
+
+    /// Asks the Earls at `missing` side by side, each on its own thread, and
+    /// checkpoints each Earl's answer the moment it arrives: a run killed while
+    /// one Earl hangs keeps the answers of the others. Each Earl's call records
+    /// are kept apart and joined in Earl order, so the records do not depend on
+    /// which Earl answered first. Per Earl: its tasks (or failure) and whether
+    /// its checkpoint was written.
+    #[allow(clippy::type_complexity)]
+    fn ask_earls_checkpointing_each(
+        &mut self,
+        ctx: &DecompositionContext,
+        hash: &str,
+        missing: &[usize],
+    ) -> Result<
+        (
+            Vec<(Result<Vec<ProposedTask>, AgentFailure>, bool)>,
+            Vec<CallRecord>,
+        ),
+        DecomposeError,
+    > {
+        let tid = &ctx.tactic.tactic_id;
+        let agents = self.agents;
+        let earls = self.earls;
+        let store = std::sync::Mutex::new(&mut *self.checkpoints);
+        let asked: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = missing
+                .iter()
+                .filter_map(|&i| earls.get(i).copied())
+                .map(|earl| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        let fork = agents.fork();
+                        let asks = [Ask {
+                            archon: earl,
+                            question: EarlDecompositionQuestion {
+                                context: ctx.clone(),
+                            },
+                        }];
+                        let answer = fork.ask_all(&asks).pop().unwrap_or_else(|| {
+                            Err(AgentFailure {
+                                archon_id: earl.id.clone(),
+                                archon_name: earl.name.clone(),
+                                kind: "earl_decomposition".into(),
+                                attempts: 0,
+                                reason: "the agent port returned no answer".into(),
+                            })
+                        });
+                        let answer = answer.map(|a| a.tasks);
+                        let saved = match &answer {
+                            Ok(tasks) if !tasks.is_empty() => {
+                                let name = checkpoint::earl_name(tid, &earl.name);
+                                let bytes = checkpoint::encode(tid, hash, tasks);
+                                store
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .save(&name, &bytes)
+                                    .map_err(|message| DecomposeError::Checkpoint { name, message })
+                            }
+                            _ => Ok(false),
+                        };
+                        (answer, saved, fork.take_calls())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        (
+                            Err(AgentFailure {
+                                archon_id: String::new(),
+                                archon_name: String::new(),
+                                kind: "earl_decomposition".into(),
+                                attempts: 0,
+                                reason: "the Earl's ask panicked".into(),
+                            }),
+                            Ok(false),
+                            Vec::new(),
+                        )
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(asked.len());
+        let mut all_calls = Vec::new();
+        for (answer, saved, calls) in asked {
+            all_calls.extend(calls);
+            out.push((answer, saved?));
+        }
+        Ok((out, all_calls))
     }
 
     /// Turns proposed tasks into drafts: refs by position, the tactic's
@@ -391,6 +488,12 @@ impl Decomposer<'_> {
 
 /// The facilitator's credits, kept only for Earls that did contribute, under
 /// their roster names, without repeats.
+fn all_pass_lint(drafts: &[TaskDraft]) -> bool {
+    drafts
+        .iter()
+        .all(|d| crate::lint::lint_task_draft(d).is_empty())
+}
+
 fn credited_earls(claimed: &[String], contributors: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in claimed {

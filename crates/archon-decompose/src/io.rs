@@ -11,13 +11,14 @@ use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
 use archon_store::{
-    read_text, recorded_path, run_root_of, write_atomic, ArtifactDir, LedgerHead, StoreError,
+    read_text, recorded_path, run_root_of, write_atomic_unsynced, ArtifactDir, LedgerHead,
+    StoreError,
 };
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
 use crate::checkpoint::CheckpointStore;
 use crate::inputs::{Rfp, RoutingTable, SelectionResult, Winner};
-use crate::tactics::parse_tactics;
+use crate::tactics::{check_against_json, parse_tactics};
 use crate::DecomposeError;
 
 /// Name of the output directory inside the mandate directory.
@@ -169,10 +170,17 @@ pub fn bridge_inputs(
     clusters: archon_tasks::ClusterRegistry,
     routing_table: RoutingTable,
 ) -> Result<BridgeInputs, DecomposeError> {
-    let tactics = parse_tactics(
-        &located.proposal_md.display().to_string(),
-        &located.proposal_text,
-    )?;
+    let md_source = located.proposal_md.display().to_string();
+    let tactics = parse_tactics(&md_source, &located.proposal_text)?;
+    // The proposal stage writes the JSON beside the markdown: when it is there,
+    // the markdown must list the same tactics.
+    let json_path = located.proposal_md.with_extension("json");
+    if json_path.is_file() {
+        let json_source = json_path.display().to_string();
+        let json: serde_json::Value =
+            archon_core::input::parse_json(&json_source, &read_text(&json_path)?)?;
+        check_against_json(&md_source, &tactics, &json_source, &json)?;
+    }
     let rfp = Rfp::parse(&located.rfp_file.display().to_string(), &located.rfp_text)?;
     Ok(BridgeInputs {
         // Relative to the run root the mandate lies in, so the events do not
@@ -227,7 +235,10 @@ impl CheckpointStore for DirCheckpoints {
         }
         check_file_component(name)?;
         let path = self.dir.join(name);
-        write_atomic(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Atomic but not synced (one fsync per tactic would dominate a large
+        // proposal): a checkpoint a power loss ate is unreadable or absent, so it
+        // is ignored and its tactic asked again; a killed process loses nothing.
+        write_atomic_unsynced(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(true)
     }
 }

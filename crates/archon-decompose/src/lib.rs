@@ -16,6 +16,7 @@ pub mod decompose;
 pub mod earls;
 pub mod inputs;
 pub mod io;
+pub mod ledger_sink;
 pub mod lint;
 pub mod model;
 pub mod questions;

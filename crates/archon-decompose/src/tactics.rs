@@ -3,7 +3,12 @@
 //! Tolerant of everything around the blocks (other sections, risk blocks,
 //! prose, unknown field lines); strict about the blocks themselves: a malformed
 //! header, a field line cut short, a block without any field line, or a
-//! duplicate tactic id is an error naming its line.
+//! duplicate tactic id is an error naming its line. Inside a block, a
+//! sub-heading (`#### Notes`) does not end it: the field lines after it still
+//! belong to the tactic; a line right after a field line, indented or not,
+//! continues its value; a leading UTF-8 BOM is skipped. [`check_against_json`]
+//! compares the tactics with the proposal's JSON, so a markdown cut short or
+//! edited is an error, not fewer tactics.
 
 use archon_core::input::InputError;
 use serde::Serialize;
@@ -221,11 +226,18 @@ fn is_field_like(trimmed: &str) -> bool {
         .any(|p| trimmed.starts_with(p))
 }
 
+/// Most tactics one proposal may have (a decomposition asks for each, and
+/// activates every task of each in one ledger batch).
+pub const MAX_TACTICS_PER_PROPOSAL: usize = 10_000;
+
 /// Parses every tactic block of a proposal, in document order.
 pub fn parse_tactics(source: &str, markdown: &str) -> Result<Vec<Tactic>, InputError> {
+    let markdown = markdown.strip_prefix('\u{feff}').unwrap_or(markdown);
     let mut tactics: Vec<(Tactic, usize)> = Vec::new();
     let mut block: Option<Block> = None;
     let mut in_fence = false;
+    // Whether the previous line was a field's value (a field line or its continuation).
+    let mut in_value = false;
     let close = |block: Option<Block>, tactics: &mut Vec<(Tactic, usize)>| {
         if let Some(b) = block {
             let line = b.line;
@@ -244,8 +256,25 @@ pub fn parse_tactics(source: &str, markdown: &str) -> Result<Vec<Tactic>, InputE
             continue;
         }
         if let Some((level, content)) = heading(line) {
+            in_value = false;
+            if level > 3 {
+                if let Some(b) = block.as_mut() {
+                    // A sub-heading of the tactic: prose under it is not a field's value.
+                    b.last = None;
+                    continue;
+                }
+            }
             close(block.take(), &mut tactics)?;
             if level == 3 && content.starts_with("T-") {
+                if tactics.len() == MAX_TACTICS_PER_PROPOSAL {
+                    return Err(InputError::new(
+                        source,
+                        format!("line {line_no}"),
+                        format!(
+                            "more than {MAX_TACTICS_PER_PROPOSAL} tactics in one proposal (the documented cap)"
+                        ),
+                    ));
+                }
                 let tactic = parse_header(source, line_no, content)?;
                 if let Some((_, first)) = tactics
                     .iter()
@@ -286,6 +315,7 @@ pub fn parse_tactics(source: &str, markdown: &str) -> Result<Vec<Tactic>, InputE
             let f = field_of(key);
             b.fields_seen += 1;
             b.last = Some(f);
+            in_value = true;
             if let Some(slot) = b.slot(f) {
                 if slot.is_some() {
                     return Err(InputError::new(
@@ -296,8 +326,10 @@ pub fn parse_tactics(source: &str, markdown: &str) -> Result<Vec<Tactic>, InputE
                 }
                 *slot = Some(value.to_string());
             }
-        } else if raw.starts_with([' ', '\t']) && !trimmed.is_empty() {
-            // An indented line continues the previous field's value.
+        } else if trimmed.is_empty() {
+            in_value = false;
+        } else if in_value || raw.starts_with([' ', '\t']) {
+            // A line right after a field's value, or an indented one, continues it.
             if let Some(f) = b.last {
                 if let Some(Some(v)) = b.slot(f) {
                     v.push(' ');
@@ -315,6 +347,76 @@ pub fn parse_tactics(source: &str, markdown: &str) -> Result<Vec<Tactic>, InputE
         ));
     }
     Ok(tactics.into_iter().map(|(t, _)| t).collect())
+}
+
+/// Checks parsed tactics against the proposal's JSON (`$.content.tactics`, or
+/// `$.tactics`): the same ids in the same order, and the same text fields
+/// (title, description, deliverable, rationale, prerequisites, duration, owner;
+/// whitespace aside) wherever the JSON has one. A markdown cut short or edited is an error
+/// naming both files. A JSON without a tactic list has nothing to compare.
+pub fn check_against_json(
+    md_source: &str,
+    tactics: &[Tactic],
+    json_source: &str,
+    json: &serde_json::Value,
+) -> Result<(), InputError> {
+    let Some(listed) = json
+        .pointer("/content/tactics")
+        .or_else(|| json.get("tactics"))
+        .and_then(|t| t.as_array())
+    else {
+        return Ok(());
+    };
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let want: Vec<String> = listed.iter().map(|t| text(t, "tactic_id")).collect();
+    let got: Vec<&str> = tactics.iter().map(|t| t.tactic_id.as_str()).collect();
+    if want != got {
+        return Err(InputError::new(
+            md_source,
+            "tactics",
+            format!(
+                "{} tactic(s) ({}) but {json_source} lists {} ({}): the markdown is cut short or edited",
+                got.len(),
+                got.join(", "),
+                want.len(),
+                want.join(", ")
+            ),
+        ));
+    }
+    for (i, (t, j)) in tactics.iter().zip(listed).enumerate() {
+        let same = |ours: &str, key: &str| {
+            let theirs = text(j, key);
+            theirs.is_empty() || ours.split_whitespace().collect::<Vec<_>>().join(" ") == theirs
+        };
+        let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+        for (key, ours) in [
+            ("title", t.title.clone()),
+            ("description", t.description.clone()),
+            ("deliverable_id", or_empty(&t.deliverable_id)),
+            ("rationale", or_empty(&t.rationale)),
+            ("prerequisites", or_empty(&t.prerequisites)),
+            ("estimated_duration", or_empty(&t.duration)),
+            ("owner", or_empty(&t.owner)),
+        ] {
+            if !same(&ours, key) {
+                return Err(InputError::new(
+                    md_source,
+                    format!("tactic {}", t.tactic_id),
+                    format!(
+                        "its {key} differs from {json_source} $.content.tactics[{i}].{key}: the markdown is cut short or edited"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -379,6 +481,83 @@ mod tests {
         );
         let e = err("### T-ab/../x-001: X\n- **Description:** a\n");
         assert!(e.starts_with("p.md: line 1: malformed tactic id"), "{e}");
+    }
+
+    #[test]
+    fn a_bom_sub_headings_and_unindented_continuations_keep_every_field() {
+        let md = "\u{feff}### T-AB-001: X\n- **Description:** first part\nsecond part\n#### Notes\nsome prose\n- **Owner:** duke_x\n- **Deliverable:** D-002\n";
+        let t = parse_tactics("p.md", md).unwrap();
+        assert_eq!(t[0].description, "first part second part");
+        assert_eq!(t[0].owner.as_deref(), Some("duke_x"));
+        assert_eq!(t[0].deliverable_id.as_deref(), Some("D-002"));
+    }
+
+    fn gusion_json() -> serde_json::Value {
+        let t = parse_tactics("proposal_gusion.md", GUSION).unwrap();
+        let tactics: Vec<serde_json::Value> = t
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "tactic_id": t.tactic_id, "title": t.title, "description": t.description,
+                    "deliverable_id": t.deliverable_id, "rationale": t.rationale,
+                    "prerequisites": t.prerequisites, "estimated_duration": t.duration,
+                    "owner": t.owner,
+                })
+            })
+            .collect();
+        serde_json::json!({ "content": { "tactics": tactics } })
+    }
+
+    #[test]
+    fn a_markdown_cut_after_its_first_tactic_names_both_files() {
+        let cut: String = GUSION
+            .lines()
+            .take_while(|l| !l.starts_with("### T-GUSI-002"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let t = parse_tactics("proposal_gusion.md", &cut).unwrap();
+        let e = check_against_json(
+            "proposal_gusion.md",
+            &t,
+            "proposal_gusion.json",
+            &gusion_json(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "proposal_gusion.md: tactics: 1 tactic(s) (T-GUSI-001) but proposal_gusion.json lists 3 (T-GUSI-001, T-GUSI-002, T-GUSI-003): the markdown is cut short or edited");
+    }
+
+    #[test]
+    fn the_tactic_cap_is_enforced_with_the_line() {
+        let md: String = (0..=MAX_TACTICS_PER_PROPOSAL)
+            .map(|i| format!("### T-AB-{i:05}: X\n- **Description:** d\n"))
+            .collect();
+        let e = parse_tactics("p.md", &md).unwrap_err().to_string();
+        assert!(
+            e.starts_with("p.md: line 20001: more than 10000 tactics"),
+            "{e}"
+        );
+    }
+
+    /// Cut anywhere (every line, every point in it: all cuts, not a sample), the
+    /// proposal either fails to load (parse or JSON check) or loads exactly as the
+    /// whole one: never fewer tactics or shorter fields without an error.
+    #[test]
+    fn truncations_of_every_line_never_load_silently_short() {
+        let whole = parse_tactics("p.md", GUSION).unwrap();
+        let json = gusion_json();
+        let mut loaded_whole = 0;
+        for cut_at in (0..=GUSION.len()).filter(|&i| GUSION.is_char_boundary(i)) {
+            let cut = &GUSION[..cut_at];
+            if let Ok(t) = parse_tactics("p.md", cut) {
+                if check_against_json("p.md", &t, "p.json", &json).is_ok() {
+                    assert_eq!(t, whole, "cut at byte {cut_at} loaded short");
+                    loaded_whole += 1;
+                }
+            }
+        }
+        // Cuts in the trailing risks section lose no tactic and load whole.
+        assert!(loaded_whole > 0);
     }
 
     proptest::proptest! {

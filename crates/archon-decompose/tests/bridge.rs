@@ -466,12 +466,12 @@ fn a_crashed_run_resumes_from_checkpoints_without_redoing_tactics() {
 }
 
 #[test]
-fn a_checkpointed_draft_that_now_fails_lint_is_rejected() {
+fn a_checkpoint_whose_drafts_fail_lint_is_asked_again_and_only_that_tactic() {
     let inputs = inputs(vec![cluster(42, "active", ENGINEERING)]);
     let opts = options(DecompositionMode::Simulation);
     let mut checkpoints = MemoryCheckpoints::default();
     let agents = Agents::simulated(Seed(72));
-    run(&inputs, &opts, &agents, &mut checkpoints, None)
+    let first = run(&inputs, &opts, &agents, &mut checkpoints, None)
         .output
         .unwrap();
     let name = "T-GUSI-001.task_drafts.json";
@@ -482,15 +482,32 @@ fn a_checkpointed_draft_that_now_fails_lint_is_rejected() {
     let out = run(&inputs, &opts, &agents, &mut checkpoints, None)
         .output
         .unwrap();
-    let entry = &out.routing_plan[0];
-    assert_eq!(entry.status, TacticStatus::Completed);
-    assert_eq!(entry.task_refs, ["TASK-GUSI-001a"]);
-    assert_eq!(entry.lint_rejections[0].task_ref, "TASK-GUSI-001b");
+    // The edited tactic was asked again (one call), the other one came from its checkpoint.
+    let calls_of = |tactic: &str| {
+        out.events
+            .iter()
+            .find(|e| {
+                e.event_type == "bridge.tactic.decomposition_completed"
+                    && e.payload["tactic_id"] == tactic
+            })
+            .map(|e| {
+                (
+                    e.payload["from_checkpoint"].as_bool().unwrap(),
+                    e.payload["agent_calls"].as_array().unwrap().len(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(calls_of("T-GUSI-001"), (false, 1));
+    assert_eq!(calls_of("T-GUSI-002"), (true, 0));
+    assert_eq!(out.routing_plan[0].status, TacticStatus::Completed);
+    assert!(out.routing_plan[0].lint_rejections.is_empty());
     assert_eq!(
-        entry.lint_rejections[0].violations,
-        ["non-legible expected outcome \"Done\""]
+        out.summary.counters.total_task_drafts,
+        first.summary.counters.total_task_drafts
     );
-    assert_eq!(out.summary.counters.total_task_drafts, 5);
+    // The re-asked drafts pass lint, so they are checkpointed again.
+    assert!(!checkpoints.files[name].contains("\"Done\""));
 }
 
 #[test]
@@ -650,19 +667,25 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
     let out = r.output.unwrap();
 
     let batches = backend.batches.lock().unwrap().clone();
-    assert_eq!(batches[0].len(), 6, "all six Earls in one ask_all");
-    assert_eq!(
-        batches[0]
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>(),
-        EARLS
-    );
+    // The six Earls are asked side by side, one ask each (so each answer is
+    // checkpointed as it arrives), then the facilitator.
+    let mut asked: Vec<&str> = batches[..6]
+        .iter()
+        .map(|b| {
+            assert_eq!(b.len(), 1);
+            assert_eq!(b[0].1, "earl_decomposition");
+            b[0].0.as_str()
+        })
+        .collect();
+    asked.sort();
+    let mut all = EARLS.to_vec();
+    all.sort();
+    assert_eq!(asked, all);
     // Furfur's transport failure is final; Marax's empty answer is valid JSON.
     // The deliverable "Threat Intelligence Platform" matches Furfur's platform portfolio:
     // a failed decomposer still facilitates.
     assert_eq!(
-        batches[1],
+        batches[6],
         [("Furfur".to_string(), "earl_synthesis".to_string())]
     );
     assert!(backend
@@ -734,7 +757,7 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
     let again = run(&inputs, &one_tactic(), &agents, &mut checkpoints, None)
         .output
         .unwrap();
-    assert_eq!(backend.batches.lock().unwrap().len(), 2);
+    assert_eq!(backend.batches.lock().unwrap().len(), 7);
     assert_eq!(again.task_drafts, out.task_drafts);
     assert_eq!(again.routing_plan[0].earl_votes, *votes);
 
@@ -744,14 +767,10 @@ fn six_earls_decompose_concurrently_and_the_facilitator_synthesises() {
         .output
         .unwrap();
     let batches = backend.batches.lock().unwrap().clone();
-    assert_eq!(
-        batches[2]
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>(),
-        ["Furfur", "Marax"]
-    );
-    assert_eq!(batches[3][0].1, "earl_synthesis");
+    let mut again: Vec<&str> = batches[7..9].iter().map(|b| b[0].0.as_str()).collect();
+    again.sort();
+    assert_eq!(again, ["Furfur", "Marax"]);
+    assert_eq!(batches[9][0].1, "earl_synthesis");
 }
 
 #[test]
@@ -782,7 +801,7 @@ fn all_six_earls_failing_makes_the_tactic_ambiguous() {
     assert_eq!(out.summary.counters.ambiguous_tactics, 1);
     assert_eq!(
         backend.batches.lock().unwrap().len(),
-        1,
+        6,
         "no synthesis without decompositions"
     );
     assert_eq!(
@@ -953,4 +972,185 @@ fn the_facilitator_follows_the_deliverable_domain() {
         "{:#?}",
         r.lines
     );
+}
+
+/// A scripted backend whose `hung` Earl does not answer until released; then its
+/// call fails, as the call of a killed run would.
+struct OneEarlHangs {
+    script: Scripted,
+    hung: &'static str,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Backend for OneEarlHangs {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+    fn is_simulated(&self) -> bool {
+        false
+    }
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        if batch.iter().any(|e| e.archon_name == self.hung) {
+            let (lock, cvar) = &*self.released;
+            let mut released = lock.lock().unwrap();
+            while !*released {
+                released = cvar.wait(released).unwrap();
+            }
+            return batch
+                .iter()
+                .map(|_| Err(TransportFailure::new("killed")))
+                .collect();
+        }
+        self.script.complete(batch)
+    }
+}
+
+/// Checkpoints the test can read while the run is still going.
+struct SharedCheckpoints(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl CheckpointStore for SharedCheckpoints {
+    fn load(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.0.lock().unwrap().get(name).cloned())
+    }
+    fn save(&mut self, name: &str, bytes: &[u8]) -> Result<bool, String> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(name.into(), String::from_utf8_lossy(bytes).into_owned());
+        Ok(true)
+    }
+}
+
+#[test]
+fn while_one_earl_hangs_the_other_answers_are_already_checkpointed() {
+    let mut script = Scripted::default();
+    for e in EARLS {
+        script = script.answer(e, "earl_decomposition", Ok(earl_answer(1)));
+    }
+    let released = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let backend = OneEarlHangs {
+        script,
+        hung: "Halphas",
+        released: released.clone(),
+    };
+    let agents = Agents::new(Arc::new(backend), Seed(72));
+    let files = Arc::new(Mutex::new(BTreeMap::new()));
+    let store_files = files.clone();
+    let runner = std::thread::spawn(move || {
+        let mut store = SharedCheckpoints(store_files);
+        run(&inputs(vec![]), &one_tactic(), &agents, &mut store, None).lines
+    });
+    let others: Vec<String> = EARLS
+        .iter()
+        .filter(|e| **e != "Halphas")
+        .map(|e| format!("T-GUSI-001.earl_{}.json", e.to_lowercase()))
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let saved = loop {
+        let saved: Vec<String> = files.lock().unwrap().keys().cloned().collect();
+        if others.iter().all(|o| saved.contains(o)) || std::time::Instant::now() > deadline {
+            break saved;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // Halphas still hangs, and the five answers received are on disk: a kill now loses none.
+    let mut want = others.clone();
+    want.sort();
+    assert_eq!(saved, want);
+    let (lock, cvar) = &*released;
+    *lock.lock().unwrap() = true;
+    cvar.notify_all();
+    let lines = runner.join().unwrap();
+    assert!(lines.contains(&"    [earl] Halphas: killed (skipping)".to_string()));
+}
+
+/// Every call fails at once, except a call about `hung`, which waits until released.
+struct TacticHangs {
+    hung: &'static str,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Backend for TacticHangs {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+    fn is_simulated(&self) -> bool {
+        false
+    }
+    fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {
+        let about_hung = batch
+            .iter()
+            .any(|e| e.messages.iter().any(|m| m.content.contains(self.hung)));
+        if about_hung {
+            let (lock, cvar) = &*self.released;
+            let mut released = lock.lock().unwrap();
+            while !*released {
+                released = cvar.wait(released).unwrap();
+            }
+        }
+        batch
+            .iter()
+            .map(|_| Err(TransportFailure::new("connection refused")))
+            .collect()
+    }
+}
+
+#[test]
+fn progress_of_a_finished_tactic_is_shown_while_a_later_one_still_runs() {
+    let released = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let backend = TacticHangs {
+        hung: "T-GUSI-002",
+        released: released.clone(),
+    };
+    let agents = Agents::new(Arc::new(backend), Seed(72));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let runner = std::thread::spawn(move || {
+        let roster = roster();
+        let clock = Clock::fixed_from_rfc3339("2026-01-31T12:00:00Z").unwrap();
+        let mut progress = |p: Progress<'_>| {
+            if let Progress::Event(e) = p {
+                let tactic = e
+                    .payload
+                    .get("tactic_id")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("");
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {tactic}", e.event_type));
+            }
+        };
+        run_bridge(
+            &inputs(vec![]),
+            &options(DecompositionMode::MultiEarl),
+            Services {
+                agents: &agents,
+                roster: &roster,
+                clock: &clock,
+                checkpoints: &mut MemoryCheckpoints::default(),
+                activation: None,
+                progress: &mut progress,
+            },
+        )
+        .unwrap()
+    });
+    let first_done = "bridge.decomposition.ambiguous_tactic T-GUSI-001".to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lines.lock().unwrap().contains(&first_done) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let shown = lines.lock().unwrap().clone();
+    // T-GUSI-002 still hangs: T-GUSI-001 is shown, nothing of the later tactics yet.
+    assert!(shown.contains(&first_done), "{shown:?}");
+    assert!(
+        !shown
+            .iter()
+            .any(|l| l.contains("T-GUSI-002") || l.contains("T-GUSI-003")),
+        "{shown:?}"
+    );
+    let (lock, cvar) = &*released;
+    *lock.lock().unwrap() = true;
+    cvar.notify_all();
+    let out = runner.join().unwrap();
+    assert_eq!(out.summary.counters.ambiguous_tactics, 3);
 }

@@ -14,13 +14,19 @@
 //! compact JSON) and `{task_file}` (the same JSON as a file in the workspace
 //! records, absolute path). Exit status 0: the phase passed; 1: it ran and did not pass (for
 //! validation: expected outcomes not met, the escalation path); anything else,
-//! a signal or a program that cannot start: the delegate failed (blocked).
+//! a signal, a program that cannot start, a run past the phase's timeout or
+//! archon interrupted: the delegate failed (blocked). The program runs in its
+//! own process group, killed with its children when it ends ([`crate::process`]).
+//! A validator that prints nothing has produced no evidence for any outcome:
+//! its checks do not pass, whatever its exit status.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::delegate::{
     Delegate, DelegateFailure, OutcomeCheck, Phase, PhaseRequest, PhaseWork, Verification,
 };
+use crate::report::escape_controls;
 
 pub const PLACEHOLDERS: [&str; 6] = [
     "phase",
@@ -34,6 +40,30 @@ pub const PLACEHOLDERS: [&str; 6] = [
 /// Lines of stdout and stderr kept as evidence.
 const TAIL_LINES: usize = 20;
 const TAIL_LINE_CHARS: usize = 300;
+/// Time a phase's program may run unless `--delegate-timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A timeout as typed: seconds (`90`), or a number with `s`, `m` or `h` (`2s`, `30m`).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90, 2s, 30m, 1h)"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("{text:?}: unit {unit:?} is not s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("the delegate timeout must be at least 1s".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
 
 /// A parsed `--delegate-cmd` template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +71,7 @@ pub struct CommandDelegate {
     words: Vec<String>,
     /// What the handoff's relative paths are relative to (the run root).
     root: std::path::PathBuf,
+    timeout: Duration,
 }
 
 impl CommandDelegate {
@@ -62,6 +93,7 @@ impl CommandDelegate {
         Ok(CommandDelegate {
             words,
             root: std::path::PathBuf::new(),
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -72,6 +104,12 @@ impl CommandDelegate {
             root: root.to_path_buf(),
             ..self
         }
+    }
+
+    /// Each phase's program is killed, with its children, after `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> CommandDelegate {
+        self.timeout = timeout;
+        self
     }
 
     /// The argument vector for one phase.
@@ -160,7 +198,7 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The last lines of a stream, each cut to a readable length.
+/// The last lines of a stream, each cut to a readable length, controls escaped.
 fn tail(label: &str, bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
@@ -172,9 +210,17 @@ fn tail(label: &str, bytes: &[u8]) -> Vec<String> {
     )];
     out.extend(lines[start..].iter().map(|l| {
         let cut: String = l.chars().take(TAIL_LINE_CHARS).collect();
-        format!("  {cut}")
+        format!("  {}", escape_controls(&cut))
     }));
     out
+}
+
+/// The first non-blank line of a stream, cut and escaped.
+fn first_output_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let cut: String = line.chars().take(TAIL_LINE_CHARS).collect();
+    Some(escape_controls(&cut))
 }
 
 /// An argument as it would be typed, for the evidence line.
@@ -217,32 +263,53 @@ impl Delegate for CommandDelegate {
             message: "the delegate command is empty".into(),
             evidence: evidence.clone(),
         })?;
-        let output = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
-            .current_dir(self.root.join(request.workspace))
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| DelegateFailure {
+            .current_dir(self.root.join(request.workspace));
+        // Beside the task file, in the workspace records: a group a killed archon
+        // left running there is killed before this phase's program starts.
+        let marker = self
+            .root
+            .join(request.task_file)
+            .with_file_name("delegate.pgid");
+        let ran = crate::process::run(command, self.timeout, Some(&marker)).map_err(|e| {
+            DelegateFailure {
                 message: format!("could not start {program}: {e}"),
                 evidence: evidence.clone(),
-            })?;
-        let status = match output.status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => "terminated by a signal".to_string(),
+            }
+        })?;
+        let code = match &ran.ending {
+            crate::process::Ending::Exited(status) => status.code(),
+            _ => None,
+        };
+        let status = match &ran.ending {
+            crate::process::Ending::Exited(s) => match s.code() {
+                Some(code) => format!("exit status {code}"),
+                None => "terminated by a signal".to_string(),
+            },
+            crate::process::Ending::TimedOut(t) => format!(
+                "still running after the {}s delegate timeout; killed with its process group",
+                t.as_secs_f64()
+            ),
+            crate::process::Ending::Interrupted(sig) => {
+                format!("stopped: archon received signal {sig}; killed with its process group")
+            }
         };
         evidence.push(status.clone());
-        evidence.extend(tail("stdout", &output.stdout));
-        evidence.extend(tail("stderr", &output.stderr));
-        let passed = match output.status.code() {
+        evidence.extend(tail("stdout", &ran.stdout));
+        evidence.extend(tail("stderr", &ran.stderr));
+        let passed = match code {
             Some(0) => true,
             Some(1) => false,
             _ => {
                 return Err(DelegateFailure {
-                    message: format!("{program} ended with {status}"),
+                    message: format!("{program} {status}"),
                     evidence,
                 })
             }
         };
+        let output = first_output_line(&ran.stdout).or_else(|| first_output_line(&ran.stderr));
         let outcome_checks = match request.phase {
             Phase::Validation => request
                 .handoff
@@ -250,8 +317,11 @@ impl Delegate for CommandDelegate {
                 .iter()
                 .map(|o| OutcomeCheck {
                     expected_outcome: o.clone(),
-                    passed,
-                    notes: format!("validator command: {status}"),
+                    passed: passed && output.is_some(),
+                    notes: match &output {
+                        Some(line) => format!("validator command: {status}; output: {line}"),
+                        None => format!("validator command: {status}; it printed nothing, so there is no evidence of this outcome"),
+                    },
                 })
                 .collect(),
             _ => Vec::new(),
@@ -299,5 +369,24 @@ mod tests {
         assert!(err.contains("{phsae}"), "{err}");
         assert!(CommandDelegate::parse("sh -c 'echo ${1}' sh {phase}").is_ok());
         assert!(CommandDelegate::parse("   ").is_err());
+    }
+
+    #[test]
+    fn timeouts_parse_with_units() {
+        assert_eq!(parse_timeout("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_timeout("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_timeout("1h").unwrap(), Duration::from_secs(3600));
+        for bad in ["", "0", "2d", "x", "-1"] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn control_bytes_are_escaped_in_evidence() {
+        let lines = tail("stdout", b"ok\x00\x1b[31mred\tend\n");
+        assert_eq!(lines[1], "  ok\\u{0}\\u{1b}[31mred\tend");
+        assert!(lines
+            .iter()
+            .all(|l| !l.chars().any(|c| c.is_control() && c != '\t')));
     }
 }

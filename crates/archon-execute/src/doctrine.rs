@@ -1,6 +1,11 @@
 //! The execution lead's doctrine (`data/doctrine/`): the shipped files, their
 //! assembly into SKILL.md (the prompt document of the agent delegate), and the
-//! checker of the spec's eight verification criteria.
+//! checker of the spec's eight verification criteria. The checker reads text
+//! normalised (case folded, `_`, `-` and runs of spaces as one space), so
+//! `handoff_received` or `Running With Evidence` are caught like the spelling
+//! of the spec; numbered headings (`## 1. Input Validation`) are read as
+//! numbered, whatever the numbering style; outcome and status fields anywhere
+//! may name only the three terminal values; every shipped file must be present.
 
 use std::fmt;
 
@@ -77,14 +82,68 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The criterion number of a required file that is missing (not one of the eight).
+pub const REQUIRED_FILES: u8 = 0;
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "{}:{line}: ", self.file)?,
             None => write!(f, "{}: ", self.file)?,
         }
-        write!(f, "criterion {}: {}", self.criterion, self.message)
+        match self.criterion {
+            REQUIRED_FILES => write!(f, "required file: {}", self.message),
+            n => write!(f, "criterion {n}: {}", self.message),
+        }
     }
+}
+
+/// Case folded, `_` and `-` as spaces, runs of whitespace as one space.
+fn normalise(text: &str) -> String {
+    text.to_lowercase()
+        .replace(['_', '-'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The three values a return may take.
+const TERMINAL: [&str; 3] = ["complete", "blocked", "escalated"];
+
+/// A field line whose label is an outcome or a status (`- Stage outcome: a | b`,
+/// `**Status**: done`), with its values; `None` for other lines, for labels of
+/// more than three words (prose that happens to end in "outcome") and for a
+/// label with no value.
+fn outcome_field(line: &str) -> Option<(String, Vec<String>)> {
+    let body = line.trim_start().trim_start_matches(['-', '*', ' ']);
+    let (label, values) = body.split_once(':')?;
+    let label = normalise(label.trim_matches('*'));
+    let words = label.split(' ').count();
+    if words > 3 || !(label.ends_with("outcome") || label.ends_with("status")) {
+        return None;
+    }
+    let values: Vec<String> = values
+        .trim_start_matches('*')
+        .split('|')
+        .map(|v| v.trim().trim_matches('`').to_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!values.is_empty()).then_some((label, values))
+}
+
+/// `1. Title`, `1) Title`, `1: Title`, `1 - Title` → `Some(("1", "Title"))`.
+fn numbered(heading: &str) -> Option<(&str, &str)> {
+    let end = heading.find(|c: char| !c.is_ascii_digit())?;
+    if end == 0 {
+        return None;
+    }
+    let rest = heading[end..].trim_start_matches(['.', ')', ':', '-', ' ']);
+    (rest.len() < heading[end..].len()).then(|| (&heading[..end], rest.trim()))
+}
+
+/// A heading's title without its number, if it has one.
+fn title(heading: &str) -> &str {
+    numbered(heading).map_or(heading, |(_, t)| t)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,10 +194,20 @@ pub fn assemble(files: &[DoctrineFile]) -> Result<String, MissingFile> {
 /// Checks the eight criteria; violations in criterion, file and line order.
 pub fn check(files: &[DoctrineFile]) -> Vec<Violation> {
     let mut v = Vec::new();
+    for path in assembly_order() {
+        if find(files, path).is_none() {
+            v.push(Violation {
+                criterion: REQUIRED_FILES,
+                file: path.into(),
+                line: None,
+                message: "doctrine file is missing (every shipped file is required)".into(),
+            });
+        }
+    }
     for file in files {
         let operational = OPERATIONAL_DIRS.iter().any(|d| file.path.starts_with(d));
         for (i, line) in file.text.lines().enumerate() {
-            let lower = line.to_lowercase();
+            let lower = normalise(line);
             let mut at = |criterion: u8, message: String| {
                 v.push(Violation {
                     criterion,
@@ -156,11 +225,28 @@ pub fn check(files: &[DoctrineFile]) -> Vec<Violation> {
                     "\"transfer\" as an ownership transition: say invocation".into(),
                 );
             }
-            if lower.contains("handoff-received") {
+            if lower.contains("handoff received") {
                 at(4, "the handoff-received event must not exist".into());
             }
-            if lower.contains("running-with-evidence") {
+            if lower.contains("running with evidence") {
                 at(5, "running-with-evidence is not an outcome".into());
+            }
+            // The template's own outcome field is checked exactly by check_template.
+            let template_outcome = file.path == TEMPLATE && template_outcome_values(line).is_some();
+            if let Some((label, values)) = outcome_field(line).filter(|_| !template_outcome) {
+                let others: Vec<&String> = values
+                    .iter()
+                    .filter(|x| !TERMINAL.contains(&x.as_str()))
+                    .collect();
+                if !others.is_empty() {
+                    at(
+                        3,
+                        format!(
+                            "the {label} field may only take complete | blocked | escalated, found {}",
+                            others.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" | ")
+                        ),
+                    );
+                }
             }
         }
     }
@@ -225,10 +311,7 @@ fn check_template(files: &[DoctrineFile], v: &mut Vec<Violation>) {
         let n = i + 1;
         let body = line.trim_start().trim_start_matches(['-', '*', ' ']);
         let lower = body.to_lowercase();
-        if let Some(values) = body
-            .strip_prefix("Outcome:")
-            .or_else(|| body.strip_prefix("**Outcome**:"))
-        {
+        if let Some(values) = template_outcome_values(line) {
             outcome_fields.push(n);
             let values: Vec<String> = values
                 .split('|')
@@ -271,12 +354,12 @@ fn check_template(files: &[DoctrineFile], v: &mut Vec<Violation>) {
         }
     }
     let found = headings(&file.text);
-    let titles: Vec<&str> = found.iter().map(|(_, h)| *h).collect();
+    let titles: Vec<&str> = found.iter().map(|(_, h)| title(h)).collect();
     if titles != SECTIONS {
         let line = found
             .iter()
             .zip(SECTIONS)
-            .find(|((_, h), want)| h != want)
+            .find(|((_, h), want)| title(h) != *want)
             .map_or(found.last().map_or(1, |(n, _)| *n), |((n, _), _)| *n);
         v.push(violation(
             3,
@@ -289,6 +372,13 @@ fn check_template(files: &[DoctrineFile], v: &mut Vec<Violation>) {
             ),
         ));
     }
+}
+
+/// The values of the template's `- Outcome:` field line.
+fn template_outcome_values(line: &str) -> Option<&str> {
+    let body = line.trim_start().trim_start_matches(['-', '*', ' ']);
+    body.strip_prefix("Outcome:")
+        .or_else(|| body.strip_prefix("**Outcome**:"))
 }
 
 fn step_number(heading: &str) -> Option<&str> {
@@ -322,7 +412,7 @@ fn check_process(files: &[DoctrineFile], v: &mut Vec<Violation>) {
         for (n, h) in &found {
             let lower = h.to_lowercase();
             if words.iter().any(|w| lower.contains(w)) {
-                if step_number(h).is_some() {
+                if step_number(h).is_some() || numbered(h).is_some() {
                     v.push(violation(
                         6,
                         PROCESS,
@@ -398,7 +488,7 @@ fn check_orchestration(files: &[DoctrineFile], v: &mut Vec<Violation>) {
     }
     let Some((start, _)) = headings(&file.text)
         .into_iter()
-        .find(|(_, h)| *h == "Return Contract")
+        .find(|(_, h)| title(h) == "Return Contract")
     else {
         v.push(violation(
             7,

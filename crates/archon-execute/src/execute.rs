@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use archon_core::clock::Clock;
 use archon_core::ids::safe_component;
 use archon_core::input::InputError;
-use archon_core::seed::Seed;
+use archon_core::seed::{sha256_hex, Seed};
 use archon_store::artifact_dir::to_json_bytes;
 
 use crate::delegate::{
@@ -18,7 +18,9 @@ use crate::delegate::{
     WorkspaceFile,
 };
 use crate::handoff::{Handoff, HandoffInput};
-use crate::ledger::{LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger, TaskState};
+use crate::ledger::{
+    Lease, LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger, TaskState,
+};
 use crate::phase::{self, PhaseRecord, Reuse};
 use crate::report::{
     ArtifactRef, Blocker, BlockerCategory, EventLedger, EvidenceBundle, ExecutionStageReport,
@@ -42,6 +44,9 @@ pub struct Services<'a> {
     pub files: &'a dyn Files,
     pub ledger: &'a mut dyn TaskLedger,
     pub delegate: &'a dyn Delegate,
+    /// Who holds the task's execution lease while this runs
+    /// ([`crate::governance_ledger::this_holder`] for a process).
+    pub lease_holder: &'a str,
 }
 
 /// The function's return value: one report, and the reported result when complete.
@@ -68,6 +73,9 @@ pub enum ExecuteError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Files(#[from] FilesError),
+    /// Another execution of the task is running; nothing was done.
+    #[error("task {task_ref} is being executed by {holder}: refused before running anything")]
+    Leased { task_ref: String, holder: String },
 }
 
 /// How the body ended, before publication.
@@ -102,6 +110,7 @@ pub fn execute(input: &HandoffInput, services: Services<'_>) -> Result<Execution
         delegations: 0,
         verified: 0,
         task_state: None,
+        leased: None,
     };
     let handoff = input.validate();
     let ending = match &handoff {
@@ -136,6 +145,8 @@ struct Run<'a> {
     verified: u32,
     /// The task's state in the ledger as last known.
     task_state: Option<TaskState>,
+    /// The task whose execution lease this run holds.
+    leased: Option<String>,
 }
 
 impl Run<'_> {
@@ -162,6 +173,25 @@ impl Run<'_> {
         let blockers = preconditions(handoff, task.as_ref(), self.s.files);
         if !blockers.is_empty() {
             return Ok(Ending::Blocked(blockers));
+        }
+        // A task being executed is leased, so a second execution is refused before
+        // it runs anything. A reported task is only re-verified (its publication is
+        // idempotent) and leaves the ledger untouched. The lease is not in the
+        // report's Event Ledger: its holder names a process.
+        if self.task_state.is_some_and(TaskState::is_executable) {
+            match self
+                .s
+                .ledger
+                .take_lease(&handoff.task_ref, self.s.lease_holder, self.s.clock)?
+            {
+                Lease::Granted(_) => self.leased = Some(handoff.task_ref.clone()),
+                Lease::HeldBy(holder) => {
+                    return Err(ExecuteError::Leased {
+                        task_ref: handoff.task_ref.clone(),
+                        holder,
+                    })
+                }
+            }
         }
         if self.task_state == Some(TaskState::Accepted) {
             let entry =
@@ -198,7 +228,26 @@ impl Run<'_> {
                 return Ok(ending);
             }
         }
+        let missing = self.missing_deliverables(handoff)?;
+        if !missing.is_empty() {
+            return Ok(Ending::Blocked(vec![missing_evidence(format!(
+                "deliverables the task names are not in the workspace: {}",
+                missing.join(", ")
+            ))]));
+        }
         Ok(Ending::Complete)
+    }
+
+    /// The task's named deliverables (see [`named_deliverables`]) absent from the workspace.
+    fn missing_deliverables(&self, handoff: &Handoff) -> Result<Vec<String>, ExecuteError> {
+        let workspace = Path::new(&handoff.workspace);
+        let mut missing = Vec::new();
+        for rel in named_deliverables(handoff) {
+            if self.s.files.read(&workspace.join(&rel))?.is_none() {
+                missing.push(rel);
+            }
+        }
+        Ok(missing)
     }
 
     /// Verifies instead of delegating: the record's artifacts matched their sha256.
@@ -244,6 +293,7 @@ impl Run<'_> {
     ) -> Result<Option<Ending>, ExecuteError> {
         let workspace = Path::new(&handoff.workspace);
         let prior_files = self.prior_files(workspace)?;
+        let baseline = self.before_phase(workspace, &handoff.task_ref, phase, &basis)?;
         let before = self.s.files.snapshot(workspace)?;
         let git_before = self.s.files.git_state(workspace);
         let request = PhaseRequest {
@@ -261,7 +311,15 @@ impl Run<'_> {
             .perform(&request)
             .and_then(|work| self.write_delegate_files(workspace, work));
         let after = self.s.files.snapshot(workspace)?;
-        let (changed, deleted) = diff(&before, &after);
+        let (mut changed, deleted) = diff(&before, &after);
+        // What an interrupted earlier attempt of this phase wrote is this phase's
+        // too; what another phase's record claims is not.
+        let claimed = self.claimed_by_other_phases(workspace, &handoff.task_ref, phase)?;
+        for (rel, sha) in diff(&baseline, &after).0 {
+            if !claimed.contains(&rel) {
+                changed.entry(rel).or_insert(sha);
+            }
+        }
         let mut files_changed: Vec<String> = changed.keys().cloned().collect();
         files_changed.extend(deleted.iter().map(|d| format!("{d} (deleted)")));
         let work = match outcome {
@@ -314,10 +372,21 @@ impl Run<'_> {
             },
             _ => Vec::new(),
         };
-        let (verification, outcome_checks) = match phase {
+        let (mut verification, outcome_checks) = match phase {
             Phase::Validation => judge_outcomes(&handoff.expected_outcomes, &work),
             _ => (work.verification.clone(), Vec::new()),
         };
+        // A step that says it passed but left no artifact has shown nothing.
+        let no_artifact = phase != Phase::Validation && verification.passed && changed.is_empty();
+        if no_artifact {
+            verification = Verification {
+                passed: false,
+                notes: format!(
+                    "{}; but no file in the workspace was added or changed",
+                    verification.notes
+                ),
+            };
+        }
         let record = PhaseRecord {
             schema_version: archon_core::SCHEMA_VERSION.into(),
             task_ref: handoff.task_ref.clone(),
@@ -377,6 +446,13 @@ impl Run<'_> {
             self.records.push(record);
             return Ok(None);
         }
+        if no_artifact {
+            return Ok(Some(Ending::Blocked(vec![missing_evidence(format!(
+                "Step {} ({}) exited as passed but produced no deliverable: no file in the workspace was added or changed",
+                phase.step(),
+                phase.role()
+            ))])));
+        }
         if phase == Phase::Validation {
             let failed: Vec<&OutcomeCheck> =
                 record.outcome_checks.iter().filter(|c| !c.passed).collect();
@@ -406,6 +482,56 @@ impl Run<'_> {
                 phase.role()
             ),
         }])))
+    }
+
+    /// Files the records of the other phases list (whatever their basis).
+    fn claimed_by_other_phases(
+        &self,
+        workspace: &Path,
+        task_ref: &str,
+        phase: Phase,
+    ) -> Result<BTreeSet<String>, ExecuteError> {
+        let mut claimed = BTreeSet::new();
+        for other in Phase::ALL.into_iter().filter(|p| *p != phase) {
+            if let Some(bytes) = self
+                .s
+                .files
+                .read(&phase::record_path(workspace, task_ref, other))?
+            {
+                if let Ok(record) = serde_json::from_slice::<PhaseRecord>(&bytes) {
+                    claimed.extend(record.files.into_keys());
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The workspace as it was before `phase` first ran on this basis. Kept in the
+    /// records before the delegate runs, so a phase interrupted after its delegate
+    /// wrote files and delegated again still counts those files as its own.
+    fn before_phase(
+        &self,
+        workspace: &Path,
+        task_ref: &str,
+        phase: Phase,
+        basis: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, ExecuteError> {
+        let path = phase::baseline_path(workspace, task_ref, phase);
+        if let Some(bytes) = self.s.files.read(&path)? {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(kept) = serde_json::from_str::<phase::Baseline>(&text) {
+                if kept.basis == basis {
+                    return Ok(kept.files);
+                }
+            }
+        }
+        let files = self.s.files.snapshot(workspace)?;
+        let baseline = phase::Baseline {
+            basis: basis.to_string(),
+            files,
+        };
+        self.s.files.write(&path, &to_json_bytes(&baseline))?;
+        Ok(baseline.files)
     }
 
     /// Writes the files an agent delegate answered with; an unsafe path is the delegate's failure.
@@ -547,15 +673,63 @@ impl Run<'_> {
                 let json = json_report_path(&md);
                 self.s.files.write(&md, report.to_markdown().as_bytes())?;
                 self.s.files.write(&json, &to_json_bytes(&report))?;
+                self.write_manifest(handoff, &md, &json, outcome)?;
                 Some((md, json))
             }
             None => None,
         };
+        if let Some(task_ref) = self.leased.take() {
+            self.s
+                .ledger
+                .release_lease(&task_ref, self.s.lease_holder, self.s.clock)?;
+        }
         Ok(Execution {
             report,
             task_result,
             written,
         })
+    }
+
+    /// The report folder's stage manifest: `archon verify DIR` then notices a report
+    /// (or the delegate's call records beside it) edited or deleted.
+    fn write_manifest(
+        &self,
+        handoff: Option<&Handoff>,
+        md: &Path,
+        json: &Path,
+        outcome: OutcomeValue,
+    ) -> Result<(), ExecuteError> {
+        let (Some(dir), Some(handoff)) = (md.parent(), handoff) else {
+            return Ok(());
+        };
+        if json.parent() != Some(dir) {
+            return Ok(());
+        }
+        let mut files = std::collections::BTreeMap::new();
+        let calls = dir.join(archon_core::agent_port::CALLS_FILE);
+        for path in [md, json, calls.as_path()] {
+            if let (Some(name), Some(bytes)) = (path.file_name(), self.s.files.read(path)?) {
+                files.insert(name.to_string_lossy().into_owned(), sha256_hex(&bytes));
+            }
+        }
+        let task_hash = phase::task_hash(handoff);
+        let manifest = archon_store::artifact_dir::StageManifest {
+            schema_version: archon_core::SCHEMA_VERSION.into(),
+            stage: "execute".into(),
+            outcome: outcome.as_str().into(),
+            input_hash: task_hash.clone(),
+            inputs: [("task".to_string(), task_hash)].into(),
+            files,
+            trails: Default::default(),
+            completed_at: self.s.clock.stamp(),
+            // Not anchored yet: the ledger port does not expose the head.
+            ledger_head: None,
+        };
+        self.s.files.write(
+            &dir.join(archon_store::artifact_dir::MANIFEST_FILE),
+            &to_json_bytes(&manifest),
+        )?;
+        Ok(())
     }
 
     fn task_result(
@@ -583,6 +757,25 @@ impl Run<'_> {
                         record.phase.step(),
                         record.phase.label()
                     )),
+                });
+            }
+        }
+        for rel in named_deliverables(handoff) {
+            if deliverables.iter().any(|d| d.name == rel) {
+                continue;
+            }
+            let path = workspace.join(&rel);
+            if let Some(bytes) = self.s.files.read(&path)? {
+                deliverables.push(task_result::Deliverable {
+                    name: rel.clone(),
+                    format: task_result::deliverable_format(&rel).into(),
+                    location: path.display().to_string(),
+                    checksum: task_result::Checksum {
+                        algorithm: "sha256".into(),
+                        value: sha256_hex(&bytes),
+                    },
+                    size_bytes: bytes.len() as u64,
+                    notes: Some("named by the task; present before the steps ran".into()),
                 });
             }
         }
@@ -694,7 +887,9 @@ impl Run<'_> {
         let (critical, upstream): (Vec<&Blocker>, Vec<&Blocker>) = blockers.iter().partition(|b| {
             matches!(
                 b.category,
-                BlockerCategory::DelegateFailure | BlockerCategory::ValidationFailure
+                BlockerCategory::DelegateFailure
+                    | BlockerCategory::ValidationFailure
+                    | BlockerCategory::MissingEvidence
             )
         });
         let unresolved_decisions = match outcome {
@@ -872,4 +1067,44 @@ fn judge_outcomes(expected: &[String], work: &PhaseWork) -> (Verification, Vec<O
         work.verification.notes
     );
     (Verification { passed, notes }, checks)
+}
+
+/// A blocker for evidence that "complete" would need and the run did not produce.
+fn missing_evidence(detail: String) -> Blocker {
+    Blocker {
+        category: BlockerCategory::MissingEvidence,
+        detail,
+        owner: CALLER.into(),
+        next_action: "make the delegate produce the missing evidence (files in the workspace, checks with output) and invoke again (verified steps are reused)".into(),
+    }
+}
+
+/// The workspace files a task names as deliverables: each `` `path` `` in its
+/// description, requirements or expected outcomes that is a plain relative path
+/// to a file (it has a `/` or an extension), in order, without repeats.
+pub fn named_deliverables(handoff: &Handoff) -> Vec<String> {
+    let texts = std::iter::once(&handoff.description)
+        .chain(&handoff.requirements)
+        .chain(&handoff.expected_outcomes);
+    let mut out: Vec<String> = Vec::new();
+    for text in texts {
+        for (i, span) in text.split('`').enumerate() {
+            let looks_like_file = span.contains('/')
+                || span.rsplit_once('.').is_some_and(|(stem, ext)| {
+                    !stem.is_empty()
+                        && !ext.is_empty()
+                        && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            if i % 2 == 1
+                && looks_like_file
+                && !span.contains(char::is_whitespace)
+                && !span.ends_with('/')
+                && check_relative(span).is_ok()
+                && !out.iter().any(|o| o == span)
+            {
+                out.push(span.to_string());
+            }
+        }
+    }
+    out
 }

@@ -2,54 +2,45 @@
 //! ledger: the real adapter beside [`crate::ledger::MemoryLedger`]; both obey
 //! one contract (`tests/ledger_contract.rs`), event names included.
 //!
-//! That ledger has no event for an execution that stops short (blocked or
-//! escalated), so those are appended as [`StopRecord`]s to a JSONL file beside
-//! it, and the task's state is left as the lifecycle has it.
-
-use std::path::{Path, PathBuf};
+//! Every terminal outcome is a chained ledger event: `complete` is the
+//! reported result, `blocked` and `escalated` are `execution_stopped` facts
+//! (the task's state is left as the lifecycle has it). The execution lease is
+//! a ledger fact too, so two `archon execute` of one task, in any processes,
+//! cannot both run: the second is refused before anything runs. Start and
+//! report are acts of the steward of the cluster the task is routed to (the
+//! one that consented).
 
 use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;
-use archon_store::EventLog;
-use archon_tasks::{EventBody, Ledger, LedgerEvent, Transition, TransitionReport};
-use serde::{Deserialize, Serialize};
+use archon_tasks::{
+    EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, Transition,
+    TransitionReport,
+};
 
-use crate::ledger::{self, LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger};
+use crate::ledger::{
+    self, Lease, LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger, LEASED, RELEASED,
+};
 use crate::report::Blocker;
 use crate::task_result::TaskResult;
 
-/// One line of the stop log: an execution that ended blocked or escalated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StopRecord {
-    pub schema_version: String,
-    pub task_ref: String,
-    pub outcome: Stop,
-    /// The task's state, unchanged by the stop.
-    pub state: String,
-    pub blockers: Vec<Blocker>,
-    pub actor: String,
-    pub at: String,
-}
-
+/// The governance ledger as the execution stage's port.
 pub struct GovernanceLedger<'t> {
     ledger: Ledger,
-    stops: PathBuf,
     turn: Option<&'t Turn<'t>>,
 }
 
 impl<'t> GovernanceLedger<'t> {
     /// Opens the ledger at `path` with the cluster definitions that name each
-    /// cluster's steward, with stops appended to `stops`. With a `turn`, every
-    /// write waits for the earlier items run side by side.
+    /// cluster's steward. `turn`: when several tasks execute side by side
+    /// (`archon run`), each task's ledger writes wait for it, so the ledger
+    /// reads the same whatever order the executions finish in.
     pub fn open(
-        path: &Path,
+        path: &std::path::Path,
         clusters: archon_tasks::ClusterRegistry,
-        stops: PathBuf,
         turn: Option<&'t Turn<'t>>,
-    ) -> Result<GovernanceLedger<'t>, archon_tasks::LedgerError> {
+    ) -> Result<GovernanceLedger<'t>, TasksError> {
         Ok(GovernanceLedger {
             ledger: Ledger::open(path)?.with_clusters(clusters),
-            stops,
             turn,
         })
     }
@@ -71,29 +62,69 @@ impl<'t> GovernanceLedger<'t> {
         }
     }
 
-    /// After an execution's last write (its report, or its stop): later tasks
-    /// may write while this one finishes its report files.
+    /// After an execution's last ordered write (its result or its stop).
     fn pass_turn(&self) {
         if let Some(turn) = self.turn {
             turn.pass();
         }
     }
+
+    fn move_task(
+        &mut self,
+        task_ref: &str,
+        transition: Transition,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<TransitionReport, TasksError> {
+        self.ledger.transition(task_ref, transition, actor, clock)
+    }
+}
+
+/// The holder name of this process: `archon pid N on HOST`.
+pub fn this_holder() -> String {
+    format!("archon pid {} on {}", std::process::id(), host())
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Whether a holder named by [`this_holder`] is known to be gone: same host, and
+/// no process with its pid. A holder on another host is assumed alive.
+fn holder_is_dead(holder: &str) -> bool {
+    let Some((pid, on)) = holder
+        .strip_prefix("archon pid ")
+        .and_then(|rest| rest.split_once(" on "))
+    else {
+        return false;
+    };
+    on == host()
+        && pid
+            .parse::<i32>()
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| rustix::process::test_kill_process(pid).is_err())
 }
 
 fn ledger_error(e: impl std::fmt::Display) -> LedgerError {
     LedgerError(e.to_string())
 }
 
+/// The entry of a ledger move, named `event` (the names both adapters write).
 fn entry(event: &str, report: &TransitionReport, clock: &Clock) -> LedgerEntry {
+    let moved = if report.before == report.after {
+        format!("state {} unchanged", report.before)
+    } else {
+        format!("{} -> {}", report.before, report.after)
+    };
     LedgerEntry {
         event: event.to_string(),
         at: clock.stamp(),
-        detail: format!(
-            "{} -> {}: {}",
-            report.before,
-            report.after,
-            report.lines().join("; ")
-        ),
+        detail: format!("{moved}: {}", report.lines().join("; ")),
     }
 }
 
@@ -113,6 +144,74 @@ impl TaskLedger for GovernanceLedger<'_> {
         }))
     }
 
+    fn take_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<Lease, LedgerError> {
+        // Within `archon run` the run owns its tasks (and its root's lock keeps
+        // other writers out); a lease naming a pid would make its ledger differ
+        // from run to run.
+        if self.turn.is_some() {
+            return Ok(Lease::Granted(LedgerEntry {
+                event: LEASED.into(),
+                at: clock.stamp(),
+                detail: "held by the run".into(),
+            }));
+        }
+        let current = |l: &Ledger| -> Result<Option<String>, LedgerError> {
+            Ok(l.task(task_ref)
+                .map_err(ledger_error)?
+                .and_then(|t| t.execution_lease))
+        };
+        let replaces = match current(&self.ledger)? {
+            Some(other) if other != holder && !holder_is_dead(&other) => {
+                return Ok(Lease::HeldBy(other))
+            }
+            other => other.filter(|o| o != holder),
+        };
+        let transition = Transition::LeaseExecution {
+            holder: holder.into(),
+            replaces,
+        };
+        match self.move_task(task_ref, transition, holder, clock) {
+            Ok(report) => Ok(Lease::Granted(entry(LEASED, &report, clock))),
+            // Another process took it between our read and our write.
+            Err(TasksError::Conflict { .. } | TasksError::Refused(_)) => {
+                match current(&self.ledger)? {
+                    Some(other) if other != holder => Ok(Lease::HeldBy(other)),
+                    _ => Err(LedgerError(format!(
+                        "task {task_ref}: the execution lease could not be taken"
+                    ))),
+                }
+            }
+            Err(e) => Err(ledger_error(e)),
+        }
+    }
+
+    fn release_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        if self.turn.is_some() {
+            return Ok(LedgerEntry {
+                event: RELEASED.into(),
+                at: clock.stamp(),
+                detail: "held by the run".into(),
+            });
+        }
+        let transition = Transition::ReleaseExecution {
+            holder: holder.into(),
+        };
+        let report = self
+            .move_task(task_ref, transition, holder, clock)
+            .map_err(ledger_error)?;
+        Ok(entry(RELEASED, &report, clock))
+    }
+
     fn mark_in_progress(
         &mut self,
         task_ref: &str,
@@ -122,8 +221,7 @@ impl TaskLedger for GovernanceLedger<'_> {
         self.wait_turn();
         let steward = self.steward_of(task_ref)?;
         let report = self
-            .ledger
-            .transition(task_ref, Transition::Start, &steward, clock)
+            .move_task(task_ref, Transition::Start, &steward, clock)
             .map_err(ledger_error)?;
         Ok(entry(ledger::STARTED, &report, clock))
     }
@@ -133,7 +231,7 @@ impl TaskLedger for GovernanceLedger<'_> {
         task_ref: &str,
         step: Move,
     ) -> Result<Option<LedgerEntry>, LedgerError> {
-        let (op, event, moved) = match step {
+        let (name, event, moved) = match step {
             Move::Start => ("start", ledger::STARTED, "accepted -> in_progress"),
             Move::Report => ("report", ledger::REPORTED, "in_progress -> reported"),
         };
@@ -143,7 +241,7 @@ impl TaskLedger for GovernanceLedger<'_> {
             .iter()
             .rev()
             .filter(|e| e.task_ref == task_ref)
-            .find(|e| matches!(&e.body, EventBody::Intent { op: o, .. } if o == op))
+            .find(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == name))
             .map(|e| e.op_seq)
         else {
             return Ok(None);
@@ -171,15 +269,13 @@ impl TaskLedger for GovernanceLedger<'_> {
         result: &TaskResult,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
-        // The two crates' result types are one contract: the ledger checks it.
         let value = serde_json::to_value(result).map_err(ledger_error)?;
         let result = archon_tasks::TaskResult::from_json("execution result", &value)
             .map_err(ledger_error)?;
         self.wait_turn();
         let steward = self.steward_of(task_ref)?;
         let report = self
-            .ledger
-            .transition(
+            .move_task(
                 task_ref,
                 Transition::Report {
                     result: Box::new(result),
@@ -200,30 +296,27 @@ impl TaskLedger for GovernanceLedger<'_> {
         actor: &str,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
-        self.wait_turn();
-        let state = self
-            .ledger
-            .task(task_ref)
-            .map_err(ledger_error)?
-            .map(|t| t.state)
-            .ok_or_else(|| LedgerError(format!("unknown task {task_ref}")))?;
-        let record = StopRecord {
-            schema_version: archon_core::SCHEMA_VERSION.to_string(),
-            task_ref: task_ref.to_string(),
-            outcome: stop,
-            state: state.to_string(),
-            blockers: blockers.to_vec(),
-            actor: actor.to_string(),
-            at: clock.stamp(),
+        let mut owners: Vec<String> = blockers.iter().map(|b| b.owner.clone()).collect();
+        owners.dedup();
+        let event = ledger::stop_event(stop);
+        let stop = ExecutionStop {
+            outcome: match stop {
+                Stop::Blocked => "blocked",
+                Stop::Escalated => "escalated",
+            }
+            .into(),
+            owners,
+            blockers: blockers.iter().map(|b| b.detail.clone()).collect(),
         };
-        EventLog::open(&self.stops)
-            .and_then(|mut log| log.append(&record))
+        self.wait_turn();
+        let report = self
+            .move_task(task_ref, Transition::RecordExecution { stop }, actor, clock)
             .map_err(ledger_error)?;
         self.pass_turn();
         Ok(LedgerEntry {
-            event: ledger::stop_event(stop).to_string(),
-            at: record.at,
-            detail: ledger::stop_detail(state, blockers, actor),
+            event: event.to_string(),
+            at: clock.stamp(),
+            detail: ledger::stop_detail(report.before, blockers, actor),
         })
     }
 }

@@ -1,9 +1,11 @@
 //! What the execution stage needs from the governance ledger, as a port: load a
-//! task, start it, report a result, record a blocked or escalated outcome.
+//! task, take and give back its execution lease, start it, report a result,
+//! record a blocked or escalated outcome.
 //! [`crate::governance_ledger::GovernanceLedger`] implements it over the
-//! `archon-tasks` ledger; [`MemoryLedger`] implements it in memory with the
-//! lifecycle's rules, for tests. Both write the same entries (the event names
-//! below), one contract test suite runs against both.
+//! `archon-tasks` ledger (every outcome a chained event); [`MemoryLedger`]
+//! implements it in memory with the lifecycle's rules, for tests. Both write
+//! the same entries (the event names below), one contract test suite runs
+//! against both.
 
 use std::collections::BTreeMap;
 
@@ -50,7 +52,12 @@ pub const STARTED: &str = "task.started";
 /// The entry of in_progress → reported.
 pub const REPORTED: &str = "task.reported";
 
-/// The entry of a stopped execution.
+/// The entry of a taken execution lease.
+pub const LEASED: &str = "task.lease_execution";
+/// The entry of a given-back execution lease.
+pub const RELEASED: &str = "task.release_execution";
+
+/// The entry of a stopped execution (an `execution_stopped` ledger event).
 pub fn stop_event(stop: Stop) -> &'static str {
     match stop {
         Stop::Blocked => "task.execution_blocked",
@@ -80,9 +87,32 @@ pub enum Stop {
 #[error("governance ledger: {0}")]
 pub struct LedgerError(pub String);
 
+/// The answer to a lease request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    Granted(LedgerEntry),
+    /// Another execution, still running, holds the task.
+    HeldBy(String),
+}
+
 /// The governance ledger operations of the execution stage.
 pub trait TaskLedger {
     fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError>;
+    /// Takes the task's execution lease for `holder`, before anything runs; a
+    /// lease whose holder is no longer running is taken over.
+    fn take_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<Lease, LedgerError>;
+    /// Gives the lease back once the outcome is published.
+    fn release_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError>;
     /// accepted → in_progress.
     fn mark_in_progress(
         &mut self,
@@ -121,6 +151,9 @@ pub struct MemoryLedger {
     /// (task_ref, entry) in the order recorded.
     pub events: Vec<(String, LedgerEntry)>,
     pub results: Vec<TaskResult>,
+    /// task_ref → holder of its execution lease (kept apart from `events`, the
+    /// lifecycle's record).
+    pub leases: BTreeMap<String, String>,
 }
 
 impl MemoryLedger {
@@ -167,6 +200,49 @@ impl MemoryLedger {
 impl TaskLedger for MemoryLedger {
     fn load_task(&self, task_ref: &str) -> Result<Option<LedgerTask>, LedgerError> {
         Ok(self.tasks.get(task_ref).cloned())
+    }
+
+    fn take_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<Lease, LedgerError> {
+        if !self.tasks.contains_key(task_ref) {
+            return Err(LedgerError(format!("unknown task {task_ref}")));
+        }
+        match self.leases.get(task_ref) {
+            Some(current) if current != holder => Ok(Lease::HeldBy(current.clone())),
+            _ => {
+                self.leases.insert(task_ref.into(), holder.into());
+                Ok(Lease::Granted(LedgerEntry {
+                    event: LEASED.into(),
+                    at: clock.stamp(),
+                    detail: format!("execution lease taken by {holder}"),
+                }))
+            }
+        }
+    }
+
+    fn release_lease(
+        &mut self,
+        task_ref: &str,
+        holder: &str,
+        clock: &Clock,
+    ) -> Result<LedgerEntry, LedgerError> {
+        match self.leases.get(task_ref) {
+            Some(current) if current == holder => {
+                self.leases.remove(task_ref);
+                Ok(LedgerEntry {
+                    event: RELEASED.into(),
+                    at: clock.stamp(),
+                    detail: format!("execution lease released by {holder}"),
+                })
+            }
+            other => Err(LedgerError(format!(
+                "{holder} does not hold the lease of {task_ref} (held by {other:?})"
+            ))),
+        }
     }
 
     fn mark_in_progress(
@@ -230,6 +306,13 @@ impl TaskLedger for MemoryLedger {
             .get(task_ref)
             .map(|t| t.state)
             .ok_or_else(|| LedgerError(format!("unknown task {task_ref}")))?;
+        // The lifecycle records these only for a task being executed.
+        if !state.is_executable() {
+            return Err(LedgerError(format!(
+                "task {task_ref} is {}: no execution outcome to record",
+                state.as_str()
+            )));
+        }
         Ok(self.push(
             task_ref,
             stop_event(stop),

@@ -24,11 +24,14 @@ pub mod handoff;
 pub mod io;
 pub mod ledger;
 pub mod phase;
+pub mod process;
 pub mod report;
 pub mod task_result;
 pub mod workspace;
 
 pub use execute::{execute, ExecuteError, Execution, Services};
 pub use handoff::{Handoff, HandoffInput, RequiredField};
-pub use ledger::{LedgerEntry, LedgerError, LedgerTask, MemoryLedger, TaskLedger, TaskState};
+pub use ledger::{
+    Lease, LedgerEntry, LedgerError, LedgerTask, MemoryLedger, TaskLedger, TaskState,
+};
 pub use report::{ExecutionStageReport, OutcomeValue};

@@ -35,23 +35,51 @@ pub fn records_dir(workspace: &Path, task_ref: &str) -> PathBuf {
     workspace.join(RECORDS_DIR).join("execution").join(task_ref)
 }
 
+/// The workspace snapshot taken before a phase first ran on a basis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub basis: String,
+    pub files: BTreeMap<String, String>,
+}
+
+pub fn baseline_path(workspace: &Path, task_ref: &str, phase: Phase) -> PathBuf {
+    records_dir(workspace, task_ref).join(format!("{}.baseline.json", phase.as_str()))
+}
+
+/// sha256 of the task's own fields (no path): the execute stage's input hash.
+pub fn task_hash(handoff: &Handoff) -> String {
+    sha256_hex(serde_json::Value::Object(task_fields(handoff)).to_string())
+}
+
 pub fn record_path(workspace: &Path, task_ref: &str, phase: Phase) -> PathBuf {
     records_dir(workspace, task_ref).join(format!("{}.json", phase.as_str()))
 }
 
 /// What a phase's output depends on: the task and the previous phase's artifacts.
 pub fn basis(handoff: &Handoff, phase: Phase, previous: Option<&PhaseRecord>) -> String {
-    let canonical = serde_json::json!({
-        "task_ref": handoff.task_ref,
-        "activation_id": handoff.activation_id,
-        "cluster_id": handoff.cluster_id,
-        "description": handoff.description,
-        "requirements": handoff.requirements,
-        "expected_outcomes": handoff.expected_outcomes,
-        "phase": phase,
-        "previous": previous.map(|r| (&r.basis, &r.files)),
-    });
-    sha256_hex(canonical.to_string())
+    let mut canonical = task_fields(handoff);
+    canonical.insert("phase".into(), serde_json::json!(phase));
+    canonical.insert(
+        "previous".into(),
+        serde_json::json!(previous.map(|r| (&r.basis, &r.files))),
+    );
+    sha256_hex(serde_json::Value::Object(canonical).to_string())
+}
+
+/// The task's own fields (no path), in a fixed order.
+fn task_fields(handoff: &Handoff) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    [
+        ("task_ref", json!(handoff.task_ref)),
+        ("activation_id", json!(handoff.activation_id)),
+        ("cluster_id", json!(handoff.cluster_id)),
+        ("description", json!(handoff.description)),
+        ("requirements", json!(handoff.requirements)),
+        ("expected_outcomes", json!(handoff.expected_outcomes)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// Whether a phase's earlier output can be reused.

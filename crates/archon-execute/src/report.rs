@@ -177,6 +177,8 @@ pub enum BlockerCategory {
     Precondition,
     DelegateFailure,
     ValidationFailure,
+    /// The steps ended without the evidence "complete" needs.
+    MissingEvidence,
 }
 
 impl BlockerCategory {
@@ -186,6 +188,7 @@ impl BlockerCategory {
             BlockerCategory::Precondition => "precondition",
             BlockerCategory::DelegateFailure => "delegate_failure",
             BlockerCategory::ValidationFailure => "validation_failure",
+            BlockerCategory::MissingEvidence => "missing_evidence",
         }
     }
 }
@@ -233,6 +236,21 @@ fn cell(text: &str) -> String {
 }
 
 /// Appends `- label: none` or a nested bullet list.
+/// Text with every control character but newline and tab shown as an escape
+/// (`\u{1b}`), so what a delegate printed or named cannot carry raw NUL or
+/// terminal escapes into a report.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' && c != '\n' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn bullets(out: &mut String, label: &str, items: &[String]) {
     if items.is_empty() {
         let _ = writeln!(out, "- {label}: none");
@@ -386,6 +404,7 @@ impl ExecutionStageReport {
         };
         bullets(&mut out, "Project", &entries(&l.project));
         bullets(&mut out, "Item", &entries(&l.item));
-        out
+        // Delegate output, file names and model text reach the report: no raw controls.
+        escape_controls(&out)
     }
 }

@@ -151,6 +151,109 @@ fn knowledge_transfer_is_allowed_and_a_missing_contract_is_named() {
     let shown: Vec<String> = check(&files).iter().map(|v| v.to_string()).collect();
     assert_eq!(
         shown,
-        ["doctrine/handoff-contract.md: criterion 8: file is missing"]
+        [
+            "doctrine/handoff-contract.md: required file: doctrine file is missing (every shipped file is required)",
+            "doctrine/handoff-contract.md: criterion 8: file is missing"
+        ]
+    );
+}
+
+/// The variants of issue #16 that once passed the check: each is now reported
+/// at its file and line.
+#[test]
+fn spelling_numbering_and_field_variants_fail_at_their_file_and_line() {
+    // (file, text appended as a new last line or replacing `find`, criterion)
+    let variants: [(&str, Option<&str>, &str, u8); 9] = [
+        (
+            "doctrine/output-contract.md",
+            None,
+            "Write the handoff_received event first.",
+            4,
+        ),
+        (
+            "doctrine/output-contract.md",
+            None,
+            "Write the Handoff Received event first.",
+            4,
+        ),
+        (
+            "doctrine/pipeline.md",
+            None,
+            "Return running with evidence when slow.",
+            5,
+        ),
+        (
+            "doctrine/pipeline.md",
+            None,
+            "Return running_with_evidence when slow.",
+            5,
+        ),
+        (
+            "references/template.md",
+            None,
+            "- Stage outcome: complete | in progress",
+            3,
+        ),
+        (
+            "references/template.md",
+            None,
+            "- Status: done | running",
+            3,
+        ),
+        (
+            "doctrine/process.md",
+            Some("## Input Validation"),
+            "## 1. Input Validation",
+            6,
+        ),
+        ("ethos/notes.txt", None, "Every intake is logged.", 1),
+        (
+            "doctrine/team-contract.md",
+            None,
+            "- **Status**: running",
+            3,
+        ),
+    ];
+    for (file, find, text, criterion) in variants {
+        let mut files = shipped();
+        let line = match files.iter_mut().find(|f| f.path == file) {
+            Some(f) => match find {
+                Some(find) => {
+                    let at = f.text.find(find).unwrap();
+                    let line = f.text[..at].matches('\n').count() + 1;
+                    f.text = f.text.replacen(find, text, 1);
+                    line
+                }
+                None => {
+                    f.text.push_str(text);
+                    f.text.push('\n');
+                    f.text.lines().count()
+                }
+            },
+            None => {
+                files.push(DoctrineFile {
+                    path: file.into(),
+                    text: format!("{text}\n"),
+                });
+                1
+            }
+        };
+        let violations = check(&files);
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.criterion == criterion && v.file == file && v.line == Some(line)),
+            "{text:?} not reported at {file}:{line} (criterion {criterion}): {violations:#?}"
+        );
+    }
+    let mut without_tenets = shipped();
+    without_tenets.retain(|f| f.path != "ethos/tenets.md");
+    let shown: Vec<String> = check(&without_tenets)
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(
+        shown,
+        ["ethos/tenets.md: required file: doctrine file is missing (every shipped file is required)"]
     );
 }

@@ -134,6 +134,7 @@ impl Env {
                 files: &FsFiles,
                 ledger,
                 delegate,
+                lease_holder: "test",
             },
         )
         .unwrap()
@@ -462,8 +463,294 @@ fn hostile_task_ref_is_an_error_not_an_outcome() {
             files: &FsFiles,
             ledger: &mut ledger,
             delegate: &delegate,
+            lease_holder: "test",
         },
     )
     .unwrap_err();
     assert!(err.to_string().contains("$.task_ref"), "{err}");
+}
+
+/// An executable shell script at `dir/name`.
+fn shell_script(dir: &Path, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_delegate_that_exits_0_and_writes_nothing_is_blocked_naming_the_missing_deliverable() {
+    let env = Env::new();
+    let script = shell_script(env.tmp.path(), "idle.sh", "echo \"did $1\"\n");
+    let delegate = CommandDelegate::parse(&format!("'{script}' {{phase}}")).unwrap();
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let run = env.run(&input, &mut ledger, &delegate);
+
+    assert_eq!(run.outcome(), OutcomeValue::Blocked);
+    let blocker = &run.report.outcome.blockers[0];
+    assert_eq!(blocker.category, BlockerCategory::MissingEvidence);
+    assert!(
+        blocker.detail.contains("Step 1 (test-implementer)")
+            && blocker.detail.contains("produced no deliverable"),
+        "{}",
+        blocker.detail
+    );
+    assert!(run.task_result.is_none());
+    assert_eq!(
+        ledger.events.last().unwrap().1.event,
+        "task.execution_blocked"
+    );
+}
+
+#[test]
+fn a_deliverable_the_task_names_must_exist_and_is_hashed_into_the_result() {
+    let env = Env::new();
+    // Writes the tests and `src/main.rs`, but the task asks for `out/implementation.txt`.
+    let script = script(env.tmp.path(), 0, 0);
+    let delegate =
+        CommandDelegate::parse(&format!("'{script}' {{phase}} {{workspace}} {{task_ref}}"))
+            .unwrap();
+    let mut ledger = ledger(TaskState::Accepted);
+    let mut input = input(&ledger, &env.workspace(), &env.report());
+    input
+        .requirements
+        .push("Writes `out/implementation.txt` with the schema".into());
+    let run = env.run(&input, &mut ledger, &delegate);
+    assert_eq!(run.outcome(), OutcomeValue::Blocked);
+    let blocker = &run.report.outcome.blockers[0];
+    assert_eq!(blocker.category, BlockerCategory::MissingEvidence);
+    assert!(
+        blocker.detail.contains("out/implementation.txt"),
+        "{}",
+        blocker.detail
+    );
+
+    // Once the file is there, the rerun verifies every step and hashes it into the result.
+    std::fs::create_dir_all(env.workspace().join("out")).unwrap();
+    std::fs::write(env.workspace().join("out/implementation.txt"), "schema\n").unwrap();
+    let run = env.run(&input, &mut ledger, &delegate);
+    assert_eq!(run.outcome(), OutcomeValue::Complete);
+    let result = run.task_result.unwrap();
+    let named = result
+        .deliverables
+        .iter()
+        .find(|d| d.name == "out/implementation.txt")
+        .unwrap();
+    assert_eq!(
+        named.checksum.value,
+        archon_core::seed::sha256_hex(b"schema\n")
+    );
+}
+
+#[test]
+fn a_validator_that_prints_nothing_gives_no_evidence() {
+    let env = Env::new();
+    let script = shell_script(
+        env.tmp.path(),
+        "quiet.sh",
+        "cd \"$2\" && case \"$1\" in\n  test_implementation) echo t > t.txt ;;\n  implementation) echo i > i.txt ;;\n  validation) : ;;\nesac\n",
+    );
+    let delegate = CommandDelegate::parse(&format!("'{script}' {{phase}} {{workspace}}")).unwrap();
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let run = env.run(&input, &mut ledger, &delegate);
+    assert_ne!(run.outcome(), OutcomeValue::Complete);
+    let checks = &run.report.evidence_bundle.verification_results;
+    assert_eq!(checks.len(), 2);
+    assert!(checks
+        .iter()
+        .all(|c| !c.passed && c.notes.contains("printed nothing")));
+}
+
+#[test]
+fn a_hanging_delegate_is_killed_at_its_timeout_with_its_children_and_the_step_is_blocked() {
+    let env = Env::new();
+    let pgid_file = env.tmp.path().join("pgid");
+    let script = shell_script(
+        env.tmp.path(),
+        "hang.sh",
+        &format!(
+            "echo $$ > '{}'\nsleep 120 &\nsleep 120\n",
+            pgid_file.display()
+        ),
+    );
+    let delegate = CommandDelegate::parse(&format!("'{script}'"))
+        .unwrap()
+        .with_timeout(std::time::Duration::from_secs(2));
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let started = std::time::Instant::now();
+    let run = env.run(&input, &mut ledger, &delegate);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.outcome(), OutcomeValue::Blocked);
+    let blocker = &run.report.outcome.blockers[0];
+    assert_eq!(blocker.category, BlockerCategory::DelegateFailure);
+    assert!(
+        blocker.detail.contains("2s delegate timeout"),
+        "{}",
+        blocker.detail
+    );
+    let pgid: u32 = std::fs::read_to_string(&pgid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Killed orphans are reaped by init, shortly after.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while archon_execute::process::group_alive(pgid) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !archon_execute::process::group_alive(pgid),
+        "a delegate process is left"
+    );
+}
+
+/// The script delegate, crashing (a panic, as a kill would) after Step 2's
+/// program ran and before its record was written.
+struct CrashInStep2<'a>(&'a CommandDelegate);
+
+impl Delegate for CrashInStep2<'_> {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    fn perform(&self, request: &PhaseRequest<'_>) -> Result<PhaseWork, DelegateFailure> {
+        let work = self.0.perform(request)?;
+        if request.phase == Phase::Implementation {
+            panic!("killed during step 2");
+        }
+        Ok(work)
+    }
+}
+
+#[test]
+fn a_run_killed_during_step_2_and_rerun_reports_the_same_evidence_as_an_uninterrupted_run() {
+    let evidence = |run: &Execution| {
+        let artifacts: Vec<(String, String)> = run
+            .report
+            .evidence_bundle
+            .artifacts
+            .iter()
+            .map(|a| (a.path.clone(), a.sha256.clone()))
+            .collect();
+        let deliverables: Vec<(String, String)> = run
+            .task_result
+            .as_ref()
+            .unwrap()
+            .deliverables
+            .iter()
+            .map(|d| (d.name.clone(), d.checksum.value.clone()))
+            .collect();
+        (artifacts, deliverables)
+    };
+    let delegate_in = |env: &Env| {
+        let script = script(env.tmp.path(), 0, 0);
+        CommandDelegate::parse(&format!("'{script}' {{phase}} {{workspace}} {{task_ref}}")).unwrap()
+    };
+
+    let straight = Env::new();
+    let mut ledger_a = ledger(TaskState::Accepted);
+    let input_a = input(&ledger_a, &straight.workspace(), &straight.report());
+    let uninterrupted = straight.run(&input_a, &mut ledger_a, &delegate_in(&straight));
+    assert_eq!(uninterrupted.outcome(), OutcomeValue::Complete);
+
+    let env = Env::new();
+    let delegate = delegate_in(&env);
+    let mut ledger_b = ledger(TaskState::Accepted);
+    let input_b = input(&ledger_b, &env.workspace(), &env.report());
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        env.run(&input_b, &mut ledger_b, &CrashInStep2(&delegate))
+    }));
+    assert!(crashed.is_err());
+    assert!(env.workspace().join("src/main.rs").is_file());
+    // The lease of the dead run is held by "test" again: the same holder resumes.
+    let resumed = env.run(&input_b, &mut ledger_b, &delegate);
+    assert_eq!(resumed.outcome(), OutcomeValue::Complete);
+    assert_eq!(evidence(&resumed), evidence(&uninterrupted));
+    assert!(evidence(&resumed)
+        .1
+        .iter()
+        .any(|(name, _)| name == "src/main.rs"));
+}
+
+#[test]
+fn the_report_folder_has_a_manifest_that_notices_an_edited_report() {
+    use archon_store::artifact_dir::{read_manifest, verify_manifest};
+    let env = Env::new();
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let run = env.run(&input, &mut ledger, &env.delegate(false));
+    let dir = env.report().parent().unwrap().to_path_buf();
+    let manifest = read_manifest(&dir).unwrap().unwrap();
+    assert_eq!(manifest.stage, "execute");
+    assert_eq!(manifest.outcome, "complete");
+    assert_eq!(
+        manifest.files.keys().collect::<Vec<_>>(),
+        ["report.json", "report.md"]
+    );
+    assert!(verify_manifest(&dir, &manifest).is_empty());
+    let (md, _) = run.written.unwrap();
+    std::fs::write(&md, "# all fine, trust me\n").unwrap();
+    let problems = verify_manifest(&dir, &manifest);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("report.md"), "{problems:?}");
+}
+
+#[test]
+fn a_task_leased_by_a_running_execution_is_refused_before_anything_runs() {
+    let env = Env::new();
+    let mut ledger = ledger(TaskState::Accepted);
+    ledger
+        .leases
+        .insert(TASK.into(), "archon pid 4242 on elsewhere".into());
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let delegate = env.delegate(false);
+    let err = execute(
+        &input,
+        Services {
+            clock: &clock(),
+            seed: Seed(7),
+            files: &FsFiles,
+            ledger: &mut ledger,
+            delegate: &delegate,
+            lease_holder: "test",
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("archon pid 4242 on elsewhere"),
+        "{err}"
+    );
+    assert!(delegate.calls.borrow().is_empty());
+    assert!(ledger.events.is_empty(), "the task was not started");
+    assert!(!env.report().exists());
+}
+
+#[test]
+fn delegate_output_with_nul_and_escape_bytes_reaches_the_report_escaped() {
+    let env = Env::new();
+    let script = shell_script(
+        env.tmp.path(),
+        "noisy.sh",
+        "cd \"$2\" && printf 'bad\\000byte \\033[31mred\\n' && echo \"$1\" > \"$1.txt\"\n",
+    );
+    let delegate = CommandDelegate::parse(&format!("'{script}' {{phase}} {{workspace}}")).unwrap();
+    let mut ledger = ledger(TaskState::Accepted);
+    let input = input(&ledger, &env.workspace(), &env.report());
+    let run = env.run(&input, &mut ledger, &delegate);
+    let (md, _) = run.written.unwrap();
+    let text = std::fs::read_to_string(md).unwrap();
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "raw control bytes in the report"
+    );
+    assert!(text.contains("bad\\u{0}byte \\u{1b}[31mred"), "{text}");
 }

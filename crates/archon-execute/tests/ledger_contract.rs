@@ -10,7 +10,7 @@ use archon_core::clock::Clock;
 use archon_core::roster::Roster;
 use archon_core::seed::Seed;
 use archon_execute::agent_delegate::AgentDelegate;
-use archon_execute::governance_ledger::{GovernanceLedger, StopRecord};
+use archon_execute::governance_ledger::GovernanceLedger;
 use archon_execute::io::FsFiles;
 use archon_execute::ledger::{Move, Stop};
 use archon_execute::report::{Blocker, BlockerCategory};
@@ -94,7 +94,6 @@ impl Subjects {
         GovernanceLedger::open(
             &self.tmp.path().join("governance.db"),
             archon_tasks::ClusterRegistry::bundled().unwrap(),
-            self.tmp.path().join("execution_outcomes.jsonl"),
             None,
         )
         .unwrap()
@@ -205,11 +204,19 @@ fn a_stop_leaves_the_state_and_names_its_owner() {
     );
     assert!(unknown_refused);
     assert_eq!(*state, TaskState::InProgress);
-    // The real adapter's stops are in its log, typed.
-    let log = s.tmp.path().join("execution_outcomes.jsonl");
-    let stops: Vec<StopRecord> = archon_store::EventLog::read_all(&log).unwrap();
-    let outcomes: Vec<Stop> = stops.iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, [Stop::Blocked, Stop::Escalated]);
+    // The real adapter's stops are chained ledger events, and nothing else.
+    let ledger = archon_tasks::Ledger::open_read_only(s.tmp.path().join("governance.db")).unwrap();
+    let outcomes: Vec<String> = ledger
+        .events()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            archon_tasks::EventBody::ExecutionStopped { stop } => Some(stop.outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes, ["blocked", "escalated"]);
+    assert!(!s.tmp.path().join("execution_outcomes.jsonl").exists());
 }
 
 #[test]
@@ -244,6 +251,7 @@ fn a_whole_execution_reads_the_same_on_both() {
                 files: &FsFiles,
                 ledger,
                 delegate: &delegate,
+                lease_holder: "test",
             },
         )
         .unwrap();

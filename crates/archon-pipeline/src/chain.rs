@@ -14,11 +14,10 @@ use archon_core::clock::Clock;
 use archon_core::fan_out::{self, Turn};
 use archon_core::ids::check_file_component;
 use archon_decompose::model::{ActivationManifestEntry, ActivationStatus};
-use archon_execute::execute::{json_report_path, EXECUTION_LEAD};
-use archon_execute::governance_ledger::StopRecord;
+use archon_execute::execute::EXECUTION_LEAD;
 use archon_execute::ledger::Stop;
 use archon_store::write_atomic;
-use archon_tasks::{ClusterRegistry, Ledger, TaskRecord, TaskState, Transition};
+use archon_tasks::{ClusterRegistry, EventBody, Ledger, TaskRecord, TaskState, Transition};
 use serde::Deserialize;
 
 use crate::error::PipelineError;
@@ -500,8 +499,13 @@ fn execute_accepted(
     }
     let mut ledger = Ledger::open(&ledger_path)?.with_clusters(clusters.clone());
     let tasks = ledger.tasks()?;
+    // The report folder's stage manifest is an execution's last write: a folder
+    // without it is an execution to finish.
     let pending = pending_executions(&tasks, |t| {
-        json_report_path(&layout.execution_report(t)).is_file()
+        layout
+            .execution_report(t)
+            .with_file_name(archon_store::artifact_dir::MANIFEST_FILE)
+            .is_file()
     });
     for task in &pending {
         let workspace = layout.workspace(&task.task_ref);
@@ -621,28 +625,32 @@ fn unroutable(winners: &[PathBuf]) -> Result<Vec<Unroutable>, PipelineError> {
     Ok(out)
 }
 
-/// The last recorded stop of every task still waiting after it (in progress).
+/// The last recorded stop (an `execution_stopped` ledger event) of every task
+/// still waiting after it (in progress).
 fn stopped_executions(layout: &Layout) -> Result<Vec<StoppedExecution>, PipelineError> {
-    let path = layout.execution_outcomes();
-    if !path.is_file() || !layout.ledger().is_file() {
+    if !layout.ledger().is_file() {
         return Ok(Vec::new());
     }
-    let mut last: BTreeMap<String, StoppedExecution> = BTreeMap::new();
-    for stop in archon_store::EventLog::read_all::<StopRecord>(&path)? {
-        let stopped = StoppedExecution {
-            task_ref: stop.task_ref,
-            outcome: stop.outcome,
-        };
-        last.insert(stopped.task_ref.clone(), stopped);
+    let ledger = Ledger::open_read_only(layout.ledger())?;
+    let mut last: BTreeMap<String, Stop> = BTreeMap::new();
+    for event in ledger.events()? {
+        if let EventBody::ExecutionStopped { stop } = event.body {
+            // The lifecycle records no other outcome.
+            let outcome = match stop.outcome.as_str() {
+                "blocked" => Stop::Blocked,
+                "escalated" => Stop::Escalated,
+                _ => continue,
+            };
+            last.insert(event.task_ref, outcome);
+        }
     }
-    let ledger = Ledger::open(layout.ledger())?;
     let mut out = Vec::new();
-    for (task_ref, stop) in last {
+    for (task_ref, outcome) in last {
         if ledger
             .task(&task_ref)?
             .is_some_and(|t| t.state == TaskState::InProgress)
         {
-            out.push(stop);
+            out.push(StoppedExecution { task_ref, outcome });
         }
     }
     Ok(out)

@@ -8,7 +8,6 @@
 //! <root>/executive/<session>/<motion>/          archon plan
 //! <root>/rfp/<rfp_session>/mandates/<mandate>/  archon rfp, proposals, select, decompose
 //! <root>/governance.db                          the ledger: activations, consent, results
-//! <root>/execution_outcomes.jsonl               executions that stopped blocked or escalated
 //! <root>/workspaces/<task>/                     where each task's work is done
 //! <root>/execute/<task>/                        each task's Execution Stage Report
 //! <root>/cassettes/                             LLM mode: every model exchange
@@ -25,7 +24,6 @@ pub const RUN_STATE_FILE: &str = "run_state.json";
 pub const LEDGER_FILE: &str = "governance.db";
 /// Where the lock holder writes its pid; removed when the lock is released.
 pub const LOCK_PID_FILE: &str = ".archon-lock.pid";
-const EXECUTION_OUTCOMES_FILE: &str = "execution_outcomes.jsonl";
 pub const REPORT_FILE: &str = "execution-stage-report.md";
 /// The page `archon report` writes by default.
 pub const HTML_REPORT_FILE: &str = "report.html";
@@ -80,19 +78,6 @@ impl Layout {
 
     pub fn ledger(&self) -> PathBuf {
         self.root.join(LEDGER_FILE)
-    }
-
-    /// Executions that stopped short (blocked, escalated), beside the ledger
-    /// `ledger`: the ledger has no event for them.
-    pub fn execution_outcomes_beside(ledger: &Path) -> PathBuf {
-        ledger
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(EXECUTION_OUTCOMES_FILE)
-    }
-
-    pub fn execution_outcomes(&self) -> PathBuf {
-        Layout::execution_outcomes_beside(&self.ledger())
     }
 
     pub fn workspaces(&self) -> PathBuf {

@@ -48,7 +48,9 @@ pub fn point(what: &str) {
             .append(true)
             .open(path)
         {
-            let _ = writeln!(f, "{n} {what}");
+            // One write per line: points reached on several threads at once
+            // must not interleave inside a line.
+            let _ = f.write_all(format!("{n} {what}\n").as_bytes());
         }
     }
     if plan.fail_at == Some(n) {

@@ -223,6 +223,9 @@ impl Cluster {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterRegistry {
     clusters: BTreeMap<String, Cluster>,
+    /// Files of the folder it was loaded from that are not cluster definitions,
+    /// each with why (see [`crate::io::load_cluster_dir`]).
+    skipped: Vec<String>,
 }
 
 impl ClusterRegistry {
@@ -259,7 +262,19 @@ impl ClusterRegistry {
         }
         Ok(ClusterRegistry {
             clusters: clusters.into_iter().map(|(k, (_, c))| (k, c)).collect(),
+            skipped: Vec::new(),
         })
+    }
+
+    /// The registry, noting the files skipped while loading it.
+    pub fn with_skipped(mut self, skipped: Vec<String>) -> ClusterRegistry {
+        self.skipped = skipped;
+        self
+    }
+
+    /// One warning per file skipped when the registry was loaded.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     pub fn get(&self, cluster_id: &str) -> Option<&Cluster> {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cluster::Sensitivity;
 use crate::coercion::{FilterOutcome, TaskContent};
+use crate::lifecycle::ExecutionStop;
 use crate::result::{Settlement, TaskResult};
 use crate::state::TaskState;
 
@@ -129,6 +130,21 @@ pub enum EventBody {
         #[serde(flatten)]
         flag: Flag,
     },
+    /// An execution holds the task's lease; a second one is refused until release.
+    ExecutionLeased {
+        holder: String,
+        /// A dead holder whose lease this one took over.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced: Option<String>,
+    },
+    ExecutionReleased {
+        holder: String,
+    },
+    /// An execution ended blocked or escalated (state unchanged).
+    ExecutionStopped {
+        #[serde(flatten)]
+        stop: ExecutionStop,
+    },
 }
 
 impl EventBody {
@@ -145,6 +161,9 @@ impl EventBody {
             EventBody::ResultReported { .. } => "result_reported",
             EventBody::Settled { .. } => "settled",
             EventBody::Flagged { .. } => "flagged",
+            EventBody::ExecutionLeased { .. } => "execution_leased",
+            EventBody::ExecutionReleased { .. } => "execution_released",
+            EventBody::ExecutionStopped { .. } => "execution_stopped",
         }
     }
 
@@ -218,6 +237,17 @@ impl EventBody {
                     timeout_hours,
                 } => format!("flagged inactive: no activity since {last_activity_at} (timeout {timeout_hours} h)"),
             },
+            EventBody::ExecutionLeased { holder, replaced } => match replaced {
+                Some(dead) => format!("execution lease taken by {holder} (over {dead}, no longer running)"),
+                None => format!("execution lease taken by {holder}"),
+            },
+            EventBody::ExecutionReleased { holder } => format!("execution lease released by {holder}"),
+            EventBody::ExecutionStopped { stop } => format!(
+                "execution {}: owner {}; {}",
+                stop.outcome,
+                stop.owners.join(", "),
+                stop.blockers.join("; ")
+            ),
         }
     }
 }

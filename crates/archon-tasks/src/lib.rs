@@ -29,7 +29,8 @@ pub use coercion::{CoercionFilter, FilterOutcome, TaskContent};
 pub use event::{EventBody, LedgerEvent};
 pub use ledger::{ActivationResult, Ledger, LedgerError, TransitionReport};
 pub use lifecycle::{
-    ActivationRequest, Refusal, Transition, DEFAULT_TTL_HOURS, INACTIVITY_TIMEOUT_HOURS,
+    ActivationRequest, ExecutionStop, Refusal, Transition, DEFAULT_TTL_HOURS,
+    INACTIVITY_TIMEOUT_HOURS,
 };
 pub use projection::{replay, TaskRecord};
 pub use result::{RejectionCode, Settlement, TaskResult};

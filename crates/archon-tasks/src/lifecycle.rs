@@ -71,13 +71,47 @@ pub struct ActivationRequest {
 #[serde(tag = "transition", rename_all = "snake_case")]
 pub enum Transition {
     Accept,
-    Decline { reason: Option<String> },
+    Decline {
+        reason: Option<String>,
+    },
     Start,
-    Report { result: Box<TaskResult> },
-    Settle { settlement: Settlement },
-    Halt { reason: String },
+    Report {
+        result: Box<TaskResult>,
+    },
+    Settle {
+        settlement: Settlement,
+    },
+    Halt {
+        reason: String,
+    },
     Reroute,
     Expire,
+    /// An execution of the task takes the lease; `replaces` names a holder the
+    /// caller found dead (its process is gone), whose lease is taken over.
+    LeaseExecution {
+        holder: String,
+        replaces: Option<String>,
+    },
+    /// The holder gives the lease back at the end of its execution.
+    ReleaseExecution {
+        holder: String,
+    },
+    /// An execution ended blocked or escalated; the state is unchanged (the
+    /// lifecycle has no blocked state: the task stays for the caller's retry).
+    RecordExecution {
+        stop: ExecutionStop,
+    },
+}
+
+/// A terminal execution outcome short of a reported result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExecutionStop {
+    /// `blocked` or `escalated`.
+    pub outcome: String,
+    /// The blockers' owners.
+    pub owners: Vec<String>,
+    /// One line per blocker.
+    pub blockers: Vec<String>,
 }
 
 impl Transition {
@@ -91,6 +125,9 @@ impl Transition {
             Transition::Halt { .. } => "halt",
             Transition::Reroute => "reroute",
             Transition::Expire => "expire",
+            Transition::LeaseExecution { .. } => "lease_execution",
+            Transition::ReleaseExecution { .. } => "release_execution",
+            Transition::RecordExecution { .. } => "record_execution",
         }
     }
 }
@@ -281,6 +318,56 @@ pub fn plan_transition(
         }
         Transition::Reroute => plan_reroute(rec, env),
         Transition::Expire => plan_expire(rec, env),
+        Transition::LeaseExecution { holder, replaces } => {
+            if !rec.state.is_executable() {
+                return Err(refused(
+                    task_ref,
+                    format!("no execution of a task that is {}", rec.state),
+                ));
+            }
+            match &rec.execution_lease {
+                Some(current) if current != holder && Some(current) != replaces.as_ref() => {
+                    Err(refused(
+                        task_ref,
+                        format!("an execution is already running: lease held by {current}"),
+                    ))
+                }
+                _ => Ok(vec![EventBody::ExecutionLeased {
+                    holder: holder.clone(),
+                    replaced: rec.execution_lease.clone().filter(|c| c != holder),
+                }]),
+            }
+        }
+        Transition::ReleaseExecution { holder } => match &rec.execution_lease {
+            Some(current) if current == holder => Ok(vec![EventBody::ExecutionReleased {
+                holder: holder.clone(),
+            }]),
+            other => Err(refused(
+                task_ref,
+                format!(
+                    "{holder} does not hold the execution lease (held by {})",
+                    other.as_deref().unwrap_or("nobody")
+                ),
+            )),
+        },
+        Transition::RecordExecution { stop } => {
+            if !rec.state.is_executable() {
+                return Err(refused(
+                    task_ref,
+                    format!("no execution outcome for a task that is {}", rec.state),
+                ));
+            }
+            if !matches!(stop.outcome.as_str(), "blocked" | "escalated") {
+                return Err(refused(
+                    task_ref,
+                    format!(
+                        "execution outcome {:?} is not blocked or escalated",
+                        stop.outcome
+                    ),
+                ));
+            }
+            Ok(vec![EventBody::ExecutionStopped { stop: stop.clone() }])
+        }
     }
 }
 

@@ -46,6 +46,9 @@ pub struct TaskRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
     pub flags: Vec<Flag>,
+    /// The execution holding the task's lease, if one is running (or died holding it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_lease: Option<String>,
     pub history: Vec<HistoryEntry>,
     /// `seq` of the last event that changed this task.
     pub version: u64,
@@ -306,6 +309,9 @@ pub fn apply(
             });
         }
         EventBody::Flagged { flag } => rec.flags.push(flag.clone()),
+        EventBody::ExecutionLeased { holder, .. } => rec.execution_lease = Some(holder.clone()),
+        EventBody::ExecutionReleased { .. } => rec.execution_lease = None,
+        EventBody::ExecutionStopped { .. } => rec.last_activity_at = ev.at.clone(),
         EventBody::Intent { .. }
         | EventBody::Committed
         | EventBody::Failed { .. }
@@ -340,6 +346,7 @@ fn new_record(ev: &LedgerEvent) -> TaskRecord {
         results: vec![],
         verdict: None,
         flags: vec![],
+        execution_lease: None,
         history: vec![],
         version: ev.seq,
     }

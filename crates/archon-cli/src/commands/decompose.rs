@@ -5,19 +5,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;
 use archon_core::seed::sha256_hex;
 use archon_decompose::checkpoint::{CheckpointStore, NoCheckpoints};
 use archon_decompose::inputs::RoutingTable;
 use archon_decompose::io::{self, DirCheckpoints, InputPaths, BRIDGE_DIR};
-use archon_decompose::qualified_task_ref;
+use archon_decompose::ledger_sink::LedgerSink;
 use archon_decompose::{
-    run_bridge, ActivationReceipt, ActivationRequest, ActivationSink, BridgeOptions, BridgeSummary,
-    DecomposeError, DecompositionMode, Progress, Services,
+    run_bridge, ActivationSink, BridgeOptions, BridgeSummary, DecomposeError, DecompositionMode,
+    Progress, Services,
 };
-use archon_store::LedgerHead;
-use archon_tasks::{Ledger, TaskState};
+use archon_tasks::Ledger;
 use clap::Args;
 
 use archon_pipeline::fingerprint::roster_sha256;
@@ -132,6 +130,9 @@ fn bridge(
         out_root: Layout::default().root().to_path_buf(),
     })?;
     let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
+    for skipped in clusters.skipped() {
+        eprintln!("warning: {skipped}");
+    }
     let (routing_table, table_hash) = load_routing_table(args.earl_routing_table.as_deref())?;
     let inputs = io::bridge_inputs(&located, clusters, routing_table)?;
     let roster = ctx
@@ -305,92 +306,5 @@ fn print_summary(s: &BridgeSummary, dry_run: bool) {
     }
     if dry_run {
         println!("  (dry run: nothing written, nothing activated)");
-    }
-}
-
-/// The governance ledger as the bridge's activation API.
-struct LedgerSink<'a> {
-    ledger: Ledger,
-    clock: &'a Clock,
-    turn: Option<&'a Turn<'a>>,
-    /// The latest activation commit of this mandate's tasks: the manifest's
-    /// ledger anchor, the same on a resumed run as on an uninterrupted one.
-    anchor: Option<LedgerHead>,
-}
-
-impl LedgerSink<'_> {
-    fn anchor_at(&mut self, task_ref: &str) -> Result<(), String> {
-        let head = self
-            .ledger
-            .activation_commit(task_ref)
-            .map_err(|e| e.to_string())?;
-        if head.as_ref().map(|h| h.seq) > self.anchor.as_ref().map(|h| h.seq) {
-            self.anchor = head;
-        }
-        Ok(())
-    }
-}
-
-impl ActivationSink for LedgerSink<'_> {
-    fn create_activation(&mut self, r: &ActivationRequest) -> Result<ActivationReceipt, String> {
-        if let Some(turn) = self.turn {
-            turn.wait();
-        }
-        let mut request = archon_tasks::ActivationRequest {
-            task_ref: r.task_ref.clone(),
-            earl_id: r.earl_id.clone(),
-            cluster_id: r.cluster_id.clone(),
-            description: r.description.clone(),
-            requirements: r.requirements.clone(),
-            expected_outcomes: r.expected_outcomes.clone(),
-            sensitivity: archon_decompose::routing::level(r.sensitivity),
-            ttl_hours: r.ttl_hours,
-            provenance: serde_json::to_value(&r.provenance).unwrap_or_default(),
-        };
-        // Task refs name a Duke's tactics, so the same Duke winning two mandates
-        // gives the same refs: the second mandate's tasks are qualified with their
-        // mandate (`TASK-GREM-001a-433d7e16`) so that one ledger holds both.
-        let qualified = qualified_task_ref(&r.task_ref, &r.provenance.mandate_id);
-        for task_ref in [r.task_ref.clone(), qualified] {
-            request.task_ref = task_ref;
-            match self
-                .ledger
-                .task(&request.task_ref)
-                .map_err(|e| e.to_string())?
-            {
-                None => break,
-                // Idempotent: a rerun after a crash finds the activation the first
-                // run made for the same request and reports it instead of failing.
-                Some(rec)
-                    if rec.earl_id == request.earl_id
-                        && rec.provenance == request.provenance
-                        && rec.hold.is_none() =>
-                {
-                    self.anchor_at(&request.task_ref)?;
-                    return Ok(ActivationReceipt {
-                        activation_id: rec.activation_id,
-                        state: rec.state.to_string(),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        let task_ref = request.task_ref.clone();
-        let result = self
-            .ledger
-            .create_activation(request, self.clock)
-            .map_err(|e| e.to_string())?;
-        self.anchor_at(&task_ref)?;
-        if result.state == TaskState::Routed {
-            Ok(ActivationReceipt {
-                activation_id: result.activation_id,
-                state: result.state.to_string(),
-            })
-        } else {
-            Err(format!(
-                "activation {} left in state {}: {}",
-                result.activation_id, result.state, result.message
-            ))
-        }
     }
 }

@@ -109,7 +109,7 @@ fn report_violations(files: &[DoctrineFile], ctx: &Context) -> bool {
     !violations.is_empty()
 }
 
-/// The doctrine files under `dir` (every `.md` but an assembled SKILL.md), or the bundled ones.
+/// The doctrine files under `dir` (every text file but an assembled SKILL.md), or the bundled ones.
 fn load(dir: Option<&Path>) -> Result<Vec<DoctrineFile>> {
     let Some(dir) = dir else {
         return Ok(doctrine::shipped());
@@ -135,9 +135,14 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<DoctrineFile>) -> Result<()> {
         let path = entry.path();
         if path.is_dir() {
             walk(&path, &rel, out)?;
-        } else if name.ends_with(".md") && name != "SKILL.md" {
-            let text = archon_store::read_text(&path)?;
-            out.push(DoctrineFile { path: rel, text });
+        } else if path.is_file() && name != "SKILL.md" {
+            // Every text file counts (a rule in a .txt is still a rule); binaries do not.
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => out.push(DoctrineFile { path: rel, text }),
+                Err(_) => eprintln!("warning: {}: not UTF-8 text; not checked", path.display()),
+            }
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
 use archon_execute::execute::json_report_path;
-use archon_execute::governance_ledger::GovernanceLedger;
+use archon_execute::governance_ledger::{this_holder, GovernanceLedger};
 use archon_execute::io::FsFiles;
 use archon_execute::workspace::{Files, FilesError, GitState};
 use archon_execute::{
@@ -61,6 +61,10 @@ pub struct DelegateArgs {
     /// placeholders {phase} {step} {workspace} {task_ref} {task_json} {task_file}.
     #[arg(long, value_name = "TEMPLATE")]
     pub delegate_cmd: Option<String>,
+    /// Time each step's --delegate-cmd program may run before it is killed with its
+    /// children and the step ends blocked: seconds, or a number with s, m or h.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = archon_execute::command::parse_timeout)]
+    pub delegate_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,7 +83,9 @@ impl DelegateArgs {
     pub fn command(&self, ctx: &Context) -> Result<Option<CommandDelegate>> {
         match (self.delegate, &self.delegate_cmd) {
             (DelegateKind::Command, Some(template)) => Ok(Some(
-                CommandDelegate::parse(template).map_err(anyhow::Error::msg)?,
+                CommandDelegate::parse(template)
+                    .map_err(anyhow::Error::msg)?
+                    .with_timeout(self.delegate_timeout),
             )),
             (DelegateKind::Command, None) => {
                 bail!("--delegate command needs --delegate-cmd 'PROGRAM {{phase}} …'")
@@ -110,9 +116,8 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
     if !ledger_path.is_file() {
         bail!("governance ledger {} does not exist", ledger_path.display());
     }
-    let stops = Layout::execution_outcomes_beside(&ledger_path);
     let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
-    let mut ledger = GovernanceLedger::open(&ledger_path, clusters, stops, turn)?;
+    let mut ledger = GovernanceLedger::open(&ledger_path, clusters, turn)?;
     let task = ledger
         .load_task(task_ref)?
         .with_context(|| format!("unknown task {task_ref} in {}", ledger_path.display()))?;
@@ -185,6 +190,7 @@ pub fn run_in_turn(ctx: &Context, args: &ExecuteArgs, turn: Option<&Turn<'_>>) -
             },
             ledger: &mut ledger,
             delegate,
+            lease_holder: &this_holder(),
         },
     )?;
     print(ctx, &execution, run_root)?;

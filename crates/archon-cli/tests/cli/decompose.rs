@@ -564,3 +564,72 @@ fn the_same_winner_in_two_mandates_keeps_every_task_in_one_ledger() {
     assert!(refs.contains(&"TASK-GUSI-001a"), "{refs:?}");
     assert!(refs.contains(&"TASK-GUSI-001a-1111aaaa"), "{refs:?}");
 }
+
+/// The spec's own examples folder: four clusters beside four other governance
+/// examples (motion, execution plan, task activation, task result).
+const SPEC_EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/archon72/docs/governance/examples"
+);
+
+#[test]
+fn the_spec_examples_folder_as_cluster_dir_works_with_one_warning_per_other_file() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let out = archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(SPEC_EXAMPLES)
+        .arg("--no-activate")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    for other in [
+        "execution-plan-example.json",
+        "motion-example.json",
+        "task-activation-example.json",
+        "task-result-example.json",
+    ] {
+        let warnings = stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: ") && l.contains(other))
+            .count();
+        assert_eq!(warnings, 1, "{other}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("cluster-42-backend-engineering.json"),
+        "{stderr}"
+    );
+    assert!(bridge(tmp.path()).join("stage_manifest.json").is_file());
+}
+
+#[test]
+fn a_proposal_markdown_cut_after_its_first_tactic_exits_2_naming_both_files() {
+    let tmp = workspace("selection_result.json", "proposal_gusion.md");
+    let inbox = tmp.path().join(MANDATE).join("proposals_inbox");
+    let md = fs::read_to_string(inbox.join("proposal_gusion.md")).unwrap();
+    let cut: String = md
+        .lines()
+        .take_while(|l| !l.starts_with("### T-GUSI-002"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(inbox.join("proposal_gusion.md"), cut).unwrap();
+    let tactics: Vec<Value> = ["T-GUSI-001", "T-GUSI-002", "T-GUSI-003"]
+        .iter()
+        .map(|id| serde_json::json!({ "tactic_id": id }))
+        .collect();
+    fs::write(
+        inbox.join("proposal_gusion.json"),
+        serde_json::json!({ "content": { "tactics": tactics } }).to_string(),
+    )
+    .unwrap();
+    archon(tmp.path())
+        .arg("--cluster-dir")
+        .arg(data("clusters_engineering"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "proposal_gusion.md: tactics: 1 tactic(s) (T-GUSI-001) but",
+        ))
+        .stderr(predicate::str::contains("proposal_gusion.json lists 3"));
+    assert!(!bridge(tmp.path()).exists(), "nothing written");
+}

@@ -291,6 +291,18 @@ fn doctrine_check_and_assemble() {
         .assert()
         .code(1)
         .stderr(contains("SKILL.md not assembled"));
+
+    // A rule in a .txt file is checked too; a deleted required file is named.
+    let txt = dir.join("txt");
+    copy_dir(&shipped, &txt);
+    std::fs::write(txt.join("ethos/notes.txt"), "Log every intake.\n").expect("txt");
+    std::fs::remove_file(txt.join("ethos/tenets.md")).expect("rm");
+    archon(dir)
+        .args(["doctrine", "check", "txt"])
+        .assert()
+        .code(1)
+        .stdout(contains("ethos/notes.txt:1: criterion 1:"))
+        .stdout(contains("ethos/tenets.md: required file:"));
 }
 
 /// The ledger's event log as `archon tasks show --json` sees the task.
@@ -307,4 +319,189 @@ fn ledger_events(dir: &std::path::Path) -> String {
         .output()
         .expect("run");
     String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// A delegate script that works slowly (so two executions overlap) and writes one file per step.
+fn slow_script(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("slow.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsleep 1\necho \"$1\" > \"$2/$1.txt\"\necho \"checked $1\"\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    format!("{} {{phase}} {{workspace}}", script.display())
+}
+
+#[test]
+fn two_concurrent_executions_of_one_task_exactly_one_runs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let template = slow_script(dir);
+    let spawn = |report: &str| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("archon"));
+        cmd.current_dir(dir)
+            .env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+            .args(["execute", TASK, "--ledger", "l/governance.db"])
+            .args(["--workspace", "ws", "--issuer", "tl-1", "--report", report])
+            .args(["--delegate", "command", "--delegate-cmd", &template])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().expect("spawn")
+    };
+    let first = spawn("a/report.md");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let second = spawn("b/report.md");
+    let outputs = [first, second].map(|c| c.wait_with_output().expect("wait"));
+    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    assert_eq!(codes, [Some(0), Some(2)], "{outputs:?}");
+    // Refused before anything runs, naming the holder: by the run root's lock,
+    // which the execution takes first, or else by the ledger's execution lease.
+    let refusal = String::from_utf8_lossy(&outputs[1].stderr);
+    assert!(
+        refusal.contains("is in use by pid") || refusal.contains("is being executed by archon pid"),
+        "{refusal}"
+    );
+    assert!(
+        !dir.join("b").exists(),
+        "the refused execution wrote a report"
+    );
+
+    // The lease was given back: a later execution verifies and is not refused.
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--report",
+            "c/report.md",
+        ])
+        .args(["--delegate", "command", "--delegate-cmd", &template])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn an_escalated_outcome_is_in_the_chain_and_verify_notices_an_edited_report() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let script = dir.join("fails.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n[ \"$1\" = validation ] && { echo 'not met' >&2; exit 1; }\necho \"$1\" > \"$2/$1.txt\"\n",
+    )
+    .expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(format!("{} {{phase}} {{workspace}}", script.display()))
+        .assert()
+        .code(1);
+    assert!(!dir.join("l/execution_outcomes.jsonl").exists());
+    let events = archon_tasks::Ledger::open(dir.join("l/governance.db"))
+        .expect("ledger")
+        .events()
+        .expect("events");
+    assert!(events.iter().any(|e| matches!(
+        &e.body,
+        archon_tasks::EventBody::ExecutionStopped { stop } if stop.outcome == "escalated"
+    )));
+    let out = dir.join("archon-out/execute").join(TASK);
+    archon(dir)
+        .args(["verify", "--ledger", "l/governance.db"])
+        .arg(&out)
+        .assert()
+        .code(0);
+    std::fs::write(out.join("execution-stage-report.md"), "edited\n").expect("edit");
+    archon(dir)
+        .args(["verify", "--ledger", "l/governance.db"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(contains("execution-stage-report.md"));
+}
+
+#[test]
+fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let pid_file = dir.join("delegate.pid");
+    let hang = dir.join("hang.sh");
+    std::fs::write(
+        &hang,
+        format!("#!/bin/sh\necho $$ > '{}'\nsleep 120\n", pid_file.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut archon_run = std::process::Command::new(assert_cmd::cargo::cargo_bin("archon"))
+        .current_dir(dir)
+        .env("ARCHON_NOW", "2026-02-01T10:00:00Z")
+        .args(["execute", TASK, "--ledger", "l/governance.db"])
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(hang.display().to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pid_file.is_file() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let delegate: u32 = std::fs::read_to_string(&pid_file)
+        .expect("delegate started")
+        .trim()
+        .parse()
+        .expect("pid");
+    archon_run.kill().expect("SIGKILL archon");
+    archon_run.wait().expect("reap");
+    assert!(
+        archon_execute::process::group_alive(delegate),
+        "the delegate should outlive a SIGKILLed archon"
+    );
+    // The rerun takes over the dead run's lease and first ends its delegate.
+    execute(dir)
+        .args([
+            "--workspace",
+            "ws",
+            "--issuer",
+            "tl-1",
+            "--delegate",
+            "command",
+        ])
+        .arg("--delegate-cmd")
+        .arg(slow_script(dir))
+        .assert()
+        .code(0);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while archon_execute::process::group_alive(delegate) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !archon_execute::process::group_alive(delegate),
+        "the left delegate still runs"
+    );
 }
