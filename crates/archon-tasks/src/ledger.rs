@@ -904,26 +904,17 @@ pub(crate) fn open_read_connection(path: &Path) -> Result<Connection, LedgerErro
         conn.pragma_update(None, "query_only", true)?;
         check(conn)
     };
-    let writable = std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
-        && path
-            .parent()
-            .and_then(|d| {
-                std::fs::metadata(if d.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    d
-                })
-                .ok()
-            })
-            .is_some_and(|m| !m.permissions().readonly());
-    let first_try = if writable {
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(query_only)
+    let read_only = || Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY);
+    let writable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| !m.permissions().readonly());
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let first_try = if writable(path) && writable(dir.unwrap_or(Path::new("."))) {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .and_then(query_only)
+            .or_else(|_| read_only().and_then(check))
     } else {
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check)
+        read_only().and_then(check)
     };
-    let conn = match first_try.or_else(|_| {
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(check)
-    }) {
+    let conn = match first_try {
         Ok(conn) => conn,
         Err(first) => {
             let uri = format!("file:{}?immutable=1", uri_path(path));

@@ -25,7 +25,7 @@ pub struct VerifyArgs {
     /// Ledger to check; default: DIR/governance.db when present.
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-    /// Print only the ledger's head (`<seq> <hash>`) once it verifies.
+    /// Print only the ledger's head (`SEQ:HASH`) once it verifies.
     #[arg(long)]
     pub head: bool,
     /// A head kept elsewhere (`SEQ:HASH`, as `--head` printed it) that the
