@@ -435,3 +435,22 @@ fn the_real_fixture_session_reaches_execute_on_most_seeds() {
     });
     assert!(reached.len() >= 8, "execute reached on seeds {reached:?}");
 }
+
+/// `archon run --json` prints one JSON value, the run's summary with its outcome,
+/// not each stage's output before it.
+#[test]
+fn run_json_prints_one_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = archon(tmp.path())
+        .args(["--json", "run", "--until", "plan"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(summary["outcome"], "complete", "{summary}");
+}
