@@ -96,6 +96,8 @@ pub struct ProposalScore {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScoreSheet {
+    /// One per proposal on the table.
+    #[schemars(extend("x-archon-listed" = true))]
     pub scores: Vec<ProposalScore>,
 }
 

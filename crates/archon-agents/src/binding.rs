@@ -190,6 +190,11 @@ impl Overrides {
         Ok(())
     }
 
+    /// The token budget of an archon's answers: `max_tokens` override over the roster's.
+    pub fn max_tokens(&self, config: &LlmConfig) -> Option<u32> {
+        self.max_tokens.or(config.max_tokens)
+    }
+
     /// The binding of one archon: each override replaces the roster's value.
     pub fn resolve(&self, archon: &str, config: &LlmConfig) -> Result<Binding, BindingError> {
         let provider_name = self.provider.as_deref().unwrap_or(&config.provider);
@@ -219,7 +224,7 @@ impl Overrides {
             base_url: normalize_base_url(kind, url),
             model: self.model.clone().unwrap_or_else(|| config.model.clone()),
             temperature: self.temperature.or(config.temperature),
-            max_tokens: self.max_tokens.or(config.max_tokens),
+            max_tokens: self.max_tokens(config),
             timeout: Duration::from_millis(
                 self.timeout_ms
                     .or(config.timeout_ms)

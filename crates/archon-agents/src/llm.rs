@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use archon_core::agent_port::{AnswerSource, Backend, Completion, Exchange, TransportFailure};
+use archon_core::roster::LlmConfig;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -128,6 +129,10 @@ impl Backend for LlmBackend {
 
     fn is_simulated(&self) -> bool {
         false
+    }
+
+    fn answer_budget(&self, binding: &LlmConfig) -> Option<u32> {
+        self.inner.overrides.max_tokens(binding)
     }
 
     fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {

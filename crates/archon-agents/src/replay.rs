@@ -1,6 +1,7 @@
 //! The replay backend: answers only from a cassette, never from a server.
 
 use archon_core::agent_port::{Backend, Completion, Exchange, TransportFailure};
+use archon_core::roster::LlmConfig;
 
 use crate::binding::Overrides;
 use crate::cassette::{self, Cassette};
@@ -57,6 +58,10 @@ impl Backend for ReplayBackend {
 
     fn is_simulated(&self) -> bool {
         false
+    }
+
+    fn answer_budget(&self, binding: &LlmConfig) -> Option<u32> {
+        self.overrides.max_tokens(binding)
     }
 
     fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>> {

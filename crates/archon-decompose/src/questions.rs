@@ -16,11 +16,16 @@ pub struct ProposedTask {
     /// FR/NFR references and deliverable contributions.
     pub requirements: Vec<String>,
     /// Completion criteria, at least two, each checkable.
+    #[schemars(length(min = 2))]
     pub expected_outcomes: Vec<String>,
+    #[schemars(length(min = 1))]
     pub capability_tags: Vec<CapabilityTag>,
     pub effort_hours: f64,
-    /// Task refs (`TASK-…`) that must complete first.
+    /// Task refs (`TASK-…`) that must complete first. A ref is short: its
+    /// bound weighs it against the prose fields when the schema is sized to
+    /// a model's token budget.
     #[serde(default)]
+    #[schemars(inner(length(max = 40)))]
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub sensitivity: Sensitivity,
@@ -182,6 +187,28 @@ mod tests {
         )
         .unwrap();
         check_template(EarlSynthesisQuestion::KIND, EarlSynthesisQuestion::TEMPLATE).unwrap();
+    }
+
+    /// Sized to a small model's budget, a decomposition still admits a task
+    /// with its two outcomes and a tag, and nothing longer than the budget.
+    #[test]
+    fn decomposition_schemas_fit_a_small_budget() {
+        use archon_core::agent_port::{answer_schema, fit_to_budget, longest_answer_tokens};
+        for max_tokens in [512, 2048] {
+            for (schema, task) in [
+                (answer_schema::<EarlDecomposition>(), "ProposedTask"),
+                (answer_schema::<Synthesis>(), "SynthesizedTask"),
+            ] {
+                let fitted = fit_to_budget(&schema, max_tokens);
+                assert!(longest_answer_tokens(&fitted) <= u64::from(max_tokens));
+                let task = &fitted["$defs"][task]["properties"];
+                assert!(fitted["properties"]["tasks"]["maxItems"].as_u64().unwrap() >= 1);
+                assert_eq!(task["expected_outcomes"]["minItems"], 2);
+                assert!(task["expected_outcomes"]["maxItems"].as_u64().unwrap() >= 2);
+                assert!(task["capability_tags"]["maxItems"].as_u64().unwrap() >= 1);
+                assert!(task["description"]["maxLength"].as_u64().unwrap() >= 40);
+            }
+        }
     }
 
     #[test]

@@ -239,6 +239,8 @@ pub struct BallotChoice {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BallotAnswer {
+    /// One per motion on the ballot.
+    #[schemars(extend("x-archon-listed" = true))]
     pub votes: Vec<BallotChoice>,
 }
 

@@ -96,8 +96,13 @@ pub fn unbounded_paths(schema: &serde_json::Value) -> Vec<String> {
 }
 
 impl Schema {
-    pub fn of<T: JsonSchema>() -> Schema {
-        let json = answer_schema::<T>();
+    /// The answer schema of `T`, sized to `budget` tokens when one is given.
+    pub fn of<T: JsonSchema>(budget: Option<u32>) -> Schema {
+        let bounded = answer_schema::<T>();
+        let json = match budget {
+            Some(max_tokens) => super::budget::fit_to_budget(&bounded, max_tokens),
+            None => bounded,
+        };
         Schema {
             json: Arc::new(json),
             validator: OnceLock::new(),

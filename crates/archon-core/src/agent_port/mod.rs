@@ -9,6 +9,7 @@
 //! backends of the `archon-agents` crate. Stages never see which one runs.
 
 mod answer;
+mod budget;
 mod prompts;
 mod simulated;
 mod tally;
@@ -27,6 +28,7 @@ use crate::seed::Seed;
 pub use answer::{
     answer_schema, extract_json, unbounded_paths, DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING,
 };
+pub use budget::{fit_to_budget, longest_answer_tokens, LISTED};
 pub use prompts::{check_template, render_prompt, SYSTEM_TEMPLATE};
 pub use simulated::SimulatedBackend;
 pub use tally::{AnswerTally, TallyCounts};
@@ -138,6 +140,13 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether the port must compute simulated answers for this backend.
     fn is_simulated(&self) -> bool;
+    /// The most tokens an answer under `binding` may take (its `max_tokens`
+    /// with the backend's overrides applied), to which the port sizes the
+    /// answer schema; `None` (the default, and the simulation's) leaves the
+    /// schema's own bounds.
+    fn answer_budget(&self, _binding: &LlmConfig) -> Option<u32> {
+        None
+    }
     /// Answers a batch; the result has one entry per exchange, in order.
     fn complete(&self, batch: Vec<Exchange>) -> Vec<Result<Completion, TransportFailure>>;
 }
@@ -276,15 +285,16 @@ impl Agents {
         std::mem::take(&mut *lock(&self.calls))
     }
 
-    /// The answer schema of `Q`, compiled once per process: compiling one
-    /// (regexes included) costs milliseconds, and every stage, motion and
-    /// tactic has its own port.
-    fn schema_of<Q: Question>(&self) -> Arc<answer::Schema> {
-        static SCHEMAS: LazyLock<Mutex<HashMap<&'static str, Arc<answer::Schema>>>> =
+    /// The answer schema of `Q` for a token budget (see [`fit_to_budget`]),
+    /// compiled once per process: compiling one (regexes included) costs
+    /// milliseconds, and every stage, motion and tactic has its own port.
+    fn schema_of<Q: Question>(&self, budget: Option<u32>) -> Arc<answer::Schema> {
+        type Key = (&'static str, Option<u32>);
+        static SCHEMAS: LazyLock<Mutex<HashMap<Key, Arc<answer::Schema>>>> =
             LazyLock::new(Mutex::default);
         lock(&SCHEMAS)
-            .entry(std::any::type_name::<Q::Answer>())
-            .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>()))
+            .entry((std::any::type_name::<Q::Answer>(), budget))
+            .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>(budget)))
             .clone()
     }
 
@@ -293,17 +303,33 @@ impl Agents {
         &self,
         asks: &[Ask<'_, Q>],
     ) -> Vec<Result<Q::Answer, AgentFailure>> {
-        let schema = self.schema_of::<Q>();
+        // Each ask's schema is sized to its archon's token budget; asks
+        // share the schema of one budget.
+        let mut distinct: Vec<(Option<u32>, Arc<answer::Schema>)> = Vec::new();
+        let schemas: Vec<Arc<answer::Schema>> = asks
+            .iter()
+            .map(|ask| {
+                let budget = self.backend.answer_budget(&ask.archon.llm_config);
+                if let Some((_, s)) = distinct.iter().find(|(b, _)| *b == budget) {
+                    return s.clone();
+                }
+                let schema = self.schema_of::<Q>(budget);
+                distinct.push((budget, schema.clone()));
+                schema
+            })
+            .collect();
         let mut results = Vec::with_capacity(asks.len());
         let mut records = Vec::with_capacity(asks.len());
         std::thread::scope(|scope| {
             // A model takes far longer to answer than the validator takes to
             // compile: compiling it meanwhile keeps it off the critical path.
-            if !self.backend.is_simulated() && !schema.is_compiled() {
-                scope.spawn(|| schema.validator());
+            if !self.backend.is_simulated() {
+                for (_, schema) in distinct.iter().filter(|(_, s)| !s.is_compiled()) {
+                    scope.spawn(|| schema.validator());
+                }
             }
-            for round in asks.chunks(ROUND_SIZE) {
-                results.extend(self.ask_round(round, &schema, &mut records));
+            for (round, schemas) in asks.chunks(ROUND_SIZE).zip(schemas.chunks(ROUND_SIZE)) {
+                results.extend(self.ask_round(round, schemas, &mut records));
             }
         });
         let mut calls = lock(&self.calls);
@@ -320,7 +346,7 @@ impl Agents {
     fn ask_round<Q: Question>(
         &self,
         asks: &[Ask<'_, Q>],
-        schema: &answer::Schema,
+        schemas: &[Arc<answer::Schema>],
         records: &mut Vec<CallRecord>,
     ) -> Vec<Result<Q::Answer, AgentFailure>> {
         let mut results: Vec<Option<Result<Q::Answer, AgentFailure>>> =
@@ -336,7 +362,7 @@ impl Agents {
                     Q::TEMPLATE,
                     ask.archon,
                     &ask.question,
-                    &schema.json,
+                    &schemas[i].json,
                 ) {
                     Ok(m) => m,
                     Err(e) => {
@@ -355,7 +381,9 @@ impl Agents {
             // Simulated answers and decoding are pure CPU work: spread them over the cores.
             let batch: Vec<Exchange> = pending
                 .par_iter()
-                .map(|(i, messages)| self.exchange(&asks[*i], messages.clone(), schema, attempt))
+                .map(|(i, messages)| {
+                    self.exchange(&asks[*i], messages.clone(), &schemas[*i], attempt)
+                })
                 .collect();
             // After a transport failure the stage cannot complete: the rest of
             // its questions fail at once instead of waiting on a dead server.
@@ -368,11 +396,13 @@ impl Agents {
             };
             // A valid answer's text is dropped as soon as it is decoded; only an
             // invalid one is kept, for the re-ask.
+            let asked: Vec<usize> = pending.iter().map(|(i, _)| *i).collect();
             let answered: Vec<Answered<Q::Answer>> = completions
                 .into_par_iter()
-                .map(|completion| match completion {
+                .zip(asked)
+                .map(|(completion, i)| match completion {
                     Err(e) => Answered::Failed(e),
-                    Ok(mut c) => match schema.decode::<Q::Answer>(&c.text) {
+                    Ok(mut c) => match schemas[i].decode::<Q::Answer>(&c.text) {
                         Ok(answer) => {
                             c.text = String::new();
                             Answered::Valid(c, answer)
