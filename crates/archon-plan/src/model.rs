@@ -88,7 +88,10 @@ impl Disposition {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerificationTask {
+    /// `discovery_<blocker>_<n>`, numbered by the engine
+    /// ([`crate::drafting::number_blockers`]): not asked of a model.
     #[serde(default)]
+    #[schemars(skip)]
     pub task_id: String,
     pub description: String,
     pub success_signal: String,
@@ -149,12 +152,14 @@ impl Blocker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CapacityClaim {
     /// `COARSE` (units of portfolio capacity) or `NONE`.
+    #[schemars(extend("enum" = ["COARSE", "NONE"]))]
     pub claim_type: String,
     /// Portfolio capacity units (coarse; 0 for NONE).
     #[serde(default)]
     pub units: Option<u32>,
     /// `LOW`, `MEDIUM` or `HIGH`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["LOW", "MEDIUM", "HIGH", null]))]
     pub confidence: Option<String>,
     #[serde(default)]
     pub notes: String,
