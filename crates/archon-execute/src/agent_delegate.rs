@@ -35,8 +35,33 @@ pub struct DelegateAnswer {
     pub files: Vec<WorkspaceFile>,
     pub evidence: Vec<String>,
     pub verification: Verification,
-    /// One check per expected outcome (validation only; empty otherwise).
-    pub outcome_checks: Vec<OutcomeCheck>,
+    /// One verdict per expected outcome, in their numbered order (validation
+    /// only; empty otherwise). The engine pairs each with its outcome: the
+    /// model is never asked to copy an outcome's text back.
+    #[schemars(extend("x-archon-listed" = true))]
+    pub outcome_checks: Vec<OutcomeVerdict>,
+}
+
+/// The validator's verdict on the expected outcome of the same position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OutcomeVerdict {
+    pub passed: bool,
+    pub notes: String,
+}
+
+/// The checks of `verdicts`, each paired with the expected outcome of its
+/// position; verdicts past the last outcome are dropped (an outcome without
+/// one is judged unchecked).
+fn paired(expected: &[String], verdicts: Vec<OutcomeVerdict>) -> Vec<OutcomeCheck> {
+    expected
+        .iter()
+        .zip(verdicts)
+        .map(|(outcome, v)| OutcomeCheck {
+            expected_outcome: outcome.clone(),
+            passed: v.passed,
+            notes: v.notes,
+        })
+        .collect()
 }
 
 impl Question for DelegateQuestion {
@@ -204,7 +229,13 @@ impl DelegateQuestion {
                 passed: met == checks.len(),
                 notes: format!("{met}/{} expected outcome(s) met", checks.len()),
             },
-            outcome_checks: checks,
+            outcome_checks: checks
+                .into_iter()
+                .map(|c| OutcomeVerdict {
+                    passed: c.passed,
+                    notes: c.notes,
+                })
+                .collect(),
         }
     }
 }
@@ -290,7 +321,7 @@ impl Delegate for AgentDelegate<'_> {
                     writes: answer.files,
                     evidence,
                     verification: answer.verification,
-                    outcome_checks: answer.outcome_checks,
+                    outcome_checks: paired(&h.expected_outcomes, answer.outcome_checks),
                 })
             }
             Some(Err(failure)) => Err(DelegateFailure {
