@@ -54,13 +54,16 @@ fn bytes_of(path: &Path) -> Result<Vec<u8>, AdminError> {
     std::fs::read(path).map_err(|e| StoreError::io(path, e).into())
 }
 
-/// Appends a run's events to their trail, and the call records they carry to
-/// the folder's `agent_calls.jsonl` (what `archon usage` totals).
+/// Appends a run's events to their trail, and writes the call records they
+/// carry to the folder's `agent_calls.jsonl` (what `archon usage` totals).
+/// The events trail keeps every run's; the call records are this run's only,
+/// like every stage's, so `archon usage` never counts a rerun's calls twice
+/// nor mixes a simulated run's with an LLM run's.
 fn append_events(dir: &mut ArtifactDir, rel: &str, events: &[Event]) -> Result<(), AdminError> {
     dir.append_jsonl(rel, events)?;
     let calls: Vec<_> = events.iter().flat_map(Event::call_records).collect();
     if !calls.is_empty() {
-        dir.append_jsonl(archon_core::agent_port::CALLS_FILE, &calls)?;
+        dir.write_jsonl(archon_core::agent_port::CALLS_FILE, &calls)?;
     }
     Ok(())
 }

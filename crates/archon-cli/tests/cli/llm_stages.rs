@@ -356,3 +356,38 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The admin stages' call trails are per run: after a simulated run, an LLM
+/// run of the same stage leaves only its own (live) calls in
+/// `agent_calls.jsonl`, so `archon usage` never mixes the two runs.
+#[test]
+fn admin_call_trails_hold_the_last_run_only() {
+    for stage in ["rfp", "proposals", "select"] {
+        let tmp = prepared(stage);
+        let mock = MockLlm::start(None);
+        let mandate = mandates(&tmp).remove(0);
+        let (args, dir) = match stage {
+            "rfp" => (
+                vec![format!("archon-out/executive/{SESSION}")],
+                out_dir(&tmp).join("rfp"),
+            ),
+            "proposals" => (
+                vec![mandate.display().to_string()],
+                mandate.join("proposals_inbox"),
+            ),
+            _ => (
+                vec![mandate.display().to_string()],
+                mandate.join("selection"),
+            ),
+        };
+        let simulated = calls(&dir).len();
+        assert!(simulated > 0, "{stage}: the simulated run recorded no call");
+        let out = llm(tmp.path(), &mock)
+            .arg(stage)
+            .args(&args)
+            .output()
+            .unwrap();
+        ok(&out);
+        assert_live_and_paid_once(&dir, &mock, 0);
+    }
+}
