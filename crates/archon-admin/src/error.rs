@@ -11,6 +11,8 @@ pub enum AdminError {
     Inputs(#[from] InputErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    ServerFailed(#[from] archon_core::agent_port::ServerFailed),
     /// A flag or argument that cannot be honoured (unknown Duke, nothing to revise, …).
     #[error("{0}")]
     Usage(String),

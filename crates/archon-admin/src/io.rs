@@ -297,6 +297,7 @@ fn rfp_mandate(
     }
     let now = clock.stamp();
     let run = rfp::run(input, roster, agents, &identity, &kept, &now);
+    agents.server_failed()?;
     let mut out = ArtifactDir::begin(&dir)?;
     for c in &run.contributions {
         safe_component(&c.portfolio_id, "roster", "portfolio_id")?;
@@ -538,6 +539,7 @@ pub fn proposals(
         &previous,
         &now,
     );
+    agents.server_failed()?;
     let iteration = revision.as_ref().map_or(1, |r| r.iteration + 1);
 
     // Merge: fresh results replace a Duke's entry; on a failed revision the
@@ -889,6 +891,7 @@ pub fn select(
         },
         &now,
     );
+    agents.server_failed()?;
     let mut out = ArtifactDir::begin(&selection_dir)?;
     out.write_json(SELECTION_FILE, &run.result)?;
     out.write_text("selection_result.md", &select::render_markdown(&run.result))?;

@@ -356,6 +356,8 @@ pub fn run_bridge(
         }
         Ok(())
     })?;
+    // Drafts the server failed to give are not routed around, nor activated.
+    agents.server_failed()?;
     trail.note(&format!("Produced {} task drafts", task_drafts.len()));
     trail.note(&format!(
         "  [cluster-registry] loaded {} clusters",

@@ -53,6 +53,8 @@ pub enum DecomposeError {
     Inputs(#[from] InputErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    ServerFailed(#[from] archon_core::agent_port::ServerFailed),
     #[error("checkpoint {name}: {message}")]
     Checkpoint { name: String, message: String },
     /// Flags that do not fit the inputs.

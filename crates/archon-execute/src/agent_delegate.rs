@@ -274,6 +274,10 @@ impl Delegate for AgentDelegate<'_> {
         }
     }
 
+    fn server_failed(&self) -> Option<String> {
+        self.agents.server_failed().err().map(|e| e.0)
+    }
+
     fn perform(&self, request: &PhaseRequest<'_>) -> Result<PhaseWork, DelegateFailure> {
         let h = request.handoff;
         let question = DelegateQuestion {

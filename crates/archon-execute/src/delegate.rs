@@ -120,4 +120,10 @@ pub trait Delegate {
     /// `simulation`, `llm` or `command`: recorded in the report.
     fn kind(&self) -> &'static str;
     fn perform(&self, request: &PhaseRequest<'_>) -> Result<PhaseWork, DelegateFailure>;
+    /// Why the delegate's model server failed, once it has: the execution
+    /// then stops without an outcome (nothing is reported from work that
+    /// never came), to be invoked again.
+    fn server_failed(&self) -> Option<String> {
+        None
+    }
 }

@@ -76,6 +76,9 @@ pub enum ExecuteError {
     /// Another execution of the task is running; nothing was done.
     #[error("task {task_ref} is being executed by {holder}: refused before running anything")]
     Leased { task_ref: String, holder: String },
+    /// The delegate's model server failed: no outcome, no report.
+    #[error("the model server failed: {0}")]
+    ServerFailed(String),
 }
 
 /// How the body ended, before publication.
@@ -127,7 +130,13 @@ pub fn execute(input: &HandoffInput, services: Services<'_>) -> Result<Execution
                 ),
             }])
         }
-        Ok(handoff) => run.body(handoff)?,
+        Ok(handoff) => match run.body(handoff) {
+            Err(e @ ExecuteError::ServerFailed(_)) => {
+                run.release_lease()?;
+                return Err(e);
+            }
+            ending => ending?,
+        },
     };
     run.publish(input, handoff.as_ref().ok(), ending)
 }
@@ -325,6 +334,9 @@ impl Run<'_> {
         let work = match outcome {
             Ok(work) => work,
             Err(failure) => {
+                if let Some(why) = self.s.delegate.server_failed() {
+                    return Err(ExecuteError::ServerFailed(why));
+                }
                 self.item_event(
                     "execution.phase.failed",
                     format!(
@@ -678,16 +690,21 @@ impl Run<'_> {
             }
             None => None,
         };
-        if let Some(task_ref) = self.leased.take() {
-            self.s
-                .ledger
-                .release_lease(&task_ref, self.s.lease_holder, self.s.clock)?;
-        }
+        self.release_lease()?;
         Ok(Execution {
             report,
             task_result,
             written,
         })
+    }
+
+    fn release_lease(&mut self) -> Result<(), ExecuteError> {
+        if let Some(task_ref) = self.leased.take() {
+            self.s
+                .ledger
+                .release_lease(&task_ref, self.s.lease_holder, self.s.clock)?;
+        }
+        Ok(())
     }
 
     /// The report folder's stage manifest: `archon verify DIR` then notices a report

@@ -107,6 +107,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<Outcome> {
         &env,
     )
     .context("invalid review responses")?;
+    agents.server_failed()?;
     let out = args
         .out
         .clone()

@@ -44,6 +44,19 @@ fn mandate(out: &Path) -> PathBuf {
         .path()
 }
 
+/// A folder holding the bundled example run in simulation up to `tasks`,
+/// and an empty workspace `ws` for `execute`.
+fn prepared_until_tasks() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let prepared = archon(tmp.path())
+        .args(["--mode", "simulation", "run", "--quiet", "--until", "tasks"])
+        .output()
+        .unwrap();
+    assert!(prepared.status.success(), "{}", describe(&prepared));
+    std::fs::create_dir_all(tmp.path().join("ws")).unwrap();
+    tmp
+}
+
 /// Every command that asks the agents, with its inputs in `tmp` (a simulated
 /// run up to `tasks`).
 fn stage_commands(tmp: &Path) -> Vec<(&'static str, Vec<String>)> {
@@ -119,13 +132,7 @@ fn stage_commands(tmp: &Path) -> Vec<(&'static str, Vec<String>)> {
 
 #[test]
 fn a_server_that_is_down_stops_every_stage_command_before_its_first_question() {
-    let tmp = tempfile::tempdir().unwrap();
-    let prepared = archon(tmp.path())
-        .args(["--mode", "simulation", "run", "--quiet", "--until", "tasks"])
-        .output()
-        .unwrap();
-    assert!(prepared.status.success(), "{}", describe(&prepared));
-    std::fs::create_dir_all(tmp.path().join("ws")).unwrap();
+    let tmp = prepared_until_tasks();
     let url = dead_url();
     for (name, args) in stage_commands(tmp.path()) {
         let started = std::time::Instant::now();
@@ -306,4 +313,49 @@ fn a_transport_failure_during_a_stage_is_an_error_not_a_fallback() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(written, 0, "no motion planned from fallbacks");
+}
+
+/// A server that fails during the stage (every chat call 503, after a
+/// preflight that passed) fails every stage command with exit 2 and leaves
+/// the stage's artifacts as they were: nothing is written from the answers
+/// that did not come. Allowed: the governance ledger (a lease taken and
+/// released), a run's copy of its input, cassette folder and run state, and
+/// resumable checkpoints.
+#[test]
+fn a_stage_whose_server_fails_mid_run_writes_no_artifacts() {
+    let tmp = prepared_until_tasks();
+    let mock = MockLlm::overloaded();
+    // Paths relative to the test folder.
+    let allowed = |p: &str| {
+        ["cassettes/", ".archon/", "checkpoints/", "governance.db"]
+            .iter()
+            .any(|part| p.contains(part))
+            || p.ends_with("run_state.json")
+            || p.starts_with("fresh-run/input/")
+    };
+    let tree = |dir: &Path| crate::support::tree::files_where(dir, |p| !allowed(p));
+    let mut wrote = Vec::new();
+    for (name, args) in stage_commands(tmp.path()) {
+        let before = tree(tmp.path());
+        let out = llm(tmp.path(), &mock.url(), SERVED_MODEL)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", describe(&out));
+        let after = tree(tmp.path());
+        let changed: Vec<&String> = after
+            .iter()
+            .filter(|(p, bytes)| before.get(*p) != Some(*bytes))
+            .map(|(p, _)| p)
+            .chain(before.keys().filter(|p| !after.contains_key(*p)))
+            .collect();
+        if !changed.is_empty() {
+            wrote.push(format!(
+                "{name} wrote {} file(s), e.g. {:?}",
+                changed.len(),
+                changed[0]
+            ));
+        }
+    }
+    assert!(wrote.is_empty(), "{wrote:#?}");
 }

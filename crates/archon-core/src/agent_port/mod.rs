@@ -176,6 +176,12 @@ pub struct CallRecord {
     pub source: AnswerSource,
 }
 
+/// The model server failed during a stage (after the backend's retries):
+/// nothing may be written from the answers that did not come.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the model server failed: {0}")]
+pub struct ServerFailed(pub String);
+
 /// An archon that gave no valid answer; the stage applies its own rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{archon_name} gave no valid {kind} answer after {attempts} attempt(s): {reason}")]
@@ -234,6 +240,16 @@ impl Agents {
     pub fn with_tally(mut self, tally: Arc<AnswerTally>) -> Agents {
         self.tally = tally;
         self
+    }
+
+    /// An error once a call of this port (or of a port sharing its tally)
+    /// failed on transport. A stage checks it before writing, so that no
+    /// artifact is made from answers that never came.
+    pub fn server_failed(&self) -> Result<(), ServerFailed> {
+        match self.tally.transport_failure() {
+            Some(failure) => Err(ServerFailed(failure)),
+            None => Ok(()),
+        }
     }
 
     /// What became of the asks so far (shared with forks).
