@@ -391,3 +391,76 @@ fn admin_call_trails_hold_the_last_run_only() {
         assert_live_and_paid_once(&dir, &mock, 0);
     }
 }
+
+/// `plan` and `decompose` recorded against the mock, then replayed from the
+/// cassette with the server stopped, write the recorded run's artifacts byte
+/// for byte: call records, trails and manifests do not depend on whether an
+/// answer came live or from the cassette.
+#[test]
+fn plan_and_decompose_replays_equal_their_recordings() {
+    let cassette = tempfile::tempdir().unwrap();
+    let cassette = cassette.path().display().to_string();
+    let review = format!("archon-out/review/{SESSION}");
+    // `archon --mode llm … plan` / `decompose` at `url`, with `flag` naming the cassette.
+    let command = |tmp: &tempfile::TempDir, url: &str, flag: &str| {
+        let mut c = archon(tmp.path());
+        c.args([
+            "--mode",
+            "llm",
+            "--provider",
+            "openai",
+            "--model",
+            "mock-model",
+        ])
+        .args(["--base-url", url, flag, &cassette]);
+        c
+    };
+    let plan = |tmp: &tempfile::TempDir, url: &str, flag: &str| {
+        let out = command(tmp, url, flag)
+            .args(["plan", &review])
+            .output()
+            .unwrap();
+        ok(&out);
+        crate::support::tree::files(&out_dir(tmp).join("executive"))
+    };
+    let decompose = |tmp: &tempfile::TempDir, url: &str, flag: &str| {
+        let bridge = mandates(tmp).remove(0).join("execution_bridge");
+        let out = command(tmp, url, flag)
+            .arg("decompose")
+            .arg("--from-selection-dir")
+            .arg(bridge.with_file_name("selection"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            describe(&out)
+        );
+        crate::support::tree::files(&bridge)
+    };
+    let mock = MockLlm::start(None);
+    let url = mock.url();
+    let live_plan = plan(&prepared("review"), &url, "--record");
+    let live_bridge = decompose(&prepared("select"), &url, "--record");
+    assert!(mock.requests() > 0);
+    // Stopped: a request would fail the stage (exit 2).
+    drop(mock);
+    let replayed_plan = plan(&prepared("review"), &url, "--replay");
+    let replayed_bridge = decompose(&prepared("select"), &url, "--replay");
+    for (what, live, replayed) in [
+        ("plan", &live_plan, &replayed_plan),
+        ("decompose", &live_bridge, &replayed_bridge),
+    ] {
+        assert_eq!(
+            live.keys().collect::<Vec<_>>(),
+            replayed.keys().collect::<Vec<_>>(),
+            "{what}: different files"
+        );
+        for (name, bytes) in live {
+            assert!(
+                replayed[name] == *bytes,
+                "{what}: {name} differs in the replay"
+            );
+        }
+    }
+}
