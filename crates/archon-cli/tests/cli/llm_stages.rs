@@ -21,6 +21,11 @@ const SESSION: &str = "example-session-001";
 
 /// `archon --mode llm --provider openai --base-url <mock>` in `cwd`.
 fn llm(cwd: &Path, mock: &MockLlm) -> Command {
+    llm_at(cwd, &mock.url())
+}
+
+/// `archon --mode llm --provider openai --base-url URL` in `cwd`.
+fn llm_at(cwd: &Path, url: &str) -> Command {
     let mut c = archon(cwd);
     c.args([
         "--mode",
@@ -30,7 +35,7 @@ fn llm(cwd: &Path, mock: &MockLlm) -> Command {
         "--model",
         "mock-model",
     ])
-    .args(["--base-url", &mock.url()]);
+    .args(["--base-url", url]);
     c
 }
 
@@ -403,16 +408,8 @@ fn plan_and_decompose_replays_equal_their_recordings() {
     let review = format!("archon-out/review/{SESSION}");
     // `archon --mode llm … plan` / `decompose` at `url`, with `flag` naming the cassette.
     let command = |tmp: &tempfile::TempDir, url: &str, flag: &str| {
-        let mut c = archon(tmp.path());
-        c.args([
-            "--mode",
-            "llm",
-            "--provider",
-            "openai",
-            "--model",
-            "mock-model",
-        ])
-        .args(["--base-url", url, flag, &cassette]);
+        let mut c = llm_at(tmp.path(), url);
+        c.args([flag, &cassette]);
         c
     };
     let plan = |tmp: &tempfile::TempDir, url: &str, flag: &str| {
