@@ -243,12 +243,14 @@ impl Agents {
     }
 
     /// An error once a call of this port (or of a port sharing its tally)
-    /// failed on transport. A stage checks it before writing, so that no
-    /// artifact is made from answers that never came.
+    /// failed on transport, when the tally stops on transport failures (the
+    /// CLI's does; otherwise a failed call is that archon's failure and the
+    /// stage applies its own rule). A stage checks it before writing, so that
+    /// no artifact is made from answers that never came.
     pub fn server_failed(&self) -> Result<(), ServerFailed> {
         match self.tally.transport_failure() {
-            Some(failure) => Err(ServerFailed(failure)),
-            None => Ok(()),
+            Some(failure) if self.tally.stops_on_transport_failure() => Err(ServerFailed(failure)),
+            _ => Ok(()),
         }
     }
 
