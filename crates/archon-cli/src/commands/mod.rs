@@ -34,7 +34,12 @@ pub fn run(cli: Cli, progress: archon_agents::Progress) -> Result<Outcome> {
         Some(layout) => Some(RunLock::acquire(&layout)?),
         None => None,
     };
-    let outcome = command(&ctx, cli.command)?;
+    let outcome = match command(&ctx, cli.command) {
+        Ok(outcome) => outcome,
+        // A stage that stopped on a failed model server says so, with the counts.
+        Err(_) if ctx.tally.transport_failure().is_some() => Outcome::Blocked,
+        Err(e) => return Err(e),
+    };
     answers_verdict(&ctx, outcome)
 }
 
