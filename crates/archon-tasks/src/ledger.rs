@@ -36,7 +36,8 @@ use serde::Serialize;
 
 use crate::cluster::ClusterRegistry;
 use crate::coercion::{CoercionFilter, FilterOutcome};
-use crate::event::{event_hash, EventBody, HashInput, LedgerEvent, GENESIS_HASH};
+use crate::event::{event_hash, EventBody, HashInput, LedgerEvent, RequestRef, GENESIS_HASH};
+use crate::idempotency::{rebuild_report, request_of, Applied, RequestKey};
 use crate::lifecycle::{self, ActivationRequest, Env, Refusal, Transition};
 use crate::projection::{apply, ReplayError, TaskRecord};
 use crate::result::TaskResult;
@@ -61,6 +62,8 @@ CREATE TABLE IF NOT EXISTS events (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_task ON events(task_ref, seq);
+CREATE INDEX IF NOT EXISTS events_request ON events(actor, json_extract(body, '$.request.key'))
+    WHERE kind = 'intent';
 CREATE TABLE IF NOT EXISTS tasks (
     task_ref TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -95,6 +98,8 @@ pub enum LedgerError {
     WritersOpen { path: PathBuf },
     #[error(transparent)]
     Refused(#[from] Refusal),
+    #[error("idempotency key {key:?} was already used by this actor for another request; nothing applied")]
+    KeyReused { key: String },
     #[error("task {task_ref}: changed by another operation since intent {intent_seq} (version {expected} -> {found}); nothing applied")]
     Conflict {
         task_ref: String,
@@ -107,7 +112,10 @@ pub enum LedgerError {
 impl LedgerError {
     /// Whether the request itself was wrong (bad input), as opposed to storage trouble.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, LedgerError::Refused(_))
+        matches!(
+            self,
+            LedgerError::Refused(_) | LedgerError::KeyReused { .. }
+        )
     }
 }
 
@@ -148,28 +156,52 @@ impl TransitionReport {
 /// One requested operation.
 enum Op {
     Activate(ActivationRequest),
-    Transition(String, Transition),
+    Transition {
+        task_ref: String,
+        transition: Transition,
+        /// The client's idempotency key, when it may send the write again.
+        request: Option<RequestRef>,
+    },
 }
 
 impl Op {
+    fn moving(task_ref: String, transition: Transition) -> Op {
+        Op::Transition {
+            task_ref,
+            transition,
+            request: None,
+        }
+    }
+
     fn task_ref(&self) -> &str {
         match self {
             Op::Activate(r) => &r.task_ref,
-            Op::Transition(t, _) => t,
+            Op::Transition { task_ref, .. } => task_ref,
         }
     }
 
     fn name(&self) -> String {
         match self {
             Op::Activate(_) => "activate".to_string(),
-            Op::Transition(_, t) => t.name().to_string(),
+            Op::Transition { transition, .. } => transition.name().to_string(),
+        }
+    }
+
+    fn request(&self) -> Option<&RequestRef> {
+        match self {
+            Op::Activate(_) => None,
+            Op::Transition { request, .. } => request.as_ref(),
         }
     }
 
     fn plan(&self, rec: Option<&TaskRecord>, env: &Env<'_>) -> Result<Vec<EventBody>, Refusal> {
         match self {
             Op::Activate(req) => lifecycle::plan_activation(req, rec, env),
-            Op::Transition(task_ref, t) => lifecycle::plan_transition(task_ref, t, rec, env),
+            Op::Transition {
+                task_ref,
+                transition,
+                ..
+            } => lifecycle::plan_transition(task_ref, transition, rec, env),
         }
     }
 }
@@ -385,7 +417,7 @@ impl Ledger {
         self.run(vec![Op::Activate(request)], &actor, clock)
             .pop()
             .unwrap_or_else(|| Err(self.corrupt("no outcome for the activation".into())))
-            .and_then(|r| self.activation_result(r))
+            .and_then(|r| self.activation_result(r.into_inner()))
     }
 
     /// Several activations in two transactions (intents, then outcomes).
@@ -401,7 +433,7 @@ impl Ledger {
             clock,
         )
         .into_iter()
-        .map(|r| r.and_then(|r| self.activation_result(r)))
+        .map(|r| r.and_then(|r| self.activation_result(r.into_inner())))
         .collect()
     }
 
@@ -413,13 +445,38 @@ impl Ledger {
         actor: &str,
         clock: &Clock,
     ) -> Result<TransitionReport, LedgerError> {
-        self.run(
-            vec![Op::Transition(task_ref.to_string(), transition)],
-            actor,
-            clock,
-        )
-        .pop()
-        .unwrap_or_else(|| Err(self.corrupt("no outcome for the transition".into())))
+        self.run_one(Op::moving(task_ref.to_string(), transition), actor, clock)
+            .map(Applied::into_inner)
+    }
+
+    /// [`Ledger::transition`] that a client may send again under the same
+    /// key: a replay writes nothing and returns the first call's report (see
+    /// [`crate::idempotency`]).
+    pub fn transition_once(
+        &mut self,
+        request: &RequestKey<'_>,
+        task_ref: &str,
+        transition: Transition,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<Applied<TransitionReport>, LedgerError> {
+        let op = Op::Transition {
+            task_ref: task_ref.to_string(),
+            transition,
+            request: Some(request.to_ref()),
+        };
+        self.run_one(op, actor, clock)
+    }
+
+    fn run_one(
+        &mut self,
+        op: Op,
+        actor: &str,
+        clock: &Clock,
+    ) -> Result<Applied<TransitionReport>, LedgerError> {
+        self.run(vec![op], actor, clock)
+            .pop()
+            .unwrap_or_else(|| Err(self.corrupt("no outcome for the transition".into())))
     }
 
     /// Several moves (each on a different task) in two transactions.
@@ -429,11 +486,11 @@ impl Ledger {
         actor: &str,
         clock: &Clock,
     ) -> Vec<Result<TransitionReport, LedgerError>> {
-        let ops = moves
-            .into_iter()
-            .map(|(t, m)| Op::Transition(t, m))
-            .collect();
+        let ops = moves.into_iter().map(|(t, m)| Op::moving(t, m)).collect();
         self.run(ops, actor, clock)
+            .into_iter()
+            .map(|r| r.map(Applied::into_inner))
+            .collect()
     }
 
     /// A cluster reports a result (actor: its steward).
@@ -443,12 +500,28 @@ impl Ledger {
         result: TaskResult,
         clock: &Clock,
     ) -> Result<TransitionReport, LedgerError> {
-        let actor = if result.steward_id.is_empty() {
-            format!("cluster:{}", result.cluster_id)
-        } else {
-            format!("steward:{}", result.steward_id)
-        };
+        let actor = reporter(&result);
         self.transition(
+            task_ref,
+            Transition::Report {
+                result: Box::new(result),
+            },
+            &actor,
+            clock,
+        )
+    }
+
+    /// [`Ledger::report_result`] that a client may send again under the same key.
+    pub fn report_result_once(
+        &mut self,
+        request: &RequestKey<'_>,
+        task_ref: &str,
+        result: TaskResult,
+        clock: &Clock,
+    ) -> Result<Applied<TransitionReport>, LedgerError> {
+        let actor = reporter(&result);
+        self.transition_once(
+            request,
             task_ref,
             Transition::Report {
                 result: Box::new(result),
@@ -532,16 +605,10 @@ impl Ledger {
     }
 
     /// Runs operations as intent transaction + outcome transaction.
-    fn run(
-        &mut self,
-        ops: Vec<Op>,
-        actor: &str,
-        clock: &Clock,
-    ) -> Vec<Result<TransitionReport, LedgerError>> {
+    fn run(&mut self, ops: Vec<Op>, actor: &str, clock: &Clock) -> Vec<Outcome> {
         let now = clock.now();
         let at = stamp(now);
-        let mut results: Vec<Option<Result<TransitionReport, LedgerError>>> =
-            ops.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Outcome>> = ops.iter().map(|_| None).collect();
         let path = self.path.clone();
         let env = Env {
             now,
@@ -584,6 +651,9 @@ impl Ledger {
     }
 }
 
+/// What one operation of a [`Ledger::run`] came to.
+type Outcome = Result<Applied<TransitionReport>, LedgerError>;
+
 struct Intent {
     index: usize,
     seq: u64,
@@ -603,7 +673,7 @@ fn write_intents(
     env: &Env<'_>,
     at: &str,
     actor: &str,
-    results: &mut [Option<Result<TransitionReport, LedgerError>>],
+    results: &mut [Option<Outcome>],
 ) -> Result<Vec<Intent>, LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
@@ -617,6 +687,12 @@ fn write_intents(
     let mut orphans = None;
     let mut intents = Vec::new();
     for (index, op) in ops.iter().enumerate() {
+        if let Some(request) = op.request() {
+            if let Some(done) = replay_request(&tx, path, actor, request)? {
+                results[index] = Some(done);
+                continue;
+            }
+        }
         let rec = load_task(&tx, path, op.task_ref())?;
         if let Err(refusal) = op.plan(rec.as_ref(), env) {
             results[index] = Some(Err(refusal.into()));
@@ -637,6 +713,7 @@ fn write_intents(
             if adopted.is_none()
                 && orphan.op == op.name()
                 && orphan.expected_version == expected_version
+                && orphan.request.as_ref() == op.request()
             {
                 adopted = Some(orphan.seq);
                 continue;
@@ -665,6 +742,7 @@ fn write_intents(
                 let body = EventBody::Intent {
                     op: op.name(),
                     expected_version,
+                    request: op.request().cloned(),
                 };
                 append(&tx, path, &mut tail, None, op.task_ref(), at, actor, &body)?.seq
             }
@@ -688,6 +766,34 @@ fn write_intents(
     Ok(intents)
 }
 
+/// A keyed write already made: the committed operation `actor` made under
+/// `request.key` (its report rebuilt), or the refusal of a key reused for
+/// another request; `None` when the write is to be made now.
+fn replay_request(
+    conn: &Connection,
+    path: &Path,
+    actor: &str,
+    request: &RequestRef,
+) -> Result<Option<Outcome>, LedgerError> {
+    let mut committed = None;
+    for intent in read_keyed_intents(conn, path, actor, &request.key)? {
+        if request_of(&intent).map(|r| &r.request_sha256) != Some(&request.request_sha256) {
+            return Ok(Some(Err(LedgerError::KeyReused {
+                key: request.key.clone(),
+            })));
+        }
+        if committed.is_none() && is_committed(conn, path, intent.seq)? {
+            committed = Some(intent);
+        }
+    }
+    let Some(intent) = committed else {
+        return Ok(None);
+    };
+    let task_events = read_task_events(conn, path, &intent.task_ref)?;
+    let report = rebuild_report(&task_events, intent.seq).map_err(|e| replay_corrupt(path, e))?;
+    Ok(Some(Ok(Applied::Replayed(report))))
+}
+
 /// The intents' operations are over (closed, or left as orphans by an error).
 fn settled(writer: Option<&WriterLock>, intents: &[Intent]) {
     if let Some(w) = writer {
@@ -709,7 +815,7 @@ fn write_outcomes(
     env: &Env<'_>,
     at: &str,
     actor: &str,
-    results: &mut [Option<Result<TransitionReport, LedgerError>>],
+    results: &mut [Option<Outcome>],
 ) -> Result<(), LedgerError> {
     let sql = |source| LedgerError::Sqlite {
         path: path.to_path_buf(),
@@ -776,17 +882,26 @@ fn write_outcomes(
         let record =
             record.ok_or_else(|| corrupt_at(path, &format!("task {task_ref} vanished")))?;
         save_task(&tx, path, &record)?;
-        results[intent.index] = Some(Ok(TransitionReport {
+        results[intent.index] = Some(Ok(Applied::New(TransitionReport {
             task_ref: task_ref.to_string(),
             transition: op.name(),
             before: intent.before.unwrap_or(TaskState::Authorized),
             after: record.state,
             events,
             record,
-        }));
+        })));
     }
     archon_store::fault::point("ledger outcomes");
     tx.commit().map_err(sql)
+}
+
+/// The actor a result is reported as: its steward, else its cluster.
+fn reporter(result: &TaskResult) -> String {
+    if result.steward_id.is_empty() {
+        format!("cluster:{}", result.cluster_id)
+    } else {
+        format!("steward:{}", result.steward_id)
+    }
 }
 
 /// The bundled clusters and coercion patterns (errors are the build's, named
@@ -831,6 +946,7 @@ pub(crate) struct OpenIntent {
     pub task_ref: String,
     pub op: String,
     pub expected_version: u64,
+    pub request: Option<RequestRef>,
 }
 
 /// The intents without a `committed` or `failed` outcome, in log order.
@@ -860,11 +976,13 @@ fn open_intents(conn: &Connection, path: &Path) -> Result<Vec<OpenIntent>, Ledge
                 EventBody::Intent {
                     op,
                     expected_version,
+                    request,
                 } => Ok(OpenIntent {
                     seq: ev.seq,
                     task_ref: ev.task_ref,
                     op,
                     expected_version,
+                    request,
                 }),
                 _ => Err(corrupt_at(
                     path,
@@ -1128,6 +1246,72 @@ fn read_events(conn: &Connection, path: &Path) -> Result<Vec<LedgerEvent>, Ledge
         .into_iter()
         .map(|r| r.decode().map_err(|m| corrupt_at(path, &m)))
         .collect()
+}
+
+/// The intents `actor` wrote under idempotency key `key`, in log order.
+fn read_keyed_intents(
+    conn: &Connection,
+    path: &Path,
+    actor: &str,
+    key: &str,
+) -> Result<Vec<LedgerEvent>, LedgerError> {
+    let seqs = query_seqs(
+        conn,
+        path,
+        "SELECT seq FROM events WHERE kind = 'intent' AND actor = ?1
+           AND json_extract(body, '$.request.key') = ?2 ORDER BY seq",
+        params![actor, key],
+    )?;
+    seqs.into_iter()
+        .map(|seq| read_event(conn, path, seq))
+        .collect()
+}
+
+/// Whether the operation of intent `seq` has committed.
+fn is_committed(conn: &Connection, path: &Path, seq: u64) -> Result<bool, LedgerError> {
+    let found = query_seqs(
+        conn,
+        path,
+        "SELECT seq FROM events WHERE op_seq = ?1 AND kind = 'committed'",
+        params![seq as i64],
+    )?;
+    Ok(!found.is_empty())
+}
+
+/// Every event of `task_ref`, in log order.
+fn read_task_events(
+    conn: &Connection,
+    path: &Path,
+    task_ref: &str,
+) -> Result<Vec<LedgerEvent>, LedgerError> {
+    let seqs = query_seqs(
+        conn,
+        path,
+        "SELECT seq FROM events WHERE task_ref = ?1 ORDER BY seq",
+        params![task_ref],
+    )?;
+    seqs.into_iter()
+        .map(|seq| read_event(conn, path, seq))
+        .collect()
+}
+
+fn query_seqs(
+    conn: &Connection,
+    path: &Path,
+    query: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<u64>, LedgerError> {
+    let sql = |source| LedgerError::Sqlite {
+        path: path.to_path_buf(),
+        error: source,
+    };
+    let mut stmt = conn.prepare(query).map_err(sql)?;
+    let rows = stmt
+        .query_map(args, |r| r.get::<_, i64>(0))
+        .map_err(sql)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    Ok(rows.into_iter().map(|s| s as u64).collect())
 }
 
 fn read_event(conn: &Connection, path: &Path, seq: u64) -> Result<LedgerEvent, LedgerError> {

@@ -8,6 +8,7 @@
 //! - [`lifecycle`]: what each operation does, as facts (pure).
 //! - [`event`], [`projection`]: the hash-chained log and the fold that gives
 //!   each task's current state.
+//! - [`idempotency`]: writes a client may send again under one key.
 //! - [`ledger`]: the SQLite governance ledger (two-phase, multi-process safe).
 //! - [`verify`]: chain, two-phase and projection checks.
 //! - [`io`]: reading cluster directories and result files.
@@ -15,6 +16,7 @@
 pub mod cluster;
 pub mod coercion;
 pub mod event;
+pub mod idempotency;
 pub mod io;
 pub mod ledger;
 pub mod lifecycle;
@@ -26,7 +28,8 @@ pub mod writers;
 
 pub use cluster::{AuthLevel, Cluster, ClusterRegistry, Sensitivity};
 pub use coercion::{CoercionFilter, FilterOutcome, TaskContent};
-pub use event::{EventBody, LedgerEvent};
+pub use event::{EventBody, LedgerEvent, RequestRef};
+pub use idempotency::{Applied, RequestKey};
 pub use ledger::{ActivationResult, Ledger, LedgerError, TransitionReport};
 pub use lifecycle::{
     ActivationRequest, ExecutionStop, Refusal, Transition, DEFAULT_TTL_HOURS,

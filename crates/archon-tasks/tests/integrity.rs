@@ -133,6 +133,7 @@ fn verify_reports_an_orphaned_intent() {
     let body = serde_json::to_string(&EventBody::Intent {
         op: "accept".into(),
         expected_version: 0,
+        request: None,
     })
     .expect("encode");
     let hash = event_hash(&HashInput {

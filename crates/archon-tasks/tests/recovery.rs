@@ -13,49 +13,6 @@ use archon_tasks::{
 use common::*;
 use rusqlite::Connection;
 
-/// Writes by hand what a writer killed between its two transactions leaves:
-/// the intent, chained and committed, and no outcome.
-fn crash_after_intent(path: &std::path::Path, task_ref: &str, op: &str, actor: &str) -> u64 {
-    let conn = Connection::open(path).expect("open raw");
-    let (seq, prev): (i64, String) = conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("tail");
-    let version: i64 = conn
-        .query_row(
-            "SELECT version FROM tasks WHERE task_ref = ?1",
-            [task_ref],
-            |r| r.get(0),
-        )
-        .expect("task");
-    let seq = seq as u64 + 1;
-    let body = serde_json::to_string(&EventBody::Intent {
-        op: op.into(),
-        expected_version: version as u64,
-    })
-    .expect("encode");
-    let at = "2026-02-01T10:00:00Z";
-    let hash = event_hash(&HashInput {
-        seq,
-        op_seq: seq,
-        task_ref,
-        kind: "intent",
-        at,
-        actor,
-        body: &body,
-        prev_hash: &prev,
-    });
-    conn.execute(
-        "INSERT INTO events VALUES (?1, ?1, ?2, 'intent', ?3, ?4, ?5, ?6, ?7)",
-        rusqlite::params![seq as i64, task_ref, at, actor, body, prev, hash],
-    )
-    .expect("insert");
-    seq
-}
-
 fn events(path: &std::path::Path) -> Vec<LedgerEvent> {
     Ledger::open_read_only(path)
         .expect("open")
@@ -78,7 +35,7 @@ fn a_retried_operation_adopts_its_orphaned_intent() {
     crashed.activate("TASK-R-001");
     let path = crashed.path();
     let dir = crashed.close();
-    crash_after_intent(&path, "TASK-R-001", "accept", steward);
+    crash_after_intent(&path, "TASK-R-001", "accept", steward, None);
     let report = verify_ledger(&path).expect("verify");
     assert_eq!(report.orphaned_intents.len(), 1, "{report:?}");
 
@@ -101,7 +58,7 @@ fn close_orphans_closes_what_no_retry_adopts() {
     fx.activate("TASK-R-002");
     let path = fx.path();
     let dir = fx.close();
-    let seq = crash_after_intent(&path, "TASK-R-002", "decline", "steward:steward-42");
+    let seq = crash_after_intent(&path, "TASK-R-002", "decline", "steward:steward-42", None);
     let mut ledger = Ledger::open(&path).expect("open");
     // Another process with the ledger open for writing (its shared lock).
     // `-o`: the lock stays with flock itself, not with its child.

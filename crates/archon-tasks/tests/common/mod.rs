@@ -2,9 +2,10 @@
 #![allow(dead_code)]
 
 use archon_core::clock::Clock;
+use archon_tasks::event::{event_hash, EventBody, HashInput};
 use archon_tasks::{
-    ActivationRequest, Ledger, RejectionCode, Sensitivity, Settlement, TaskResult, TaskState,
-    Transition,
+    ActivationRequest, Ledger, RejectionCode, RequestRef, Sensitivity, Settlement, TaskResult,
+    TaskState, Transition,
 };
 
 pub const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
@@ -207,4 +208,54 @@ pub fn settle_reject(code: RejectionCode) -> Transition {
             reason: "acceptance tests failed".to_string(),
         },
     }
+}
+
+/// Writes by hand what a writer killed between its two transactions leaves:
+/// the intent, chained and committed, and no outcome.
+pub fn crash_after_intent(
+    path: &std::path::Path,
+    task_ref: &str,
+    op: &str,
+    actor: &str,
+    request: Option<RequestRef>,
+) -> u64 {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let (seq, prev): (i64, String) = conn
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("tail");
+    let version: i64 = conn
+        .query_row(
+            "SELECT version FROM tasks WHERE task_ref = ?1",
+            [task_ref],
+            |r| r.get(0),
+        )
+        .expect("task");
+    let seq = seq as u64 + 1;
+    let body = serde_json::to_string(&EventBody::Intent {
+        op: op.into(),
+        expected_version: version as u64,
+        request,
+    })
+    .expect("encode");
+    let at = "2026-02-01T10:00:00Z";
+    let hash = event_hash(&HashInput {
+        seq,
+        op_seq: seq,
+        task_ref,
+        kind: "intent",
+        at,
+        actor,
+        body: &body,
+        prev_hash: &prev,
+    });
+    conn.execute(
+        "INSERT INTO events VALUES (?1, ?1, ?2, 'intent', ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![seq as i64, task_ref, at, actor, body, prev, hash],
+    )
+    .expect("insert");
+    seq
 }
