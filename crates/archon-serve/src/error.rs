@@ -103,6 +103,7 @@ impl ApiError {
                 message: other.to_string(),
                 state,
             },
+            LedgerError::KeyReused { key } => ApiError::KeyReused { key },
             conflict @ LedgerError::Conflict { .. } => ApiError::Refused {
                 message: conflict.to_string(),
                 state,

@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use archon_core::clock::Clock;
 use archon_core::input::InputError;
-use archon_tasks::{Ledger, TaskRecord, TaskResult, TaskState, Transition, TransitionReport};
+use archon_tasks::{
+    Applied, Ledger, LedgerError, RequestKey, TaskRecord, TaskResult, TaskState, Transition,
+};
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::error::{steward_actions, ApiError};
 use crate::request::{idempotency_key, RawBody, BODY};
@@ -159,7 +163,7 @@ async fn post_act(
     caller: Caller,
     Path((task_ref, act)): Path<(String, String)>,
     request: WriteRequest,
-) -> Result<Json<TransitionReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let transition = match act.as_str() {
         "accept" => {
             request.body.json::<NoFields>()?;
@@ -180,7 +184,7 @@ async fn post_act(
         },
         _ => return Err(ApiError::NotFound),
     };
-    apply(state, caller, task_ref, transition).await
+    apply(state, caller, task_ref, transition, request.once).await
 }
 
 /// The body of `result`: the task result artifact `archon tasks report
@@ -201,9 +205,17 @@ fn reported_result(caller: &Caller, body: &RawBody) -> Result<TaskResult, ApiErr
     Ok(result)
 }
 
-/// A POST's parts that the write rules read: the raw body.
+/// A POST's parts that the write rules read: the raw body, and the
+/// idempotency key with the digest of the request it was sent with.
 struct WriteRequest {
     body: RawBody,
+    once: Option<Once>,
+}
+
+/// An `Idempotency-Key` and the sha256 of the request's method, path and body.
+struct Once {
+    key: String,
+    request_sha256: String,
 }
 
 impl axum::extract::FromRequest<AppState> for WriteRequest {
@@ -214,27 +226,75 @@ impl axum::extract::FromRequest<AppState> for WriteRequest {
         state: &AppState,
     ) -> Result<WriteRequest, ApiError> {
         // Checked before the body is read, so a bad key costs nothing.
-        idempotency_key(req.headers())?;
+        let key = idempotency_key(req.headers())?;
+        let (method, path) = (req.method().to_string(), req.uri().path().to_string());
         let body = RawBody::from_request(req, state).await?;
-        Ok(WriteRequest { body })
+        let once = key.map(|key| Once {
+            key,
+            request_sha256: request_digest(&method, &path, &body.0),
+        });
+        Ok(WriteRequest { body, once })
     }
 }
+
+/// What identifies a request under its idempotency key.
+fn request_digest(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Header on the answer to a retried request: the first answer again, nothing written.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 async fn apply(
     state: AppState,
     caller: Caller,
     task_ref: String,
     transition: Transition,
-) -> Result<Json<TransitionReport>, ApiError> {
+    once: Option<Once>,
+) -> Result<Response, ApiError> {
     let clock = state.clock;
-    state
+    let applied = state
         .ledger
         .with(move |ledger| {
-            let task = visible_task(ledger, &caller, &task_ref)?;
-            ledger
-                .transition(&task_ref, transition, &caller.actor(), &clock)
-                .map_err(|e| ApiError::from_ledger(e, Some(task.state)))
+            let actor = caller.actor();
+            let visible = visible_task(ledger, &caller, &task_ref);
+            let Some(once) = once else {
+                let task = visible?;
+                return ledger
+                    .transition(&task_ref, transition, &actor, &clock)
+                    .map(Applied::New)
+                    .map_err(|e| ApiError::from_ledger(e, Some(task.state)));
+            };
+            let request = RequestKey {
+                key: &once.key,
+                request_sha256: &once.request_sha256,
+            };
+            let outcome = ledger.transition_once(&request, &task_ref, transition, &actor, &clock);
+            match (visible, outcome) {
+                (Ok(task), outcome) => {
+                    outcome.map_err(|e| ApiError::from_ledger(e, Some(task.state)))
+                }
+                // A retry of an act that moved the task to another cluster
+                // (a decline) still gets its first answer; the ledger's own
+                // steward rule refuses anything else, and the refusal is told
+                // as the same 403.
+                (Err(_), Ok(applied)) => Ok(applied),
+                (Err(_), Err(LedgerError::KeyReused { key })) => Err(ApiError::KeyReused { key }),
+                (Err(forbidden), Err(_)) => Err(forbidden),
+            }
         })
-        .await
-        .map(Json)
+        .await?;
+    let replayed = applied.is_replayed();
+    let mut response = Json(applied.into_inner()).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            REPLAYED_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }

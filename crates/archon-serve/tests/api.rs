@@ -4,7 +4,6 @@
 
 mod common;
 
-use archon_serve::DEFAULT_BODY_LIMIT;
 use common::{answer, fixture_result_text, TestServer, C17, C42, C43};
 use serde_json::{json, Value};
 
@@ -265,16 +264,7 @@ async fn a_body_over_the_limit_is_413() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decline_reroutes_and_the_next_eligible_cluster_takes_it_over() {
-    // 42 and 43 both have these tags; 42 is preferred.
-    let mut request = common::request("T-1", C42);
-    request.provenance = json!({ "capability_tags": ["dev_backend", "data_engineering"] });
-    let server = TestServer::start(
-        common::fixture_clusters(),
-        vec![request],
-        &[C42, C43],
-        DEFAULT_BODY_LIMIT,
-    )
-    .await;
+    let server = TestServer::rerouting().await;
     let (token42, token43) = (server.token(C42).to_string(), server.token(C43).to_string());
     assert_eq!(
         answer(server.get("/v1/tasks/T-1", Some(&token43))).await.0,

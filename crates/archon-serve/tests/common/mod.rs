@@ -131,6 +131,21 @@ impl TestServer {
         TestServer::start(fixture_clusters(), requests, stewards, DEFAULT_BODY_LIMIT).await
     }
 
+    /// Task T-1 routed to 42, which shares the task's tags with 43 (where a
+    /// decline reroutes it); stewards of 42 and 43.
+    pub async fn rerouting() -> TestServer {
+        let mut request = request("T-1", C42);
+        request.provenance =
+            serde_json::json!({ "capability_tags": ["dev_backend", "data_engineering"] });
+        TestServer::start(
+            fixture_clusters(),
+            vec![request],
+            &[C42, C43],
+            DEFAULT_BODY_LIMIT,
+        )
+        .await
+    }
+
     pub fn ledger_path(&self) -> PathBuf {
         self.dir.path().join("governance.db")
     }
