@@ -1,5 +1,8 @@
-//! A real server on 127.0.0.1:0 over a temp ledger, for the API tests.
+//! A real server on 127.0.0.1:0 over a temp ledger, for the API tests and
+//! the load driver.
 #![allow(dead_code)]
+
+pub mod load;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -73,10 +76,20 @@ impl TestServer {
         body_limit: usize,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ledger_path = dir.path().join("governance.db");
-        let mut ledger = Ledger::open(&ledger_path)
-            .expect("ledger")
-            .with_clusters(clusters.clone());
+        let ledger = Ledger::open(dir.path().join("governance.db")).expect("ledger");
+        TestServer::start_with(dir, ledger, clusters, requests, stewards, body_limit).await
+    }
+
+    /// [`TestServer::start`] on a ledger already open; the stewards file goes in `dir`.
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        ledger: Ledger,
+        clusters: ClusterRegistry,
+        requests: Vec<ActivationRequest>,
+        stewards: &[&str],
+        body_limit: usize,
+    ) -> TestServer {
+        let mut ledger = ledger.with_clusters(clusters.clone());
         for request in requests {
             let r = ledger
                 .create_activation(request, &clock())
@@ -150,12 +163,18 @@ impl TestServer {
         self.dir.path().join("governance.db")
     }
 
+    /// The served ledger, opened again for reading.
+    pub fn read_ledger(&self) -> Ledger {
+        Ledger::open_read_only(self.ledger_path()).expect("read ledger")
+    }
+
     pub fn event_count(&self) -> usize {
-        Ledger::open_read_only(self.ledger_path())
-            .expect("read ledger")
-            .events()
-            .expect("events")
-            .len()
+        self.read_ledger().events().expect("events").len()
+    }
+
+    /// `archon verify`'s check of the served ledger.
+    pub fn verify(&self) -> archon_tasks::VerifyReport {
+        archon_tasks::verify_ledger(self.ledger_path()).expect("verify")
     }
 
     pub fn token(&self, cluster: &str) -> &str {
