@@ -57,7 +57,7 @@ pub enum LedgerError {
         path: PathBuf,
         error: rusqlite::Error,
     },
-    #[error("{}: {error}", path.display())]
+    #[error("{}: {}", path.display(), with_causes(error))]
     Postgres {
         path: PathBuf,
         error: postgres::Error,
@@ -84,6 +84,18 @@ pub enum LedgerError {
         expected: u64,
         found: u64,
     },
+}
+
+/// An error's message followed by its causes' (the PostgreSQL client's own
+/// message is only its kind, "db error", the server's words are its cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 impl LedgerError {
