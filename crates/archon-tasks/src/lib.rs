@@ -9,7 +9,8 @@
 //! - [`event`], [`projection`]: the hash-chained log and the fold that gives
 //!   each task's current state.
 //! - [`idempotency`]: writes a client may send again under one key.
-//! - [`ledger`]: the SQLite governance ledger (two-phase, multi-process safe).
+//! - [`ledger`]: the governance ledger (two-phase, multi-process safe).
+//! - [`store`]: where its rows live: an SQLite file or a PostgreSQL database.
 //! - [`verify`]: chain, two-phase and projection checks.
 //! - [`io`]: reading cluster directories and result files.
 
@@ -23,6 +24,7 @@ pub mod lifecycle;
 pub mod projection;
 pub mod result;
 pub mod state;
+pub mod store;
 pub mod verify;
 pub mod writers;
 
@@ -38,4 +40,5 @@ pub use lifecycle::{
 pub use projection::{replay, TaskRecord};
 pub use result::{RejectionCode, Settlement, TaskResult};
 pub use state::TaskState;
+pub use store::Location;
 pub use verify::{verify_ledger, verify_ledger_anchored, Anchor, VerifyReport};
