@@ -1,33 +1,39 @@
 //! The bounded load on loopback, with figures:
-//! `cargo run --release -p archon-serve --example load [-- STEWARDS TASKS]`
-//! (default 20 stewards × 12 tasks: 50 requests each). Prints throughput and
-//! latency percentiles after checking that nothing was lost or duplicated.
+//! `cargo run --release -p archon-serve --example load [-- sqlite|postgres [STEWARDS [TASKS]]]`
+//! (default sqlite, 20 stewards × 12 tasks: 50 requests each; postgres is
+//! archon-testkit's private server, started in a temp folder with
+//! `fsync=off`). Prints throughput and latency percentiles after checking
+//! that nothing was lost or duplicated.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::load::{self, LoadPlan};
+use common::Backend;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
+    let usage = "usage: load [sqlite|postgres [STEWARDS [TASKS_PER_STEWARD]]]";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let backend = match args.first().map(String::as_str) {
+        None | Some("sqlite") => Backend::Sqlite,
+        Some("postgres") => Backend::Postgres,
+        Some(_) => panic!("{usage}"),
+    };
+    let args: Vec<usize> = args
+        .iter()
         .skip(1)
-        .map(|a| {
-            a.parse()
-                .expect("usage: load [STEWARDS [TASKS_PER_STEWARD]]")
-        })
+        .map(|a| a.parse().expect(usage))
         .collect();
     let plan = LoadPlan {
         stewards: args.first().copied().unwrap_or(20),
         tasks_per_steward: args.get(1).copied().unwrap_or(12),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = archon_tasks::Ledger::open(dir.path().join("governance.db")).unwrap();
-    let server = load::start(&plan, dir, ledger).await;
+    let server = load::start(&plan, backend).await;
     let figures = load::run(&plan, &server).await;
     println!(
-        "sqlite: {} stewards x {} requests = {} requests in {:.2} s: {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms; {} events, ledger verified",
+        "{backend:?}: {} stewards x {} requests = {} requests in {:.2} s: {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms; {} events, ledger verified",
         plan.stewards,
         plan.operations_per_steward(),
         figures.requests,

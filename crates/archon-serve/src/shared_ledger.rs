@@ -11,11 +11,31 @@ use archon_tasks::Ledger;
 use crate::error::ApiError;
 
 #[derive(Clone)]
-pub struct SharedLedger(Arc<Mutex<Ledger>>);
+pub struct SharedLedger(Arc<Owned>);
+
+/// The ledger, closed off the async workers: closing a PostgreSQL ledger
+/// blocks on its own runtime, which tokio refuses inside an async context.
+struct Owned(Mutex<Option<Ledger>>);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let ledger = self
+            .0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(ledger) = ledger {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Nothing to report if closing fails: every write was committed.
+                let _ = std::thread::spawn(move || drop(ledger)).join();
+            }
+        }
+    }
+}
 
 impl SharedLedger {
     pub fn new(ledger: Ledger) -> SharedLedger {
-        SharedLedger(Arc::new(Mutex::new(ledger)))
+        SharedLedger(Arc::new(Owned(Mutex::new(Some(ledger)))))
     }
 
     /// Runs `work` with the ledger to itself.
@@ -24,12 +44,15 @@ impl SharedLedger {
         T: Send + 'static,
         F: FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static,
     {
-        let ledger = Arc::clone(&self.0);
+        let shared = Arc::clone(&self.0);
         tokio::task::spawn_blocking(move || {
             // A panic mid-request leaves no half-written state behind: every
             // ledger write is a transaction, so the connection stays usable.
-            let mut ledger = ledger.lock().unwrap_or_else(PoisonError::into_inner);
-            work(&mut ledger)
+            let mut ledger = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+            match ledger.as_mut() {
+                Some(ledger) => work(ledger),
+                None => Err(ApiError::Internal("the ledger is closed".into())),
+            }
         })
         .await
         .map_err(|e| ApiError::Internal(format!("request worker failed: {e}")))?

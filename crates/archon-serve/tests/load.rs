@@ -6,17 +6,26 @@
 mod common;
 
 use common::load::{self, LoadPlan};
+use common::Backend;
+
+const PLAN: LoadPlan = LoadPlan {
+    stewards: 6,
+    tasks_per_steward: 3,
+};
+
+async fn concurrent_stewards_on(backend: Backend) {
+    let server = load::start(&PLAN, backend).await;
+    let figures = load::run(&PLAN, &server).await;
+    assert_eq!(figures.requests, 6 * 14);
+    server.stop().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_stewards_lose_and_duplicate_nothing_on_sqlite() {
-    let plan = LoadPlan {
-        stewards: 6,
-        tasks_per_steward: 3,
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = archon_tasks::Ledger::open(dir.path().join("governance.db")).unwrap();
-    let server = load::start(&plan, dir, ledger).await;
-    let figures = load::run(&plan, &server).await;
-    assert_eq!(figures.requests, 6 * 14);
-    server.stop().await;
+    concurrent_stewards_on(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_stewards_lose_and_duplicate_nothing_on_postgres() {
+    concurrent_stewards_on(Backend::Postgres).await;
 }

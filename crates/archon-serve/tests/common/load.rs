@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use archon_tasks::{ClusterRegistry, Ledger, TaskState};
+use archon_tasks::{ClusterRegistry, TaskState};
 use serde_json::{json, Value};
 
-use super::{request, TestServer};
+use super::{request, Backend, TestServer};
 
 /// Events one task's accept (3), start (3) and report (4) write.
 const EVENTS_PER_TASK: usize = 10;
@@ -74,8 +74,8 @@ fn task_ref(steward: usize, task: usize) -> String {
     format!("LOAD-{steward:02}-{task:03}")
 }
 
-/// Starts a server over `ledger` with the plan's clusters, tasks and stewards.
-pub async fn start(plan: &LoadPlan, dir: tempfile::TempDir, ledger: Ledger) -> TestServer {
+/// Starts a server over a new ledger with the plan's clusters, tasks and stewards.
+pub async fn start(plan: &LoadPlan, backend: Backend) -> TestServer {
     let requests = (0..plan.stewards)
         .flat_map(|s| {
             (0..plan.tasks_per_steward).map(move |t| request(&task_ref(s, t), &cluster_id(s)))
@@ -83,9 +83,8 @@ pub async fn start(plan: &LoadPlan, dir: tempfile::TempDir, ledger: Ledger) -> T
         .collect();
     let clusters: Vec<String> = (0..plan.stewards).map(cluster_id).collect();
     let cluster_refs: Vec<&str> = clusters.iter().map(String::as_str).collect();
-    TestServer::start_with(
-        dir,
-        ledger,
+    TestServer::start(
+        backend,
         load_clusters(plan.stewards),
         requests,
         &cluster_refs,
@@ -206,15 +205,19 @@ fn check_ledger(plan: &LoadPlan, server: &TestServer, events_written: usize) {
         EVENTS_PER_TASK * total,
         "exactly the events of the acts"
     );
-    let ledger = server.read_ledger();
-    let tasks = ledger.tasks().expect("tasks");
+    let (tasks, events) = server.with_ledger(|ledger| {
+        (
+            ledger.tasks().expect("tasks"),
+            ledger.events().expect("events"),
+        )
+    });
     assert_eq!(tasks.len(), total);
     for task in &tasks {
         assert_eq!(task.state, TaskState::Reported, "{}", task.task_ref);
         let ids: Vec<&str> = task.results.iter().map(|r| r.result_id.as_str()).collect();
         assert_eq!(ids, [format!("result-{}", task.task_ref)], "reported once");
     }
-    let replayed = archon_tasks::replay(&ledger.events().expect("events")).expect("replay");
+    let replayed = archon_tasks::replay(&events).expect("replay");
     assert_eq!(
         replayed.into_values().collect::<Vec<_>>(),
         tasks,

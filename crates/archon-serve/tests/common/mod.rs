@@ -11,8 +11,50 @@ use archon_core::clock::Clock;
 use archon_serve::{ListenOptions, Listening, ServeError, StewardsFile, DEFAULT_BODY_LIMIT};
 use archon_tasks::io::load_cluster_dir;
 use archon_tasks::{ActivationRequest, ClusterRegistry, Ledger, Sensitivity};
+use archon_testkit::PgDatabase;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Where the ledger of a test server lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The API must behave the same on both.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// A new, empty ledger: its location (a file in `dir` or a database on the
+/// test binary's private PostgreSQL, which `database` keeps alive).
+pub struct NewLedger {
+    pub location: String,
+    pub database: Option<PgDatabase>,
+}
+
+impl Backend {
+    pub fn new_ledger(self, dir: &std::path::Path) -> NewLedger {
+        match self {
+            Backend::Sqlite => NewLedger {
+                location: dir.join("governance.db").display().to_string(),
+                database: None,
+            },
+            Backend::Postgres => {
+                let database = off_runtime(archon_testkit::postgres_database);
+                NewLedger {
+                    location: database.url().to_string(),
+                    database: Some(database),
+                }
+            }
+        }
+    }
+}
+
+/// Runs synchronous ledger work on a thread of its own: the PostgreSQL
+/// client blocks on a runtime of its own, which tokio refuses inside a task.
+pub fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(work).join().expect("ledger thread"))
+}
 
 /// The real cluster definitions of the Python system.
 pub fn fixture_clusters_dir() -> PathBuf {
@@ -62,6 +104,9 @@ pub struct TestServer {
     /// Bearer token by cluster id.
     pub tokens: BTreeMap<String, String>,
     pub client: reqwest::Client,
+    /// The ledger's file path or URL.
+    pub ledger_at: String,
+    _database: Option<PgDatabase>,
     stop: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<Result<(), ServeError>>>,
 }
@@ -70,32 +115,27 @@ impl TestServer {
     /// A ledger with `tasks` (task_ref, preferred cluster) activated, a
     /// steward token for each of `stewards` (cluster ids), served on loopback.
     pub async fn start(
+        backend: Backend,
         clusters: ClusterRegistry,
         requests: Vec<ActivationRequest>,
         stewards: &[&str],
         body_limit: usize,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ledger = Ledger::open(dir.path().join("governance.db")).expect("ledger");
-        TestServer::start_with(dir, ledger, clusters, requests, stewards, body_limit).await
-    }
-
-    /// [`TestServer::start`] on a ledger already open; the stewards file goes in `dir`.
-    pub async fn start_with(
-        dir: tempfile::TempDir,
-        ledger: Ledger,
-        clusters: ClusterRegistry,
-        requests: Vec<ActivationRequest>,
-        stewards: &[&str],
-        body_limit: usize,
-    ) -> TestServer {
-        let mut ledger = ledger.with_clusters(clusters.clone());
-        for request in requests {
-            let r = ledger
-                .create_activation(request, &clock())
-                .expect("activate");
-            assert_eq!(r.state, archon_tasks::TaskState::Routed, "{}", r.message);
-        }
+        let ledger = backend.new_ledger(dir.path());
+        let routing = clusters.clone();
+        let opened = off_runtime(|| {
+            let mut opened = Ledger::open(&ledger.location)
+                .expect("ledger")
+                .with_clusters(routing);
+            for request in requests {
+                let r = opened
+                    .create_activation(request, &clock())
+                    .expect("activate");
+                assert_eq!(r.state, archon_tasks::TaskState::Routed, "{}", r.message);
+            }
+            opened
+        });
         let stewards_path = dir.path().join("stewards.json");
         let mut tokens = BTreeMap::new();
         for cluster in stewards {
@@ -116,7 +156,7 @@ impl TestServer {
             tokens.insert(cluster.to_string(), token);
         }
         let stewards = StewardsFile::load(&stewards_path).expect("stewards");
-        let app = archon_serve::app(ledger, stewards, clock(), body_limit);
+        let app = archon_serve::app(opened, stewards, clock(), body_limit);
         let options = ListenOptions {
             listen: "127.0.0.1:0".parse().expect("addr"),
             tls: None,
@@ -133,24 +173,38 @@ impl TestServer {
             url,
             tokens,
             client: reqwest::Client::new(),
+            ledger_at: ledger.location,
+            _database: ledger.database,
             stop: Some(stop),
             served: Some(served),
         }
     }
 
     /// The fixture clusters, each task routed to its preferred cluster.
-    pub async fn fixture(tasks: &[(&str, &str)], stewards: &[&str]) -> TestServer {
+    pub async fn fixture(
+        backend: Backend,
+        tasks: &[(&str, &str)],
+        stewards: &[&str],
+    ) -> TestServer {
         let requests = tasks.iter().map(|(t, c)| request(t, c)).collect();
-        TestServer::start(fixture_clusters(), requests, stewards, DEFAULT_BODY_LIMIT).await
+        TestServer::start(
+            backend,
+            fixture_clusters(),
+            requests,
+            stewards,
+            DEFAULT_BODY_LIMIT,
+        )
+        .await
     }
 
     /// Task T-1 routed to 42, which shares the task's tags with 43 (where a
     /// decline reroutes it); stewards of 42 and 43.
-    pub async fn rerouting() -> TestServer {
+    pub async fn rerouting(backend: Backend) -> TestServer {
         let mut request = request("T-1", C42);
         request.provenance =
             serde_json::json!({ "capability_tags": ["dev_backend", "data_engineering"] });
         TestServer::start(
+            backend,
             fixture_clusters(),
             vec![request],
             &[C42, C43],
@@ -159,22 +213,19 @@ impl TestServer {
         .await
     }
 
-    pub fn ledger_path(&self) -> PathBuf {
-        self.dir.path().join("governance.db")
-    }
-
-    /// The served ledger, opened again for reading.
-    pub fn read_ledger(&self) -> Ledger {
-        Ledger::open_read_only(self.ledger_path()).expect("read ledger")
-    }
-
+    /// How many events the served ledger holds (read through another connection).
     pub fn event_count(&self) -> usize {
-        self.read_ledger().events().expect("events").len()
+        self.with_ledger(|ledger| ledger.events().expect("events").len())
+    }
+
+    /// Reads the served ledger through another connection.
+    pub fn with_ledger<T: Send>(&self, read: impl FnOnce(&Ledger) -> T + Send) -> T {
+        off_runtime(|| read(&Ledger::open_read_only(&self.ledger_at).expect("read ledger")))
     }
 
     /// `archon verify`'s check of the served ledger.
     pub fn verify(&self) -> archon_tasks::VerifyReport {
-        archon_tasks::verify_ledger(self.ledger_path()).expect("verify")
+        off_runtime(|| archon_tasks::verify_ledger(&self.ledger_at).expect("verify"))
     }
 
     pub fn token(&self, cluster: &str) -> &str {
