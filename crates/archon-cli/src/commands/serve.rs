@@ -3,13 +3,14 @@
 //! its token once.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use archon_serve::{
     ListenOptions, StewardsFile, TlsFiles, DEFAULT_BODY_LIMIT, DEFAULT_STEWARDS_FILE,
 };
 use archon_tasks::io::load_clusters;
+use archon_tasks::store::Location;
 use archon_tasks::Ledger;
 use clap::Args;
 
@@ -18,13 +19,14 @@ use crate::outcome::Outcome;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Governance ledger (SQLite); default: archon-out/governance.db.
-    #[arg(long, value_name = "PATH")]
+    /// Governance ledger: a SQLite file or a postgres:// URL; default: archon-out/governance.db.
+    #[arg(long, value_name = "PATH|URL")]
     pub ledger: Option<PathBuf>,
     /// Address to listen on; off loopback it needs --tls-cert/--tls-key or --insecure-http.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Stewards file (token digests); default: stewards.json beside the ledger.
+    /// Stewards file (token digests); default: stewards.json beside the ledger file
+    /// (in archon-out/ for a PostgreSQL ledger).
     #[arg(long, value_name = "FILE")]
     pub stewards: Option<PathBuf>,
     /// Cluster definitions (*.json, cluster-schema format); default: the bundled clusters.
@@ -60,12 +62,10 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<Outcome> {
         .ledger
         .clone()
         .unwrap_or_else(|| archon_pipeline::Layout::default().ledger());
-    let stewards_path = args.stewards.clone().unwrap_or_else(|| {
-        ledger_path
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join(DEFAULT_STEWARDS_FILE)
-    });
+    let stewards_path = args
+        .stewards
+        .clone()
+        .unwrap_or_else(|| default_stewards(&ledger_path));
     let clusters = load_clusters(args.cluster_dir.as_deref())?;
     if let (true, Some(cluster), Some(steward)) = (args.add_steward, &args.cluster, &args.steward) {
         let token = StewardsFile::add(
@@ -113,4 +113,13 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<Outcome> {
     })?;
     eprintln!("stopped");
     Ok(Outcome::Complete)
+}
+
+/// `stewards.json` beside a ledger file, or in the run root for a database.
+fn default_stewards(ledger: &Path) -> PathBuf {
+    let dir = match Location::parse(ledger) {
+        Location::File(file) => file.parent().map(Path::to_path_buf).unwrap_or_default(),
+        Location::Postgres(_) => archon_pipeline::Layout::default().root().to_path_buf(),
+    };
+    dir.join(DEFAULT_STEWARDS_FILE)
 }
