@@ -264,6 +264,65 @@ fn two_processes_share_one_postgres_ledger() {
     two_processes_share(Path::new(db.url()), Path::new(db.url()));
 }
 
+/// `archon tasks accept` stopped just before its outcome commits, on
+/// PostgreSQL, while another writer keeps the ledger open: the intent's lock
+/// died with the process's connection, so verify names the orphan and the
+/// retried accept adopts it: one accept operation, verify green.
+#[test]
+fn a_killed_accept_is_adopted_on_postgres_while_another_writer_is_open() {
+    let db = archon_testkit::postgres_database();
+    let ledger = Path::new(db.url());
+    for t in ["TASK-K-001", "TASK-K-002"] {
+        activate(ledger, t, "Design the schema.").success();
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tally = tmp.path().join("tally");
+    archon(ledger)
+        .env("ARCHON_FAULT_TALLY", &tally)
+        .args(["accept", "TASK-K-001"])
+        .assert()
+        .success();
+    let tally = std::fs::read_to_string(&tally).expect("tally");
+    let outcome_point = tally
+        .lines()
+        .find_map(|l| l.strip_suffix(" ledger outcomes"))
+        .expect("an outcome point")
+        .to_string();
+    let other = archon_tasks::Ledger::open(db.url()).expect("another writer");
+    archon(ledger)
+        .env("ARCHON_FAIL_AT", &outcome_point)
+        .args(["accept", "TASK-K-002"])
+        .assert()
+        .code(86);
+    Command::from_std(crate::support::archon(Mode::Auto))
+        .arg("verify")
+        .arg(db.url())
+        .assert()
+        .code(1)
+        .stdout(contains("orphaned intent"));
+    archon(ledger)
+        .args(["accept", "TASK-K-002"])
+        .assert()
+        .success();
+    Command::from_std(crate::support::archon(Mode::Auto))
+        .arg("verify")
+        .arg(db.url())
+        .assert()
+        .success();
+    let events = other.events().expect("events");
+    let mine = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e.task_ref == "TASK-K-002" && e.body.kind() == kind)
+            .count()
+    };
+    // Activation and accept: two operations, the accept's intent not repeated.
+    assert_eq!(
+        (mine("intent"), mine("committed"), mine("failed")),
+        (2, 2, 0)
+    );
+}
+
 /// `verify` is the folder or URL `archon verify` checks the ledger through.
 fn two_processes_share(ledger: &Path, verify: &Path) {
     let tasks: Vec<String> = (0..4).map(|i| format!("TASK-C-{i}")).collect();
