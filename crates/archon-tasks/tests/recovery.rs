@@ -342,6 +342,16 @@ fn a_database_without_a_ledger_is_missing_and_stays_empty_postgres() {
     assert_eq!(tables, 0);
 }
 
+/// This version speaks plain TCP only: a URL that requires TLS is refused,
+/// saying why.
+#[test]
+fn a_url_requiring_tls_is_refused_postgres() {
+    let storage = Storage::new(Backend::Postgres);
+    let url = format!("{}?sslmode=require", storage.location.display());
+    let err = Ledger::open(&url).err().expect("no TLS here");
+    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+}
+
 crate::on_both_backends!(
     a_retried_operation_adopts_its_orphaned_intent,
     a_recomputed_chain_is_caught_by_its_anchor,

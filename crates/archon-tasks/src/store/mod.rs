@@ -147,7 +147,8 @@ pub(crate) trait StoreTx {
 /// An open store.
 pub(crate) enum Store {
     Sqlite(sqlite::SqliteStore),
-    Postgres(postgres::PgStore),
+    /// Boxed: the client is large, and a ledger is opened once.
+    Postgres(Box<postgres::PgStore>),
 }
 
 impl Store {
@@ -155,7 +156,9 @@ impl Store {
     pub(crate) fn open(location: &Location) -> Result<Store, LedgerError> {
         Ok(match location {
             Location::File(path) => Store::Sqlite(sqlite::SqliteStore::open(path)?),
-            Location::Postgres(url) => Store::Postgres(postgres::PgStore::open(url, location)?),
+            Location::Postgres(url) => {
+                Store::Postgres(Box::new(postgres::PgStore::open(url, location)?))
+            }
         })
     }
 
@@ -164,7 +167,7 @@ impl Store {
         Ok(match location {
             Location::File(path) => Store::Sqlite(sqlite::SqliteStore::open_read_only(path)?),
             Location::Postgres(url) => {
-                Store::Postgres(postgres::PgStore::open_read_only(url, location)?)
+                Store::Postgres(Box::new(postgres::PgStore::open_read_only(url, location)?))
             }
         })
     }

@@ -59,6 +59,9 @@ CREATE OR REPLACE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION archon_events_append_only();
 ";
 
+/// Whether the database holds a ledger's tables.
+const HAS_LEDGER: &str = "SELECT to_regclass('meta') IS NOT NULL";
+
 /// An intent's idempotency key, as this dialect reads it from the body.
 const KEYED: &str = "((body::jsonb) #>> '{request,key}')";
 
@@ -78,7 +81,11 @@ impl PgStore {
         let client = store.client.get_mut();
         let mut tx = client.transaction().map_err(pg)?;
         lock_appends(&mut tx, &name)?;
-        tx.batch_execute(SCHEMA).map_err(pg)?;
+        // Made once, by the first writer: later ones need no DDL rights.
+        let exists: bool = tx.query_one(HAS_LEDGER, &[]).map_err(pg)?.get(0);
+        if !exists {
+            tx.batch_execute(SCHEMA).map_err(pg)?;
+        }
         let version: Option<String> = tx
             .query_opt(SCHEMA_VERSION, &[])
             .map_err(pg)?
@@ -104,7 +111,7 @@ impl PgStore {
         let name = store.name.clone();
         let client = store.client.get_mut();
         let exists: bool = client
-            .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
+            .query_one(HAS_LEDGER, &[])
             .map_err(|e| pg_error(&name, e))?
             .get(0);
         if !exists {
