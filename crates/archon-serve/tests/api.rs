@@ -73,8 +73,14 @@ async fn a_steward_accepts_starts_and_reports_the_real_result_artifact() {
         eprintln!("backend: {backend:?}");
         let server = TestServer::fixture(backend, &[("T-1", C17), ("T-2", C42)], &[C17, C42]).await;
         let token = server.token(C17).to_string();
-        let (status, list) = answer(server.get("/v1/tasks", Some(&token))).await;
-        assert_eq!(status, 200);
+        let (status, list) = answer(
+            server
+                .client
+                .get(format!("{}/v1/tasks", server.url))
+                .header("authorization", format!("bearer {token}")),
+        )
+        .await;
+        assert_eq!(status, 200, "the scheme is case-insensitive");
         let refs: Vec<&str> = list["tasks"]
             .as_array()
             .unwrap()
