@@ -53,7 +53,7 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-async fn openapi() -> impl axum::response::IntoResponse {
+async fn openapi() -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         crate::openapi::DOCUMENT,
@@ -281,10 +281,15 @@ async fn apply(
                 // A retry of an act that moved the task to another cluster
                 // (a decline) still gets its first answer; the ledger's own
                 // steward rule refuses anything else, and the refusal is told
-                // as the same 403.
+                // as the same 403. Storage trouble stays a 500.
                 (Err(_), Ok(applied)) => Ok(applied),
                 (Err(_), Err(LedgerError::KeyReused { key })) => Err(ApiError::KeyReused { key }),
-                (Err(forbidden), Err(_)) => Err(forbidden),
+                (Err(forbidden), Err(e))
+                    if e.is_refusal() || matches!(e, LedgerError::Conflict { .. }) =>
+                {
+                    Err(forbidden)
+                }
+                (Err(_), Err(e)) => Err(ApiError::from_ledger(e, None)),
             }
         })
         .await?;
