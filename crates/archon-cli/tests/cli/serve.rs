@@ -33,20 +33,20 @@ fn http(addr: &str, method: &str, path: &str, token: &str) -> (u16, Value) {
 }
 
 /// `archon serve --add-steward` for cluster 42's steward; the token printed.
-fn add_steward_42(ledger: &Path) -> String {
+fn add_steward_42(ledger: &Path, cwd: &Path) -> String {
     let added = archon(&["serve", "--add-steward", "--cluster", C42], ledger)
         .args(["--steward", "steward-42"])
+        .current_dir(cwd)
         .output()
         .unwrap();
     assert!(added.status.success(), "{added:?}");
     String::from_utf8(added.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn serve_issues_a_token_serves_the_ledger_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("governance.db");
-    let activated = archon(&["tasks"], &ledger)
+/// Activate a task, issue a token, serve, act over TCP, stop with SIGTERM;
+/// commands run in `cwd`, and the stewards file is expected at `stewards`.
+fn serve_round_trip(ledger: &Path, cwd: &Path, stewards: &Path) {
+    let activated = archon(&["tasks"], ledger)
         .args(["activate", "--task-ref", "T-1", "--earl-id", "earl-raum"])
         .args([
             "--cluster-id",
@@ -59,12 +59,13 @@ fn serve_issues_a_token_serves_the_ledger_and_stops_on_sigterm() {
         .unwrap();
     assert!(activated.status.success(), "{activated:?}");
 
-    let token = add_steward_42(&ledger);
+    let token = add_steward_42(ledger, cwd);
     assert_eq!(token.len(), 64);
-    let stewards = std::fs::read_to_string(dir.path().join("stewards.json")).unwrap();
-    assert!(!stewards.contains(&token), "only the digest is kept");
+    let kept = std::fs::read_to_string(stewards).unwrap();
+    assert!(!kept.contains(&token), "only the digest is kept");
 
-    let mut server = archon(&["serve", "--listen", "127.0.0.1:0"], &ledger)
+    let mut server = archon(&["serve", "--listen", "127.0.0.1:0"], ledger)
+        .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -98,7 +99,7 @@ fn serve_issues_a_token_serves_the_ledger_and_stops_on_sigterm() {
     let stopped = server.wait_with_output().unwrap();
     assert_eq!(stopped.status.code(), Some(143), "{stopped:?}");
 
-    let shown = archon(&["--json", "tasks", "show", "T-1"], &ledger)
+    let shown = archon(&["--json", "tasks", "show", "T-1"], ledger)
         .output()
         .unwrap();
     let task: Value = serde_json::from_slice(&shown.stdout).unwrap();
@@ -107,6 +108,21 @@ fn serve_issues_a_token_serves_the_ledger_and_stops_on_sigterm() {
         task["history"].as_array().unwrap().last().unwrap()["actor"],
         "steward:steward-42"
     );
+}
+
+#[test]
+fn serve_issues_a_token_serves_the_ledger_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("governance.db");
+    serve_round_trip(&ledger, dir.path(), &dir.path().join("stewards.json"));
+}
+
+#[test]
+fn serve_serves_a_postgresql_ledger_with_the_stewards_file_in_the_run_root() {
+    let database = archon_testkit::postgres_database();
+    let dir = tempfile::tempdir().unwrap();
+    let stewards = dir.path().join("archon-out").join("stewards.json");
+    serve_round_trip(Path::new(database.url()), dir.path(), &stewards);
 }
 
 #[test]
@@ -133,7 +149,7 @@ fn serve_refuses_bad_setups_with_exit_2_before_creating_a_ledger() {
     assert_eq!(no_stewards.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_stewards.stderr).contains("--add-steward"));
 
-    add_steward_42(&ledger);
+    add_steward_42(&ledger, dir.path());
     for listen in ["0.0.0.0:0", "[::]:0"] {
         let plain = archon(&["serve", "--listen", listen], &ledger)
             .output()
