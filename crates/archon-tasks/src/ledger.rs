@@ -511,6 +511,8 @@ impl Ledger {
 
     /// Runs operations as intent transaction + outcome transaction.
     fn run(&mut self, ops: Vec<Op>, actor: &str, clock: &Clock) -> Vec<Outcome> {
+        // A stop (SIGINT/SIGTERM) waits for the outcome of an intent written here.
+        let _in_flight = archon_store::stop::operation();
         let now = clock.now();
         let at = stamp(now);
         let mut results: Vec<Option<Outcome>> = ops.iter().map(|_| None).collect();
