@@ -125,6 +125,8 @@ pub enum Command {
     Review(crate::commands::review::ReviewArgs),
     /// The consent-based task lifecycle on the governance ledger (list, show, accept, decline, …).
     Tasks(crate::commands::tasks::TasksArgs),
+    /// The stewards' HTTP API over the governance ledger, for clusters on other machines (--add-steward: issue a token).
+    Serve(crate::commands::serve::ServeArgs),
     /// Execute an accepted task: f(task) -> complete | blocked | escalated, with an Execution Stage Report.
     Execute(crate::commands::execute::ExecuteArgs),
     /// The execution lead's doctrine: assemble SKILL.md, check the eight verification criteria.

@@ -63,7 +63,13 @@ pub fn verify_run(
         report.as_ref().is_none_or(|l| l.ok) && manifests.iter().all(|m| m.problems.is_empty());
     Ok(RunVerification {
         ok,
-        ledger_path: ledger.map(|p| p.display().to_string()),
+        // A database URL is shown without its password.
+        ledger_path: ledger.map(|p| {
+            archon_tasks::Location::parse(p)
+                .display_name()
+                .display()
+                .to_string()
+        }),
         ledger: report,
         manifests,
     })

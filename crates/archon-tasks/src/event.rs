@@ -38,6 +38,14 @@ pub struct LedgerEvent {
     pub hash: String,
 }
 
+/// The idempotency key an intent was written under, with the digest of the
+/// request it came with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRef {
+    pub key: String,
+    pub request_sha256: String,
+}
+
 /// Why a state changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +93,11 @@ pub enum EventBody {
         /// The task's `version` when the intent was written; the outcome is
         /// committed only if it is still the same (no lost or doubled update).
         expected_version: u64,
+        /// The client's key of a write it may send again (see
+        /// [`crate::RequestKey`]); absent from intents written without one, so
+        /// their bytes (and hashes) are unchanged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestRef>,
     },
     Committed,
     Failed {

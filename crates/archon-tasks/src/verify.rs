@@ -1,7 +1,8 @@
 //! `verify`: the hash chain end to end, the two-phase discipline, the stored
 //! projection against a replay of the log, and the anchors kept elsewhere.
-//! Opens the file read-only and reads one snapshot (one read transaction), so
-//! writers working meanwhile never make a healthy ledger look broken.
+//! Opens the ledger (file or database) read-only and reads one snapshot (one
+//! read transaction), so writers working meanwhile never make a healthy ledger
+//! look broken.
 //!
 //! What a chain cannot show: events removed from the very end (the remaining
 //! prefix is a valid chain), or a rewritten event whose successors were all
@@ -9,9 +10,10 @@
 //! stage's writes in its manifest, or kept by a person (`archon verify --head`),
 //! must still be an event of the ledger.
 //!
-//! Open intents: while a writer is open (see [`crate::writers`]) an intent
-//! without outcome may be an operation between its two transactions; it is
-//! listed as in flight, not as a fault. With no writer open it is an orphan.
+//! Open intents: one whose writer may be alive (SQLite: while any writer is
+//! open, see [`crate::writers`]; PostgreSQL: while its advisory lock is held)
+//! may be an operation between its two transactions; it is listed as in
+//! flight, not as a fault. Otherwise it is an orphan.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,11 +23,9 @@ use serde::Serialize;
 use archon_store::LedgerHead;
 
 use crate::event::{EventBody, LedgerEvent, GENESIS_HASH};
-use crate::ledger::{
-    decode_record, open_read_connection, read_projection, read_raw_events, LedgerError,
-};
+use crate::ledger::{decode_record, LedgerError};
 use crate::projection::replay;
-use crate::writers::{self, Writers};
+use crate::store::{Location, Store};
 
 /// The first event that breaks the chain or the log's rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,7 +72,8 @@ pub struct VerifyReport {
     pub anchor_problems: Vec<String>,
 }
 
-/// Verifies the ledger file at `path` without changing it.
+/// Verifies the ledger at `path` (a file or a `postgres://` URL) without
+/// changing it.
 pub fn verify_ledger(path: impl AsRef<Path>) -> Result<VerifyReport, LedgerError> {
     verify_ledger_anchored(path, &[])
 }
@@ -82,23 +83,11 @@ pub fn verify_ledger_anchored(
     path: impl AsRef<Path>,
     anchors: &[Anchor],
 ) -> Result<VerifyReport, LedgerError> {
-    let path = path.as_ref();
-    let sql = |source| LedgerError::Sqlite {
-        path: path.to_path_buf(),
-        error: source,
-    };
-    let mut conn = open_read_connection(path)?;
-    // Held until the snapshot is read: no writer opens in between.
-    let writers = writers::probe(path).map_err(|source| LedgerError::Io {
-        path: writers::lock_path(path),
-        error: source,
-    })?;
-    let snapshot = conn.transaction().map_err(sql)?;
-    let raw = read_raw_events(&snapshot, path, None)?;
-    let stored = read_projection(&snapshot, path)?;
-    snapshot.finish().map_err(sql)?;
-    let writer_open = matches!(writers, Writers::Open);
-    drop(writers);
+    let location = Location::parse(path.as_ref());
+    let name = location.display_name();
+    let path = name.as_path();
+    let snapshot = Store::open_read_only(&location)?.verify_snapshot()?;
+    let (raw, stored, in_flight) = (snapshot.events, snapshot.projection, snapshot.in_flight);
     let total = raw.len() as u64;
     let head_seq = raw.last().map_or(0, |r| r.seq);
     let stored_hashes: BTreeMap<u64, String> =
@@ -146,11 +135,8 @@ pub fn verify_ledger_anchored(
     } else {
         Vec::new()
     };
-    let (in_flight_intents, orphaned_intents) = if writer_open {
-        (open, Vec::new())
-    } else {
-        (Vec::new(), open)
-    };
+    let (in_flight_intents, orphaned_intents): (Vec<_>, Vec<_>) =
+        open.into_iter().partition(|o| in_flight.contains(&o.seq));
     let mut projection_mismatches = Vec::new();
     if first_bad.is_none() {
         match replay(&events) {

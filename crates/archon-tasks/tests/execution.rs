@@ -24,9 +24,8 @@ fn stop(outcome: &str) -> Transition {
     }
 }
 
-#[test]
-fn one_lease_per_task_taken_over_only_from_a_named_dead_holder() {
-    let mut fx = Fixture::new();
+fn one_lease_per_task_taken_over_only_from_a_named_dead_holder(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.task_in("T-1", TaskState::Accepted);
     assert_eq!(
         fx.go("T-1", lease("archon pid 1 on h", None)),
@@ -70,9 +69,8 @@ fn one_lease_per_task_taken_over_only_from_a_named_dead_holder() {
     assert!(verify_ledger(fx.path()).unwrap().ok);
 }
 
-#[test]
-fn leases_and_outcomes_only_for_a_task_being_executed() {
-    let mut fx = Fixture::new();
+fn leases_and_outcomes_only_for_a_task_being_executed(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.task_in("T-R", TaskState::Routed);
     assert!(fx.go("T-R", lease("archon pid 1 on h", None)).is_err());
     assert!(fx.go("T-R", stop("blocked")).is_err());
@@ -88,3 +86,8 @@ fn leases_and_outcomes_only_for_a_task_being_executed() {
     assert!(bad.contains("not blocked or escalated"), "{bad}");
     assert!(verify_ledger(fx.path()).unwrap().ok);
 }
+
+crate::on_both_backends!(
+    one_lease_per_task_taken_over_only_from_a_named_dead_holder,
+    leases_and_outcomes_only_for_a_task_being_executed,
+);

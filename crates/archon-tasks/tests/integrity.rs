@@ -6,15 +6,14 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use archon_tasks::event::{event_hash, EventBody, HashInput};
+use archon_tasks::event::EventBody;
 use archon_tasks::{replay, verify_ledger, Ledger, TaskState, Transition};
 use common::*;
 use proptest::prelude::*;
-use rusqlite::Connection;
 
 /// A small real ledger: three tasks through several states.
-fn sample() -> Fixture {
-    let mut fx = Fixture::new();
+fn sample(backend: Backend) -> Fixture {
+    let mut fx = Fixture::new(backend);
     fx.task_in("TASK-V-001", TaskState::Completed);
     fx.task_in("TASK-V-002", TaskState::Accepted);
     fx.task_in("TASK-V-003", TaskState::Nullified);
@@ -23,41 +22,38 @@ fn sample() -> Fixture {
     fx
 }
 
-/// Opens the file as an attacker would, with the append-only triggers dropped.
-fn tamper(fx: &Fixture) -> Connection {
-    let conn = Connection::open(fx.path()).expect("open raw");
-    conn.execute_batch(
-        "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete;",
-    )
-    .expect("drop triggers");
-    conn
+/// Opens the rows as an attacker would, with the append-only guard lifted.
+fn tamper(fx: &Fixture) -> Raw {
+    let mut raw = fx.storage.raw();
+    raw.unguard();
+    raw
 }
 
-#[test]
-fn the_ledger_refuses_updates_and_deletes() {
-    let fx = sample();
-    let conn = Connection::open(fx.path()).expect("open raw");
-    let err = conn
-        .execute("UPDATE events SET actor = 'x' WHERE seq = 1", [])
+fn the_ledger_refuses_updates_and_deletes(backend: Backend) {
+    let fx = sample(backend);
+    let mut raw = fx.storage.raw();
+    let err = raw
+        .execute("UPDATE events SET actor = 'x' WHERE seq = 1")
         .expect_err("append-only");
-    assert!(err.to_string().contains("append-only"), "{err}");
-    assert!(conn
-        .execute("DELETE FROM events WHERE seq = 1", [])
-        .is_err());
+    assert!(err.contains("append-only"), "{err}");
+    let err = raw
+        .execute("DELETE FROM events WHERE seq = 1")
+        .expect_err("append-only");
+    assert!(err.contains("append-only"), "{err}");
 }
 
-#[test]
-fn verify_names_a_modified_byte() {
-    let fx = sample();
-    let conn = tamper(&fx);
+fn verify_names_a_modified_byte(backend: Backend) {
+    let fx = sample(backend);
+    let mut raw = tamper(&fx);
     // Flip one byte of the body of event 8 (same length, valid JSON).
-    let body: String = conn
-        .query_row("SELECT body FROM events WHERE seq = 8", [], |r| r.get(0))
-        .expect("row");
+    let body = raw.text("SELECT body FROM events WHERE seq = 8");
     let changed = body.replacen("routed", "rputed", 1);
     assert_ne!(body, changed);
-    conn.execute("UPDATE events SET body = ?1 WHERE seq = 8", [&changed])
-        .expect("tamper");
+    raw.execute(&format!(
+        "UPDATE events SET body = {} WHERE seq = 8",
+        quoted(&changed)
+    ))
+    .expect("tamper");
     let report = verify_ledger(fx.path()).expect("verify");
     assert!(!report.ok);
     let bad = report.first_bad.expect("found");
@@ -65,11 +61,10 @@ fn verify_names_a_modified_byte() {
     assert!(bad.problem.contains("modified"), "{}", bad.problem);
 }
 
-#[test]
-fn verify_names_a_deleted_event() {
-    let fx = sample();
-    let conn = tamper(&fx);
-    conn.execute("DELETE FROM events WHERE seq = 12", [])
+fn verify_names_a_deleted_event(backend: Backend) {
+    let fx = sample(backend);
+    tamper(&fx)
+        .execute("DELETE FROM events WHERE seq = 12")
         .expect("tamper");
     let bad = verify_ledger(fx.path())
         .expect("verify")
@@ -79,14 +74,20 @@ fn verify_names_a_deleted_event() {
     assert!(bad.problem.contains("missing"), "{}", bad.problem);
 }
 
-#[test]
-fn verify_names_a_deleted_event_even_when_renumbered() {
-    let fx = sample();
-    let conn = tamper(&fx);
-    conn.execute("DELETE FROM events WHERE seq = 12", [])
+fn verify_names_a_deleted_event_even_when_renumbered(backend: Backend) {
+    let fx = sample(backend);
+    let mut raw = tamper(&fx);
+    raw.execute("DELETE FROM events WHERE seq = 12")
         .expect("tamper");
-    conn.execute("UPDATE events SET seq = seq - 1 WHERE seq > 12", [])
+    // One row at a time, upwards, so the key stays unique at every step.
+    let last = raw.int("SELECT max(seq) FROM events");
+    for seq in 13..=last {
+        raw.execute(&format!(
+            "UPDATE events SET seq = {} WHERE seq = {seq}",
+            seq - 1
+        ))
         .expect("renumber");
+    }
     let bad = verify_ledger(fx.path())
         .expect("verify")
         .first_bad
@@ -95,17 +96,16 @@ fn verify_names_a_deleted_event_even_when_renumbered() {
     assert!(bad.problem.contains("prev_hash"), "{}", bad.problem);
 }
 
-#[test]
-fn verify_names_a_swapped_pair() {
-    let fx = sample();
-    let conn = tamper(&fx);
+fn verify_names_a_swapped_pair(backend: Backend) {
+    let fx = sample(backend);
     // Swap the contents of events 5 and 6, keeping their positions.
-    conn.execute_batch(
-        "UPDATE events SET seq = -5 WHERE seq = 5;
-         UPDATE events SET seq = 5 WHERE seq = 6;
-         UPDATE events SET seq = 6 WHERE seq = -5;",
-    )
-    .expect("swap");
+    tamper(&fx)
+        .execute(
+            "UPDATE events SET seq = -5 WHERE seq = 5;
+             UPDATE events SET seq = 5 WHERE seq = 6;
+             UPDATE events SET seq = 6 WHERE seq = -5;",
+        )
+        .expect("swap");
     let bad = verify_ledger(fx.path())
         .expect("verify")
         .first_bad
@@ -113,55 +113,34 @@ fn verify_names_a_swapped_pair() {
     assert_eq!(bad.seq, 5);
 }
 
-#[test]
-fn verify_reports_an_orphaned_intent() {
-    let fx = sample();
+fn verify_reports_an_orphaned_intent(backend: Backend) {
+    let fx = sample(backend);
     let path = fx.path();
     let steward = fx.steward_of("TASK-V-002");
     // A crashed writer's lock is gone with its process.
-    let dir = fx.close();
-    let conn = Connection::open(&path).expect("open raw");
+    let storage = fx.close();
     // What a crash between the two phases leaves: a well-chained intent, no outcome.
-    let (seq, prev): (i64, String) = conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("tail");
-    let seq = seq as u64 + 1;
-    let body = serde_json::to_string(&EventBody::Intent {
-        op: "accept".into(),
-        expected_version: 0,
-    })
-    .expect("encode");
-    let hash = event_hash(&HashInput {
-        seq,
-        op_seq: seq,
-        task_ref: "TASK-V-002",
-        kind: "intent",
-        at: "2026-02-01T10:00:00Z",
-        actor: "crashed",
-        body: &body,
-        prev_hash: &prev,
-    });
-    conn.execute(
-        "INSERT INTO events VALUES (?1, ?1, 'TASK-V-002', 'intent', '2026-02-01T10:00:00Z', 'crashed', ?2, ?3, ?4)",
-        rusqlite::params![seq as i64, body, prev, hash],
-    )
-    .expect("insert");
-    drop(conn);
+    let seq = crash_after_intent(&storage, "TASK-V-002", "accept", "crashed", None);
     let report = verify_ledger(&path).expect("verify");
     assert!(!report.ok);
     assert_eq!(report.first_bad, None, "the chain itself is intact");
     assert_eq!(report.orphaned_intents.len(), 1);
     assert_eq!(report.orphaned_intents[0].seq, seq);
     assert_eq!(report.orphaned_intents[0].task_ref, "TASK-V-002");
-    // While a writer is open, an open intent may be in flight: not a fault.
     let mut ledger = Ledger::open(&path).expect("open");
     let report = verify_ledger(&path).expect("verify");
-    assert!(report.ok, "{report:?}");
-    assert_eq!(report.in_flight_intents.len(), 1);
+    match backend {
+        // While a writer is open, an open intent may be in flight: not a fault.
+        Backend::Sqlite => {
+            assert!(report.ok, "{report:?}");
+            assert_eq!(report.in_flight_intents.len(), 1);
+        }
+        // Each intent's writer is known alive or dead: still an orphan.
+        Backend::Postgres => {
+            assert!(!report.ok);
+            assert_eq!(report.orphaned_intents.len(), 1, "{report:?}");
+        }
+    }
     // The ledger keeps working after a crash: another operation on the task
     // closes the orphan (abandoned) before its own intent, and verify is green.
     ledger
@@ -179,18 +158,17 @@ fn verify_reports_an_orphaned_intent() {
     drop(ledger);
     let report = verify_ledger(&path).expect("verify");
     assert!(report.ok, "{report:?}");
-    drop(dir);
+    drop(storage);
 }
 
-#[test]
-fn verify_reports_a_tampered_projection() {
-    let fx = sample();
-    let conn = Connection::open(fx.path()).expect("open raw");
-    conn.execute(
-        "UPDATE tasks SET record = replace(record, '\"state\":\"accepted\"', '\"state\":\"completed\"') WHERE task_ref = 'TASK-V-002'",
-        [],
-    )
-    .expect("tamper");
+fn verify_reports_a_tampered_projection(backend: Backend) {
+    let fx = sample(backend);
+    fx.storage
+        .raw()
+        .execute(
+            "UPDATE tasks SET record = replace(record, '\"state\":\"accepted\"', '\"state\":\"completed\"') WHERE task_ref = 'TASK-V-002'",
+        )
+        .expect("tamper");
     let report = verify_ledger(fx.path()).expect("verify");
     assert_eq!(report.projection_mismatches, ["TASK-V-002"]);
     assert!(!report.ok);
@@ -214,9 +192,8 @@ fn verify_refuses_a_missing_file_and_garbage() {
 /// Two writers with their own connections race on the same tasks: every
 /// state change is recorded exactly once, and every call either applied its
 /// change or was told why not.
-#[test]
-fn concurrent_writers_neither_lose_nor_double_transitions() {
-    let mut fx = Fixture::new();
+fn concurrent_writers_neither_lose_nor_double_transitions(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     let tasks: Vec<String> = (0..12).map(|i| format!("TASK-C-{i:03}")).collect();
     for t in &tasks {
         fx.activate(t);
@@ -300,32 +277,59 @@ fn transition_strategy() -> impl Strategy<Value = Transition> {
     ]
 }
 
+/// Whatever sequence of moves is attempted (most are refused), the stored
+/// projection equals a replay of the log, and the log verifies.
+fn projection_equals_replay(
+    backend: Backend,
+    moves: Vec<(usize, Transition, i64)>,
+) -> Result<(), TestCaseError> {
+    let mut fx = Fixture::new(backend);
+    let tasks = ["TASK-P-0", "TASK-P-1", "TASK-P-2"];
+    for t in tasks {
+        fx.activate(t);
+    }
+    let mut hours = 0;
+    for (task, transition, dt) in moves {
+        hours += dt;
+        let now = archon_core::clock::Clock::Fixed(t0().now() + chrono::Duration::hours(hours));
+        let before = fx.event_count();
+        let actor = fx.steward_of(tasks[task]);
+        let result = fx.ledger.transition(tasks[task], transition, &actor, &now);
+        if let Err(e) = &result {
+            prop_assert_eq!(fx.event_count(), before, "{}", e);
+        }
+    }
+    let replayed = replay(&fx.ledger.events().expect("events")).expect("replay");
+    prop_assert_eq!(
+        replayed.into_values().collect::<Vec<_>>(),
+        fx.ledger.tasks().expect("tasks")
+    );
+    let report = verify_ledger(fx.path()).expect("verify");
+    prop_assert!(report.ok, "{:?}", report);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// Whatever sequence of moves is attempted (most are refused), the stored
-    /// projection equals a replay of the log, and the log verifies.
     #[test]
-    fn projection_equals_replay(moves in proptest::collection::vec((0usize..3, transition_strategy(), 0i64..100), 1..25)) {
-        let mut fx = Fixture::new();
-        let tasks = ["TASK-P-0", "TASK-P-1", "TASK-P-2"];
-        for t in tasks {
-            fx.activate(t);
-        }
-        let mut hours = 0;
-        for (task, transition, dt) in moves {
-            hours += dt;
-            let now = archon_core::clock::Clock::Fixed(t0().now() + chrono::Duration::hours(hours));
-            let before = fx.event_count();
-            let actor = fx.steward_of(tasks[task]);
-            let result = fx.ledger.transition(tasks[task], transition, &actor, &now);
-            if let Err(e) = &result {
-                prop_assert_eq!(fx.event_count(), before, "{}", e);
-            }
-        }
-        let replayed = replay(&fx.ledger.events().expect("events")).expect("replay");
-        prop_assert_eq!(replayed.into_values().collect::<Vec<_>>(), fx.ledger.tasks().expect("tasks"));
-        let report = verify_ledger(fx.path()).expect("verify");
-        prop_assert!(report.ok, "{:?}", report);
+    fn projection_equals_replay_on_sqlite(moves in proptest::collection::vec((0usize..3, transition_strategy(), 0i64..100), 1..25)) {
+        projection_equals_replay(Backend::Sqlite, moves)?;
+    }
+
+    #[test]
+    fn projection_equals_replay_on_postgres(moves in proptest::collection::vec((0usize..3, transition_strategy(), 0i64..100), 1..25)) {
+        projection_equals_replay(Backend::Postgres, moves)?;
     }
 }
+
+crate::on_both_backends!(
+    the_ledger_refuses_updates_and_deletes,
+    verify_names_a_modified_byte,
+    verify_names_a_deleted_event,
+    verify_names_a_deleted_event_even_when_renumbered,
+    verify_names_a_swapped_pair,
+    verify_reports_an_orphaned_intent,
+    verify_reports_a_tampered_projection,
+    concurrent_writers_neither_lose_nor_double_transitions,
+);

@@ -25,8 +25,7 @@ fn commands() -> Vec<(&'static str, Transition)> {
 
 /// (state, command) → the state after, or the start of the refusal.
 /// `report` is covered separately (it needs a result artifact).
-#[test]
-fn every_command_in_every_resting_state() {
+fn every_command_in_every_resting_state(backend: Backend) {
     use TaskState::*;
     let table: &[(TaskState, &str, Result<TaskState, &str>)] = &[
         (Activated, "accept", Err("cannot move from activated to accepted; allowed from activated: routed, nullified")),
@@ -93,7 +92,7 @@ fn every_command_in_every_resting_state() {
         (Nullified, "reroute", Err("reroute refused: the task is nullified (terminal)")),
         (Nullified, "expire", Err("nothing expires in state nullified")),
     ];
-    let mut fx = Fixture::new();
+    let mut fx = Fixture::new(backend);
     for (n, (state, command, expected)) in table.iter().enumerate() {
         let task = format!("TASK-T-{n:03}");
         fx.task_in(&task, *state);
@@ -123,10 +122,9 @@ fn every_command_in_every_resting_state() {
     assert!(report.ok, "{report:?}");
 }
 
-#[test]
-fn report_is_refused_before_consent_and_after_settlement() {
+fn report_is_refused_before_consent_and_after_settlement(backend: Backend) {
     use TaskState::*;
-    let mut fx = Fixture::new();
+    let mut fx = Fixture::new(backend);
     for (n, state) in [
         Activated,
         Routed,
@@ -156,9 +154,8 @@ fn report_is_refused_before_consent_and_after_settlement() {
     }
 }
 
-#[test]
-fn decline_reroutes_in_cluster_order_and_never_back() {
-    let mut fx = Fixture::new();
+fn decline_reroutes_in_cluster_order_and_never_back(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.activate("TASK-D-001");
     assert_eq!(fx.cluster("TASK-D-001").as_deref(), Some(C42));
     let first = fx.ledger.task("TASK-D-001").expect("read").expect("task");
@@ -227,9 +224,8 @@ fn decline_reroutes_in_cluster_order_and_never_back() {
     assert_eq!(r.record.attempt, 4);
 }
 
-#[test]
-fn ttl_expiry_reroutes_without_penalty_and_inactivity_is_flagged() {
-    let mut fx = Fixture::new();
+fn ttl_expiry_reroutes_without_penalty_and_inactivity_is_flagged(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.activate("TASK-E-001");
     fx.activate("TASK-E-002");
     fx.go("TASK-E-002", Transition::Accept).expect("accept");
@@ -272,10 +268,9 @@ fn ttl_expiry_reroutes_without_penalty_and_inactivity_is_flagged() {
         .is_empty());
 }
 
-#[test]
-fn halt_nullifies_before_consent_and_quarantines_after() {
+fn halt_nullifies_before_consent_and_quarantines_after(backend: Backend) {
     use TaskState::*;
-    let mut fx = Fixture::new();
+    let mut fx = Fixture::new(backend);
     for (n, (state, after)) in [
         (Activated, Ok(Nullified)),
         (Routed, Ok(Nullified)),
@@ -298,9 +293,8 @@ fn halt_nullifies_before_consent_and_quarantines_after() {
     assert!(err.contains("needs a reason"), "{err}");
 }
 
-#[test]
-fn filter_transforms_rejects_and_blocks() {
-    let mut fx = Fixture::new();
+fn filter_transforms_rejects_and_blocks(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     let r = fx
         .ledger
         .create_activation(
@@ -358,9 +352,8 @@ fn filter_transforms_rejects_and_blocks() {
     assert_eq!(fx.go("TASK-F-003", halt()), Ok(TaskState::Nullified));
 }
 
-#[test]
-fn settlement_paths() {
-    let mut fx = Fixture::new();
+fn settlement_paths(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     // One result accepted: reported -> completed.
     fx.task_in("TASK-S-001", TaskState::Reported);
     fx.go("TASK-S-001", settle_accept()).expect("settle");
@@ -420,9 +413,8 @@ fn settlement_paths() {
     assert!(err.contains("needs a reason"), "{err}");
 }
 
-#[test]
-fn unknown_tasks_and_bad_requests_change_nothing() {
-    let mut fx = Fixture::new();
+fn unknown_tasks_and_bad_requests_change_nothing(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.activate("TASK-U-001");
     let before = fx.event_count();
     let err = fx.go("TASK-NOPE", Transition::Accept).expect_err("unknown");
@@ -463,9 +455,8 @@ fn unknown_tasks_and_bad_requests_change_nothing() {
     assert_eq!(fx.event_count(), before);
 }
 
-#[test]
-fn unknown_preferred_cluster_falls_back_and_sensitivity_gates() {
-    let mut fx = Fixture::new();
+fn unknown_preferred_cluster_falls_back_and_sensitivity_gates(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     let mut req = request("TASK-P-001", "Harden the ledger.");
     req.cluster_id = String::new();
     req.sensitivity = archon_tasks::Sensitivity::Restricted;
@@ -479,16 +470,15 @@ fn unknown_preferred_cluster_falls_back_and_sensitivity_gates() {
     assert!(r.message.contains("status is paused"), "{}", r.message);
 }
 
-#[test]
-fn activation_ids_are_deterministic() {
+fn activation_ids_are_deterministic(backend: Backend) {
     let a = {
-        let mut fx = Fixture::new();
+        let mut fx = Fixture::new(backend);
         fx.ledger
             .create_activation(request("TASK-I-001", "Same."), &t0())
             .expect("a")
     };
     let b = {
-        let mut fx = Fixture::new();
+        let mut fx = Fixture::new(backend);
         fx.ledger
             .create_activation(request("TASK-I-001", "Same."), &t0())
             .expect("b")
@@ -497,9 +487,8 @@ fn activation_ids_are_deterministic() {
     assert!(a.activation_id.starts_with("act-"));
 }
 
-#[test]
-fn events_replay_to_the_stored_projection() {
-    let mut fx = Fixture::new();
+fn events_replay_to_the_stored_projection(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.task_in("TASK-X-001", TaskState::Completed);
     fx.task_in("TASK-X-002", TaskState::Declined);
     let events = fx.ledger.events().expect("events");
@@ -523,9 +512,8 @@ fn events_replay_to_the_stored_projection() {
 
 /// The case: after a TTL expiry rerouted the task from cluster 42 to
 /// 43, a late accept by 42's steward is consent for an earlier routing.
-#[test]
-fn a_stale_accept_after_reroute_is_refused() {
-    let mut fx = Fixture::new();
+fn a_stale_accept_after_reroute_is_refused(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.activate("TASK-K-001");
     let later = clock("2026-02-04T10:00:00Z");
     fx.ledger.expire_due(&later).expect("sweep");
@@ -558,9 +546,8 @@ fn a_stale_accept_after_reroute_is_refused() {
         .expect("the current steward accepts");
 }
 
-#[test]
-fn only_the_current_steward_accepts_declines_starts_and_reports() {
-    let mut fx = Fixture::new();
+fn only_the_current_steward_accepts_declines_starts_and_reports(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.activate("TASK-K-002");
     for (name, t) in [
         ("accept", Transition::Accept),
@@ -602,9 +589,8 @@ fn only_the_current_steward_accepts_declines_starts_and_reports() {
 
 /// A task left declined with no cluster can be halted, and a halted task is
 /// never revived by a reroute.
-#[test]
-fn halt_from_declined_and_no_reroute_after_halt() {
-    let mut fx = Fixture::new();
+fn halt_from_declined_and_no_reroute_after_halt(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     fx.task_in("TASK-K-003", TaskState::Declined);
     fx.go("TASK-K-003", halt()).expect("halt");
     assert_eq!(fx.state("TASK-K-003"), TaskState::Nullified);
@@ -616,3 +602,20 @@ fn halt_from_declined_and_no_reroute_after_halt() {
     let report = verify_ledger(fx.path()).expect("verify");
     assert!(report.ok, "{report:?}");
 }
+
+crate::on_both_backends!(
+    every_command_in_every_resting_state,
+    report_is_refused_before_consent_and_after_settlement,
+    decline_reroutes_in_cluster_order_and_never_back,
+    ttl_expiry_reroutes_without_penalty_and_inactivity_is_flagged,
+    halt_nullifies_before_consent_and_quarantines_after,
+    filter_transforms_rejects_and_blocks,
+    settlement_paths,
+    unknown_tasks_and_bad_requests_change_nothing,
+    unknown_preferred_cluster_falls_back_and_sensitivity_gates,
+    activation_ids_are_deterministic,
+    events_replay_to_the_stored_projection,
+    a_stale_accept_after_reroute_is_refused,
+    only_the_current_steward_accepts_declines_starts_and_reports,
+    halt_from_declined_and_no_reroute_after_halt,
+);

@@ -11,50 +11,6 @@ use archon_tasks::{
     verify_ledger, verify_ledger_anchored, Anchor, Ledger, LedgerEvent, TaskState, Transition,
 };
 use common::*;
-use rusqlite::Connection;
-
-/// Writes by hand what a writer killed between its two transactions leaves:
-/// the intent, chained and committed, and no outcome.
-fn crash_after_intent(path: &std::path::Path, task_ref: &str, op: &str, actor: &str) -> u64 {
-    let conn = Connection::open(path).expect("open raw");
-    let (seq, prev): (i64, String) = conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("tail");
-    let version: i64 = conn
-        .query_row(
-            "SELECT version FROM tasks WHERE task_ref = ?1",
-            [task_ref],
-            |r| r.get(0),
-        )
-        .expect("task");
-    let seq = seq as u64 + 1;
-    let body = serde_json::to_string(&EventBody::Intent {
-        op: op.into(),
-        expected_version: version as u64,
-    })
-    .expect("encode");
-    let at = "2026-02-01T10:00:00Z";
-    let hash = event_hash(&HashInput {
-        seq,
-        op_seq: seq,
-        task_ref,
-        kind: "intent",
-        at,
-        actor,
-        body: &body,
-        prev_hash: &prev,
-    });
-    conn.execute(
-        "INSERT INTO events VALUES (?1, ?1, ?2, 'intent', ?3, ?4, ?5, ?6, ?7)",
-        rusqlite::params![seq as i64, task_ref, at, actor, body, prev, hash],
-    )
-    .expect("insert");
-    seq
-}
 
 fn events(path: &std::path::Path) -> Vec<LedgerEvent> {
     Ledger::open_read_only(path)
@@ -65,20 +21,19 @@ fn events(path: &std::path::Path) -> Vec<LedgerEvent> {
 
 /// The retried operation adopts the orphan: the resumed ledger is event for
 /// event (hashes included) the ledger of a run never interrupted.
-#[test]
-fn a_retried_operation_adopts_its_orphaned_intent() {
+fn a_retried_operation_adopts_its_orphaned_intent(backend: Backend) {
     let steward = "steward:steward-42";
-    let mut whole = Fixture::new();
+    let mut whole = Fixture::new(backend);
     whole.activate("TASK-R-001");
     whole.go("TASK-R-001", Transition::Accept).expect("accept");
     let whole_path = whole.path();
     let _whole_dir = whole.close();
 
-    let mut crashed = Fixture::new();
+    let mut crashed = Fixture::new(backend);
     crashed.activate("TASK-R-001");
     let path = crashed.path();
     let dir = crashed.close();
-    crash_after_intent(&path, "TASK-R-001", "accept", steward);
+    crash_after_intent(&dir, "TASK-R-001", "accept", steward, None);
     let report = verify_ledger(&path).expect("verify");
     assert_eq!(report.orphaned_intents.len(), 1, "{report:?}");
 
@@ -94,14 +49,15 @@ fn a_retried_operation_adopts_its_orphaned_intent() {
 }
 
 /// An orphan no operation retries is closed by `close_orphans`, chained; and
-/// it is never closed while another writer is open.
+/// it is never closed while another writer is open (SQLite cannot tell whose
+/// intent it is then).
 #[test]
-fn close_orphans_closes_what_no_retry_adopts() {
-    let mut fx = Fixture::new();
+fn close_orphans_closes_what_no_retry_adopts_sqlite() {
+    let mut fx = Fixture::new(Backend::Sqlite);
     fx.activate("TASK-R-002");
     let path = fx.path();
     let dir = fx.close();
-    let seq = crash_after_intent(&path, "TASK-R-002", "decline", "steward:steward-42");
+    let seq = crash_after_intent(&dir, "TASK-R-002", "decline", "steward:steward-42", None);
     let mut ledger = Ledger::open(&path).expect("open");
     // Another process with the ledger open for writing (its shared lock).
     // `-o`: the lock stays with flock itself, not with its child.
@@ -141,9 +97,56 @@ fn close_orphans_closes_what_no_retry_adopts() {
     drop(dir);
 }
 
+/// On PostgreSQL an intent is an orphan exactly when no session holds its
+/// lock: one held by a live writer elsewhere (here a session standing in for
+/// another machine) is neither closed nor reported, whatever else is open;
+/// once that session ends, it is closed.
+#[test]
+fn close_orphans_leaves_an_intent_whose_writer_lives_postgres() {
+    let mut fx = Fixture::new(Backend::Postgres);
+    fx.activate("TASK-R-003");
+    let path = fx.path();
+    let storage = fx.close();
+    let seq = crash_after_intent(
+        &storage,
+        "TASK-R-003",
+        "decline",
+        "steward:steward-42",
+        None,
+    );
+    let Raw::Postgres(mut elsewhere) = storage.raw() else {
+        unreachable!("a PostgreSQL fixture")
+    };
+    elsewhere
+        .execute("SELECT pg_advisory_lock($1)", &[&(seq as i64)])
+        .expect("hold the intent's lock");
+    let mut ledger = Ledger::open(&path).expect("open");
+    assert_eq!(
+        ledger
+            .close_orphans("run stopped", "cli", &t0())
+            .expect("close"),
+        Vec::<u64>::new()
+    );
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.in_flight_intents.len(), 1);
+    drop(elsewhere);
+    let report = verify_ledger(&path).expect("verify");
+    assert_eq!(report.orphaned_intents.len(), 1, "{report:?}");
+    assert_eq!(
+        ledger
+            .close_orphans("run stopped", "cli", &t0())
+            .expect("close"),
+        [seq]
+    );
+    drop(ledger);
+    let report = verify_ledger(&path).expect("verify");
+    assert!(report.ok, "{report:?}");
+}
+
 /// A ledger with a few operations, closed; and its head.
-fn anchored_ledger() -> (tempfile::TempDir, std::path::PathBuf, Anchor) {
-    let mut fx = Fixture::new();
+fn anchored_ledger(backend: Backend) -> (Storage, std::path::PathBuf, Anchor) {
+    let mut fx = Fixture::new(backend);
     fx.task_in("TASK-A-001", TaskState::InProgress);
     fx.task_in("TASK-A-002", TaskState::Accepted);
     let head = fx.ledger.head().expect("head").expect("not empty");
@@ -157,61 +160,42 @@ fn anchored_ledger() -> (tempfile::TempDir, std::path::PathBuf, Anchor) {
     (fx.close(), path, anchor)
 }
 
-/// What an attacker with the file does: drop the append-only triggers.
-fn tamper(path: &std::path::Path) -> Connection {
-    let conn = Connection::open(path).expect("open raw");
-    conn.execute_batch(
-        "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete;",
-    )
-    .expect("drop triggers");
-    conn
-}
-
-#[test]
-fn a_recomputed_chain_is_caught_by_its_anchor() {
-    let (_dir, path, anchor) = anchored_ledger();
-    let conn = tamper(&path);
+fn a_recomputed_chain_is_caught_by_its_anchor(backend: Backend) {
+    let (storage, path, anchor) = anchored_ledger(backend);
+    let mut raw = storage.raw();
+    raw.unguard();
     // Rewrite who wrote the first intent (nothing the projection shows), then
     // rehash it and every later event.
-    conn.execute("UPDATE events SET actor = 'forger' WHERE seq = 1", [])
+    raw.execute("UPDATE events SET actor = 'forger' WHERE seq = 1")
         .expect("rewrite");
-    let rows: Vec<(i64, i64, String, String, String, String, String)> = conn
-        .prepare("SELECT seq, op_seq, task_ref, kind, at, actor, body FROM events ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = raw.text_rows(
+        "SELECT CAST(seq AS TEXT) AS seq_text, CAST(op_seq AS TEXT) AS op_text, task_ref, kind, at, actor, body
+         FROM events ORDER BY seq",
+    );
     let mut prev = archon_tasks::event::GENESIS_HASH.to_string();
-    for (seq, op_seq, task_ref, kind, at, actor, body) in rows {
+    for row in rows {
+        let [seq, op_seq, task_ref, kind, at, actor, body] = &row[..] else {
+            panic!("seven columns")
+        };
         let hash = event_hash(&HashInput {
-            seq: seq as u64,
-            op_seq: op_seq as u64,
-            task_ref: &task_ref,
-            kind: &kind,
-            at: &at,
-            actor: &actor,
-            body: &body,
+            seq: seq.parse().unwrap(),
+            op_seq: op_seq.parse().unwrap(),
+            task_ref,
+            kind,
+            at,
+            actor,
+            body,
             prev_hash: &prev,
         });
-        conn.execute(
-            "UPDATE events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
-            rusqlite::params![prev, hash, seq],
-        )
+        raw.execute(&format!(
+            "UPDATE events SET prev_hash = {}, hash = {} WHERE seq = {seq}",
+            quoted(&prev),
+            quoted(&hash)
+        ))
         .expect("rehash");
         prev = hash;
     }
-    drop(conn);
+    drop(raw);
     let alone = verify_ledger(&path).expect("verify");
     assert!(alone.ok, "a rehashed chain is self-consistent: {alone:?}");
     let report = verify_ledger_anchored(&path, &[anchor]).expect("verify");
@@ -225,17 +209,15 @@ fn a_recomputed_chain_is_caught_by_its_anchor() {
     );
 }
 
-#[test]
-fn a_truncated_ledger_is_caught_by_its_anchor() {
-    let (_dir, path, anchor) = anchored_ledger();
-    let conn = tamper(&path);
+fn a_truncated_ledger_is_caught_by_its_anchor(backend: Backend) {
+    let (storage, path, anchor) = anchored_ledger(backend);
+    let mut raw = storage.raw();
+    raw.unguard();
     // Drop the last operation whole, so what is left is a valid chain.
-    let last_op: i64 = conn
-        .query_row("SELECT max(op_seq) FROM events", [], |r| r.get(0))
-        .expect("last op");
-    conn.execute("DELETE FROM events WHERE op_seq = ?1", [last_op])
+    let last_op = raw.int("SELECT max(op_seq) FROM events");
+    raw.execute(&format!("DELETE FROM events WHERE op_seq = {last_op}"))
         .expect("truncate");
-    drop(conn);
+    drop(raw);
     let report = verify_ledger_anchored(&path, std::slice::from_ref(&anchor)).expect("verify");
     assert!(!report.ok);
     let LedgerHead { seq, .. } = anchor.head;
@@ -251,9 +233,8 @@ fn a_truncated_ledger_is_caught_by_its_anchor() {
 /// Writers work while `verify` runs again and again: every snapshot is whole
 /// (events and projection from one read transaction) and every in-flight
 /// intent is told from an orphan. Bounded: 100 verifies, 3 writers.
-#[test]
-fn verify_during_concurrent_writers_always_passes() {
-    let mut fx = Fixture::new();
+fn verify_during_concurrent_writers_always_passes(backend: Backend) {
+    let mut fx = Fixture::new(backend);
     let tasks: Vec<String> = (0..30).map(|i| format!("TASK-W-{i:03}")).collect();
     for t in &tasks {
         fx.activate(t);
@@ -302,12 +283,12 @@ fn verify_during_concurrent_writers_always_passes() {
 /// A finished run on read-only media (file and folder without write bits):
 /// it verifies and reads, and nothing is created beside it.
 #[test]
-fn a_read_only_ledger_verifies_and_reads() {
-    let mut fx = Fixture::new();
+fn a_read_only_ledger_verifies_and_reads_sqlite() {
+    let mut fx = Fixture::new(Backend::Sqlite);
     fx.task_in("TASK-O-001", TaskState::Accepted);
     let path = fx.path();
-    let dir = fx.close();
-    let ro = dir.path().join("ro");
+    let _storage = fx.close();
+    let ro = path.parent().expect("folder").join("ro");
     std::fs::create_dir(&ro).expect("dir");
     let copy = ro.join("governance.db");
     std::fs::copy(&path, &copy).expect("copy");
@@ -342,3 +323,38 @@ fn a_read_only_ledger_verifies_and_reads() {
     );
     assert!(!ro.join("typo.db").exists());
 }
+
+/// Reading a database that holds no ledger is an error, and creates nothing.
+#[test]
+fn a_database_without_a_ledger_is_missing_and_stays_empty_postgres() {
+    let storage = Storage::new(Backend::Postgres);
+    let missing = Ledger::open_read_only(&storage.location)
+        .err()
+        .expect("missing");
+    assert!(
+        missing.to_string().contains("never creates one"),
+        "{missing}"
+    );
+    assert!(verify_ledger(&storage.location).is_err());
+    let tables = storage
+        .raw()
+        .int("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'");
+    assert_eq!(tables, 0);
+}
+
+/// This version speaks plain TCP only: a URL that requires TLS is refused,
+/// saying why.
+#[test]
+fn a_url_requiring_tls_is_refused_postgres() {
+    let storage = Storage::new(Backend::Postgres);
+    let url = format!("{}?sslmode=require", storage.location.display());
+    let err = Ledger::open(&url).err().expect("no TLS here");
+    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+}
+
+crate::on_both_backends!(
+    a_retried_operation_adopts_its_orphaned_intent,
+    a_recomputed_chain_is_caught_by_its_anchor,
+    a_truncated_ledger_is_caught_by_its_anchor,
+    verify_during_concurrent_writers_always_passes,
+);

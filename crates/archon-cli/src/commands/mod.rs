@@ -11,6 +11,7 @@ pub(crate) mod rfp;
 mod roster;
 pub(crate) mod run;
 pub(crate) mod select;
+pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod tasks;
 pub(crate) mod trace;
@@ -57,6 +58,7 @@ fn command(ctx: &Context, command: Command) -> Result<Outcome> {
         Command::Usage(args) => usage::run(ctx, &args),
         Command::Review(args) => review::run(ctx, &args),
         Command::Tasks(args) => tasks::run(ctx, &args),
+        Command::Serve(args) => serve::run(ctx, &args),
         Command::Verify(args) => verify::run(ctx, &args),
         Command::Report(args) => report::run(ctx, &args),
         Command::Execute(args) => execute::run(ctx, &args),

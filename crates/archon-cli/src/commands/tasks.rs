@@ -18,8 +18,9 @@ use crate::outcome::Outcome;
 
 #[derive(Debug, Args)]
 pub struct TasksArgs {
-    /// Governance ledger (SQLite); default: archon-out/governance.db.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Governance ledger: a file (SQLite) or a `postgres://` URL; default:
+    /// archon-out/governance.db.
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub ledger: Option<PathBuf>,
     /// Cluster definitions (*.json, cluster-schema format); default: the bundled clusters.
     #[arg(long, global = true, value_name = "DIR")]

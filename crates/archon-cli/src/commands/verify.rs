@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use archon_pipeline::verify::{ledger_of, verify_run, RunVerification};
 use archon_store::LedgerHead;
-use archon_tasks::Anchor;
+use archon_tasks::{Anchor, Location};
 use clap::Args;
 
 use crate::context::Context;
@@ -19,11 +19,12 @@ use crate::outcome::Outcome;
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Output directory to check (default: archon-out): its governance.db and
-    /// every stage_manifest.json below it.
+    /// every stage_manifest.json below it; or a `postgres://` ledger URL.
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Ledger to check; default: DIR/governance.db when present.
-    #[arg(long, value_name = "PATH")]
+    /// Ledger to check (a file or a `postgres://` URL); default:
+    /// DIR/governance.db when present.
+    #[arg(long, value_name = "PATH|URL")]
     pub ledger: Option<PathBuf>,
     /// Print only the ledger's head (`SEQ:HASH`) once it verifies.
     #[arg(long)]
@@ -54,18 +55,28 @@ fn parse_anchor(text: &str) -> Result<LedgerHead, String> {
 }
 
 pub fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
-    let dir = args.dir.clone().or_else(|| {
-        let default = PathBuf::from(archon_pipeline::layout::DEFAULT_ROOT);
-        (default.is_dir() || args.ledger.is_none()).then_some(default)
-    });
+    // `archon verify postgres://…`: that ledger alone, no output folder.
+    let url = args
+        .dir
+        .clone()
+        .filter(|d| matches!(Location::parse(d), Location::Postgres(_)));
+    if url.is_some() && args.ledger.is_some() {
+        bail!("give the ledger URL as DIR or as --ledger, not both");
+    }
+    let dir = match url {
+        Some(_) => None,
+        None => args.dir.clone().or_else(|| {
+            let default = PathBuf::from(archon_pipeline::layout::DEFAULT_ROOT);
+            (default.is_dir() || args.ledger.is_none()).then_some(default)
+        }),
+    };
     if let Some(d) = &dir {
         if !d.is_dir() {
             bail!("{}: no such directory", d.display());
         }
     }
-    let ledger_path = args
-        .ledger
-        .clone()
+    let ledger_path = url
+        .or_else(|| args.ledger.clone())
         .or_else(|| dir.as_deref().and_then(ledger_of));
     if ledger_path.is_none() && !args.anchor.is_empty() {
         bail!("--anchor: no ledger to check (give --ledger)");
@@ -126,7 +137,7 @@ fn print_human(report: &RunVerification) {
             }
             for o in &l.in_flight_intents {
                 println!(
-                    "  intent #{} ({} on {}): in flight (a writer has the ledger open)",
+                    "  intent #{} ({} on {}): in flight (its writer may still be working)",
                     o.seq, o.op, o.task_ref
                 );
             }

@@ -20,5 +20,6 @@ mod report;
 mod review;
 mod run;
 mod run_root;
+mod serve;
 mod tasks_cli;
 mod trace;

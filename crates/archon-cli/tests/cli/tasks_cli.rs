@@ -4,6 +4,7 @@ use crate::support::Mode;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -115,6 +116,46 @@ fn lifecycle_from_the_command_line() {
         .stdout(contains("verify: ok"));
 }
 
+/// The same commands with the ledger in PostgreSQL (a private server on
+/// 127.0.0.1): `--ledger URL` and `archon verify URL`; the password in the URL
+/// (ignored by the test server's trust auth) never reaches the output.
+#[test]
+fn tasks_and_verify_on_a_postgres_ledger() {
+    let db = archon_testkit::postgres_database();
+    let url = db.url().replacen("archon@", "archon:s3cret@", 1);
+    let ledger = Path::new(&url);
+    activate(ledger, "TASK-PG-001", "Design the schema.").success();
+    archon(ledger)
+        .args(["accept", "TASK-PG-001"])
+        .assert()
+        .success()
+        .stdout(contains("TASK-PG-001: accept routed -> accepted"));
+    archon(ledger)
+        .args(["list"])
+        .assert()
+        .success()
+        .stdout(contains("TASK-PG-001"))
+        .stdout(contains("archon:***@"))
+        .stdout(contains("s3cret").not());
+    Command::from_std(crate::support::archon(Mode::Auto))
+        .arg("verify")
+        .arg(&url)
+        .assert()
+        .success()
+        .stdout(contains("verify: ok"))
+        .stdout(contains("s3cret").not());
+    let head = Command::from_std(crate::support::archon(Mode::Auto))
+        .args(["verify", "--head", "--ledger"])
+        .arg(&url)
+        .output()
+        .expect("run");
+    assert!(head.status.success());
+    let head = String::from_utf8_lossy(&head.stdout);
+    let (seq, hash) = head.trim().split_once(':').expect("SEQ:HASH");
+    assert!(seq.parse::<u64>().is_ok_and(|n| n > 0), "{head}");
+    assert_eq!(hash.len(), 64, "{head}");
+}
+
 #[test]
 fn refusals_exit_2_and_leave_the_ledger_unchanged() {
     let (dir, ledger) = setup();
@@ -213,9 +254,80 @@ fn blocked_activations_exit_1_and_decline_reroutes() {
 #[test]
 fn two_processes_share_one_ledger() {
     let (dir, ledger) = setup();
+    two_processes_share(&ledger, dir.path());
+}
+
+/// The same with the ledger in PostgreSQL.
+#[test]
+fn two_processes_share_one_postgres_ledger() {
+    let db = archon_testkit::postgres_database();
+    two_processes_share(Path::new(db.url()), Path::new(db.url()));
+}
+
+/// `archon tasks accept` stopped just before its outcome commits, on
+/// PostgreSQL, while another writer keeps the ledger open: the intent's lock
+/// died with the process's connection, so verify names the orphan and the
+/// retried accept adopts it: one accept operation, verify green.
+#[test]
+fn a_killed_accept_is_adopted_on_postgres_while_another_writer_is_open() {
+    let db = archon_testkit::postgres_database();
+    let ledger = Path::new(db.url());
+    for t in ["TASK-K-001", "TASK-K-002"] {
+        activate(ledger, t, "Design the schema.").success();
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tally = tmp.path().join("tally");
+    archon(ledger)
+        .env("ARCHON_FAULT_TALLY", &tally)
+        .args(["accept", "TASK-K-001"])
+        .assert()
+        .success();
+    let tally = std::fs::read_to_string(&tally).expect("tally");
+    let outcome_point = tally
+        .lines()
+        .find_map(|l| l.strip_suffix(" ledger outcomes"))
+        .expect("an outcome point")
+        .to_string();
+    let other = archon_tasks::Ledger::open(db.url()).expect("another writer");
+    archon(ledger)
+        .env("ARCHON_FAIL_AT", &outcome_point)
+        .args(["accept", "TASK-K-002"])
+        .assert()
+        .code(86);
+    Command::from_std(crate::support::archon(Mode::Auto))
+        .arg("verify")
+        .arg(db.url())
+        .assert()
+        .code(1)
+        .stdout(contains("orphaned intent"));
+    archon(ledger)
+        .args(["accept", "TASK-K-002"])
+        .assert()
+        .success();
+    Command::from_std(crate::support::archon(Mode::Auto))
+        .arg("verify")
+        .arg(db.url())
+        .assert()
+        .success();
+    let events = other.events().expect("events");
+    let mine = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e.task_ref == "TASK-K-002" && e.body.kind() == kind)
+            .count()
+    };
+    // Activation and accept: two operations, the accept's intent not repeated.
+    assert_eq!(
+        (mine("intent"), mine("committed"), mine("failed")),
+        (2, 2, 0)
+    );
+}
+
+/// `verify` is the folder or URL `archon verify` checks the ledger through.
+fn two_processes_share(ledger: &Path, verify: &Path) {
     let tasks: Vec<String> = (0..4).map(|i| format!("TASK-C-{i}")).collect();
     for t in &tasks {
-        activate(&ledger, t, "Design the schema.").success();
+        activate(ledger, t, "Design the schema.").success();
     }
     let script = |actor: &str| {
         let mut cmds = Vec::new();
@@ -224,7 +336,7 @@ fn two_processes_share_one_ledger() {
                 let mut c = crate::support::archon(Mode::Auto);
                 c.env("ARCHON_NOW", "2026-02-01T10:00:00Z")
                     .args(["tasks", "--ledger"])
-                    .arg(&ledger)
+                    .arg(ledger)
                     .args(["--actor", actor, step, t]);
                 cmds.push(c);
             }
@@ -245,7 +357,7 @@ fn two_processes_share_one_ledger() {
     assert_eq!(ok, tasks.len() * 2, "each accept and start succeeded once");
     let out = Command::from_std(crate::support::archon(Mode::Auto))
         .args(["--json", "verify"])
-        .arg(dir.path())
+        .arg(verify)
         .output()
         .expect("run");
     assert!(
@@ -253,7 +365,7 @@ fn two_processes_share_one_ledger() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = archon(&ledger)
+    let out = archon(ledger)
         .args(["--json", "list", "--state", "in_progress"])
         .output()
         .expect("run");

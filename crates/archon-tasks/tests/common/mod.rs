@@ -1,10 +1,13 @@
 //! Shared helpers of the ledger tests.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use archon_core::clock::Clock;
+use archon_tasks::event::{event_hash, EventBody, HashInput};
 use archon_tasks::{
-    ActivationRequest, Ledger, RejectionCode, Sensitivity, Settlement, TaskResult, TaskState,
-    Transition,
+    ActivationRequest, Ledger, RejectionCode, RequestRef, Sensitivity, Settlement, TaskResult,
+    TaskState, Transition,
 };
 
 pub const C42: &str = "6e2f3a41-0042-4b42-9b42-000000000042";
@@ -59,20 +62,164 @@ pub fn result_for(cluster_id: &str, result_id: &str) -> TaskResult {
     .expect("valid result")
 }
 
+/// Where a test's ledger lives: the same suite runs on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `sqlite::NAME` and `postgres::NAME` tests from each `fn NAME(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Postgres) } )*
+        }
+    };
+}
+
+/// A ledger's storage, kept while the value lives: a temp folder holding
+/// `governance.db`, or a database on the test server.
+pub struct Storage {
+    /// What `Ledger::open` and `verify_ledger` take: a path or a URL.
+    pub location: PathBuf,
+    keep: Keep,
+}
+
+enum Keep {
+    Dir(tempfile::TempDir),
+    Db(archon_testkit::PgDatabase),
+}
+
+impl Storage {
+    pub fn new(backend: Backend) -> Storage {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                Storage {
+                    location: dir.path().join("governance.db"),
+                    keep: Keep::Dir(dir),
+                }
+            }
+            Backend::Postgres => {
+                let db = archon_testkit::postgres_database();
+                Storage {
+                    location: PathBuf::from(db.url()),
+                    keep: Keep::Db(db),
+                }
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.keep {
+            Keep::Dir(_) => Backend::Sqlite,
+            Keep::Db(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection of its own to the rows, as another process (or an
+    /// attacker) would have.
+    pub fn raw(&self) -> Raw {
+        match &self.keep {
+            Keep::Dir(_) => {
+                Raw::Sqlite(rusqlite::Connection::open(&self.location).expect("open raw"))
+            }
+            Keep::Db(db) => Raw::Postgres(db.connect()),
+        }
+    }
+}
+
+/// Plain SQL on a ledger's rows (the statements the tests use read the same
+/// in both dialects).
+pub enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Raw {
+    /// Runs statements; the error's text on failure.
+    pub fn execute(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Raw::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Raw::Postgres(c) => c.batch_execute(sql).map_err(|e| {
+                let cause = std::error::Error::source(&e).map(|c| c.to_string());
+                format!("{e}: {}", cause.unwrap_or_default())
+            }),
+        }
+    }
+
+    /// The first column of the one row `sql` returns, as text.
+    pub fn text(&mut self, sql: &str) -> String {
+        match self {
+            Raw::Sqlite(c) => c.query_row(sql, [], |r| r.get(0)).expect(sql),
+            Raw::Postgres(c) => c.query_one(sql, &[]).expect(sql).get(0),
+        }
+    }
+
+    /// Every row of `sql`, each column cast to text by the query.
+    pub fn text_rows(&mut self, sql: &str) -> Vec<Vec<String>> {
+        match self {
+            Raw::Sqlite(c) => {
+                let mut stmt = c.prepare(sql).expect(sql);
+                let n = stmt.column_count();
+                stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+                    .expect(sql)
+                    .collect::<Result<_, _>>()
+                    .expect(sql)
+            }
+            Raw::Postgres(c) => c
+                .query(sql, &[])
+                .expect(sql)
+                .iter()
+                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                .collect(),
+        }
+    }
+
+    pub fn int(&mut self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(c) => c.query_row(sql, [], |r| r.get(0)).expect(sql),
+            Raw::Postgres(c) => c.query_one(sql, &[]).expect(sql).get(0),
+        }
+    }
+
+    /// Lifts the append-only guard, as an attacker with the database would.
+    pub fn unguard(&mut self) {
+        let sql = match self {
+            Raw::Sqlite(_) => {
+                "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete;"
+            }
+            Raw::Postgres(_) => "ALTER TABLE events DISABLE TRIGGER USER;",
+        };
+        self.execute(sql).expect("drop the append-only guard");
+    }
+}
+
+/// `text` as an SQL string literal.
+pub fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    pub storage: Storage,
     pub ledger: Ledger,
 }
 
 impl Fixture {
-    pub fn new() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ledger = Ledger::open(dir.path().join("governance.db")).expect("open ledger");
-        Fixture { dir, ledger }
+    pub fn new(backend: Backend) -> Fixture {
+        let storage = Storage::new(backend);
+        let ledger = Ledger::open(&storage.location).expect("open ledger");
+        Fixture { storage, ledger }
     }
 
-    pub fn path(&self) -> std::path::PathBuf {
-        self.dir.path().join("governance.db")
+    /// The ledger's location (path or URL).
+    pub fn path(&self) -> PathBuf {
+        self.storage.location.clone()
     }
 
     pub fn activate(&mut self, task_ref: &str) {
@@ -105,9 +252,9 @@ impl Fixture {
             )
     }
 
-    /// Closes the ledger (its writer lock too) and keeps the folder.
-    pub fn close(self) -> tempfile::TempDir {
-        self.dir
+    /// Closes the ledger (its writer lock and connection too) and keeps the storage.
+    pub fn close(self) -> Storage {
+        self.storage
     }
 
     pub fn state(&self, task_ref: &str) -> TaskState {
@@ -207,4 +354,47 @@ pub fn settle_reject(code: RejectionCode) -> Transition {
             reason: "acceptance tests failed".to_string(),
         },
     }
+}
+
+/// Writes by hand what a writer killed between its two transactions leaves:
+/// the intent, chained and committed, and no outcome.
+pub fn crash_after_intent(
+    storage: &Storage,
+    task_ref: &str,
+    op: &str,
+    actor: &str,
+    request: Option<RequestRef>,
+) -> u64 {
+    let mut raw = storage.raw();
+    let seq = raw.int("SELECT seq FROM events ORDER BY seq DESC LIMIT 1") as u64 + 1;
+    let prev = raw.text("SELECT hash FROM events ORDER BY seq DESC LIMIT 1");
+    let version = raw.int(&format!(
+        "SELECT version FROM tasks WHERE task_ref = {}",
+        quoted(task_ref)
+    ));
+    let body = serde_json::to_string(&EventBody::Intent {
+        op: op.into(),
+        expected_version: version as u64,
+        request,
+    })
+    .expect("encode");
+    let at = "2026-02-01T10:00:00Z";
+    let hash = event_hash(&HashInput {
+        seq,
+        op_seq: seq,
+        task_ref,
+        kind: "intent",
+        at,
+        actor,
+        body: &body,
+        prev_hash: &prev,
+    });
+    let values = [task_ref, "intent", at, actor, &body, &prev, &hash]
+        .map(quoted)
+        .join(", ");
+    raw.execute(&format!(
+        "INSERT INTO events VALUES ({seq}, {seq}, {values})"
+    ))
+    .expect("insert");
+    seq
 }
