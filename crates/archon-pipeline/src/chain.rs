@@ -577,7 +577,7 @@ pub fn pending_executions(
 }
 
 /// Writes the bundled example session under `<root>/input/` and returns its folder.
-fn write_example_session(layout: &Layout) -> Result<PathBuf, PipelineError> {
+pub(crate) fn write_example_session(layout: &Layout) -> Result<PathBuf, PipelineError> {
     let dir = layout.input().join(EXAMPLE_SESSION_ID);
     for (name, text) in EXAMPLE_FILES {
         let path = dir.join(name);
