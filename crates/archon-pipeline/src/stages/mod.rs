@@ -2,6 +2,7 @@
 //! CLI to print and for the chain to run. Input discovery, defaults under the
 //! run root, fingerprints and checkpoints are decided here, not in the binary.
 
+pub mod plan;
 pub mod review;
 
 use crate::{PipelineError, StageError};
@@ -10,6 +11,8 @@ use crate::{PipelineError, StageError};
 /// (`reading session DIR: …`), keeping the error itself as the source.
 pub(crate) trait WithContext<T> {
     fn context_with(self, what: impl FnOnce() -> String) -> Result<T, PipelineError>;
+    /// The error as it is: its own message names the file.
+    fn or_fail(self) -> Result<T, PipelineError>;
 }
 
 impl<T, E: Into<StageError>> WithContext<T> for Result<T, E> {
@@ -18,6 +21,10 @@ impl<T, E: Into<StageError>> WithContext<T> for Result<T, E> {
             context: what(),
             source: e.into(),
         })
+    }
+
+    fn or_fail(self) -> Result<T, PipelineError> {
+        self.map_err(|e| PipelineError::Failed(e.into()))
     }
 }
 
