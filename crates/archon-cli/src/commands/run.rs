@@ -18,7 +18,10 @@ use archon_pipeline::{run_chain, AnswerSource, Layout, RunOptions, Stage, Stages
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
-use super::{decompose, execute, plan, review};
+use archon_decompose::DecomposeError;
+use archon_pipeline::stages::decompose::{self, DecomposeOptions};
+
+use super::{execute, plan, review};
 use crate::context::Context;
 use crate::outcome::Outcome;
 
@@ -207,28 +210,36 @@ impl Stages for CliStages {
     }
 
     fn decompose(&self, mandate: &Path, ledger: &Path, turn: &Turn<'_>) -> StageResult<Outcome> {
-        let args = decompose::DecomposeArgs {
+        let opts = DecomposeOptions {
             selection_file: Some(Layout::selection_file(mandate)),
-            from_selection_dir: None,
-            rfp_file: None,
-            proposal_md: None,
             cluster_dir: self.cluster_dir.clone(),
-            earl_routing_table: None,
-            tactic_id: None,
-            max_tasks_per_tactic: 8,
-            ttl_hours: 72,
-            route_top_k: 1,
-            no_activate: false,
-            dry_run: false,
-            checkpoint_dir: None,
             // A decomposition interrupted by a crash is redone whole, so its events read
             // as if it had never been interrupted; activations it already made are found
             // in the ledger, and LLM answers in the cassette.
-            no_checkpoint: false,
             clear_checkpoints: true,
             ledger: Some(ledger.to_path_buf()),
+            ..DecomposeOptions::default()
         };
-        Ok(decompose::run_in_turn(&self.ctx, &args, Some(turn))?)
+        let roster = self.ctx.roster()?;
+        let input = match decompose::read_input(&opts, &roster) {
+            Err(DecomposeError::Stop(message)) => {
+                tracing::warn!("{message}");
+                return Ok(Outcome::Blocked);
+            }
+            input => input?,
+        };
+        let agents = self.ctx.agents()?;
+        let clock = &self.ctx.clock;
+        let report = decompose::decompose(
+            &input,
+            &opts,
+            &roster,
+            &agents,
+            clock,
+            Some(turn),
+            &mut |_| {},
+        )?;
+        Ok(report.outcome)
     }
 
     fn execute(&self, job: &ExecutionJob, turn: &Turn<'_>) -> StageResult<Outcome> {

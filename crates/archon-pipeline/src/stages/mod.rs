@@ -2,6 +2,7 @@
 //! CLI to print and for the chain to run. Input discovery, defaults under the
 //! run root, fingerprints and checkpoints are decided here, not in the binary.
 
+pub mod decompose;
 pub mod plan;
 pub mod review;
 
