@@ -79,12 +79,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         owner: args.owner.clone(),
         affected: args.affected.clone(),
         inbox: args.inbox.clone(),
-        contributions: match ctx.global.mode {
-            Mode::Manual => Contributions::Manual,
-            Mode::Hybrid => Contributions::Hybrid,
-            Mode::Auto => Contributions::Auto,
-            Mode::Simulation | Mode::Llm => Contributions::Agents,
-        },
+        contributions: contributions(ctx.global.mode),
     };
     let input = plan::read_input(&opts, &ctx.clock)?;
     if args.scaffold_inbox {
@@ -118,6 +113,16 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         eprintln!("blocked: gates failed for {}", failing.join(", "));
     }
     Ok(report.outcome)
+}
+
+/// Where `--mode` has the Presidents' contributions come from.
+pub fn contributions(mode: Mode) -> Contributions {
+    match mode {
+        Mode::Manual => Contributions::Manual,
+        Mode::Hybrid => Contributions::Hybrid,
+        Mode::Auto => Contributions::Auto,
+        Mode::Simulation | Mode::Llm => Contributions::Agents,
+    }
 }
 
 fn print_summaries(ctx: &Context, summaries: &[MotionSummary]) -> Result<()> {

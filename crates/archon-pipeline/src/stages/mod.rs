@@ -2,7 +2,9 @@
 //! CLI to print and for the chain to run. Input discovery, defaults under the
 //! run root, fingerprints and checkpoints are decided here, not in the binary.
 
+pub mod chain_stages;
 pub mod decompose;
+pub mod execute;
 pub mod plan;
 pub mod review;
 
