@@ -24,8 +24,9 @@ pub struct ExecuteArgs {
     /// Directory where the work is done (required input field; must exist).
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
-    /// Execution Stage Report (markdown; the JSON goes beside it);
-    /// default: archon-out/execute/<TASK_REF>/execution-stage-report.md.
+    /// Execution Stage Report (markdown; the JSON goes beside it); default:
+    /// execute/<TASK_REF>/execution-stage-report.md of the ledger's run root
+    /// (the ledger's folder).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     #[command(flatten)]

@@ -41,7 +41,7 @@ pub struct ExecuteOptions {
     /// Where the work is done (the handoff requires it; it must exist).
     pub workspace: Option<PathBuf>,
     /// The Execution Stage Report (markdown, the JSON beside it); default:
-    /// `execute/<TASK_REF>/execution-stage-report.md` of the default run root.
+    /// `execute/<TASK_REF>/execution-stage-report.md` of the ledger's run root.
     pub report: Option<PathBuf>,
     /// Who issues the handoff (the handoff requires it).
     pub issuer: Option<String>,
@@ -122,7 +122,7 @@ pub fn execute(
     let report = opts
         .report
         .clone()
-        .unwrap_or_else(|| Layout::default().execution_report(task_ref));
+        .unwrap_or_else(|| Layout::new(run_root).execution_report(task_ref));
     let recorded = |p: &Path| recorded_path(Some(run_root), p);
     let recorded_report = recorded(&report);
     let input = HandoffInput {
@@ -324,6 +324,33 @@ mod tests {
         assert_eq!(a, b);
         let text = String::from_utf8(a).expect("utf-8");
         assert!(text.contains("\"reports/report.md\""), "{text}");
+    }
+
+    #[test]
+    fn the_report_defaults_to_the_ledgers_run_root() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("elsewhere/run");
+        accepted_task(&root);
+        let opts = ExecuteOptions {
+            report: None,
+            ..options(&root)
+        };
+        let roster = roster();
+        let task = open(&opts, None).expect("open");
+        let done = execute(
+            task,
+            &opts,
+            Delegation::Simulation(&roster),
+            &clock(),
+            Seed(9),
+        )
+        .expect("execute");
+        let (md, json) = done.execution.written.expect("written");
+        assert_eq!(
+            md,
+            Layout::new("").execution_report(TASK).display().to_string()
+        );
+        assert!(root.join(&json).is_file(), "{}", json.display());
     }
 
     #[test]
