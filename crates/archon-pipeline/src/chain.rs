@@ -18,7 +18,7 @@ use archon_execute::execute::EXECUTION_LEAD;
 use archon_execute::ledger::Stop;
 use archon_store::write_atomic;
 use archon_tasks::{ClusterRegistry, EventBody, Ledger, TaskRecord, TaskState, Transition};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::PipelineError;
 use crate::fingerprint::{AnswerSource, Fingerprint};
@@ -79,7 +79,7 @@ pub struct StageRun {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unroutable {
     pub mandate_id: String,
     pub task_ref: String,
@@ -87,7 +87,7 @@ pub struct Unroutable {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoppedExecution {
     pub task_ref: String,
     pub outcome: Stop,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use archon_decompose::{BridgeSummary, DecomposeError, DecompositionMode, Progress};
+use archon_decompose::{DecomposeError, DecompositionMode, Progress};
 use archon_pipeline::stages::decompose::{self, DecomposeOptions};
 use clap::Args;
 
@@ -143,34 +143,7 @@ fn bridge(ctx: &Context, args: &DecomposeArgs) -> Result<Outcome, DecomposeError
             serde_json::to_string_pretty(&report.summary).unwrap_or_default()
         );
     } else if !ctx.global.quiet {
-        print_summary(&report.summary, args.dry_run);
+        print!("{}", report.render(args.dry_run));
     }
     Ok(report.outcome)
-}
-
-/// The summary block of spec section 6; rarer counters only when non-zero.
-fn print_summary(s: &BridgeSummary, dry_run: bool) {
-    let c = &s.counters;
-    println!();
-    println!("Earl Decomposition Bridge Summary");
-    let line = |label: &str, n: usize| println!("  {:<23}{n}", format!("{label}:"));
-    line("Tactics processed", c.total_tactics);
-    line("Task drafts created", c.total_task_drafts);
-    line("Activations created", c.activations_created);
-    line("Activations failed", c.activations_failed);
-    line("No eligible cluster", c.no_eligible_cluster);
-    for (label, n) in [
-        ("Capacity blocked", c.capacity_blocked),
-        ("Ambiguous tactics", c.ambiguous_tactics),
-        ("Explosion review", c.explosion_review),
-        ("Overlap review", c.overlap_review),
-        ("Weak provenance", c.weak_provenance),
-    ] {
-        if n > 0 {
-            line(label, n);
-        }
-    }
-    if dry_run {
-        println!("  (dry run: nothing written, nothing activated)");
-    }
 }

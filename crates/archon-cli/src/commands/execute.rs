@@ -2,13 +2,12 @@
 //! handoff is assembled from the governance ledger's task and the flags; the
 //! outcome (complete | blocked | escalated) is printed and decides the exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use archon_execute::command::CommandDelegate;
-use archon_execute::Execution;
 use archon_pipeline::stages::chain_stages::{execute_by, DelegateChoice};
-use archon_pipeline::stages::execute::{self, ExecuteOptions};
+use archon_pipeline::stages::execute::{self, ExecuteOptions, ExecuteReport};
 use clap::{Args, ValueEnum};
 
 use crate::context::Context;
@@ -101,61 +100,18 @@ pub fn run(ctx: &Context, args: &ExecuteArgs) -> Result<Outcome> {
     let task = execute::open(&opts, None)?;
     let report = execute_by(ctx, task, &opts, &args.delegate.choice(ctx)?)
         .map_err(anyhow::Error::from_boxed)?;
-    print(ctx, &report.execution, &report.run_root)?;
+    print(ctx, &report)?;
     Ok(report.outcome)
 }
 
-fn print(ctx: &Context, execution: &Execution, run_root: &Path) -> Result<()> {
-    let report = &execution.report;
+fn print(ctx: &Context, report: &ExecuteReport) -> Result<()> {
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(report)?);
-        return Ok(());
-    }
-    if !ctx.loud() {
-        return Ok(());
-    }
-    let item = report
-        .metadata
-        .item_id
-        .as_deref()
-        .unwrap_or("(no task ref)");
-    for p in &report.work_performed.phases {
-        let reason = p
-            .reason
-            .as_deref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
         println!(
-            "  Step {} {}: {}{reason}{}",
-            p.step,
-            p.phase.label(),
-            p.status.as_str(),
-            p.verification
-                .as_deref()
-                .map(|v| format!(" — {v}"))
-                .unwrap_or_default()
+            "{}",
+            serde_json::to_string_pretty(&report.execution.report)?
         );
-    }
-    println!(
-        "  delegations: {}, verified without delegation: {}",
-        report.work_performed.delegations, report.work_performed.verified_without_delegation
-    );
-    for b in &report.outcome.blockers {
-        println!(
-            "  blocker ({}): {} — owner: {}",
-            b.category.as_str(),
-            b.detail,
-            b.owner
-        );
-    }
-    println!("{item}: {}", report.outcome.outcome.as_str());
-    if let Some(owner) = &report.outcome.blocker_ownership {
-        println!("blocker ownership: {owner}");
-    }
-    println!("next action: {}", report.outcome.recommended_next_action);
-    if let Some((md, json)) = &execution.written {
-        let (md, json) = (run_root.join(md), run_root.join(json));
-        println!("report: {} ({})", md.display(), json.display());
+    } else if ctx.loud() {
+        print!("{}", report.render());
     }
     Ok(())
 }

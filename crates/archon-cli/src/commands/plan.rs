@@ -134,24 +134,7 @@ fn print_summaries(ctx: &Context, summaries: &[MotionSummary]) -> Result<()> {
         return Ok(());
     }
     for s in summaries {
-        let g = &s.gates;
-        println!(
-            "{} ({}): owner {}, {} epic(s), {} work package(s), {} blocker(s) [{} escalated, {} deferred, {} mitigated]; gates C:{} V:{} L:{}{} → {}",
-            s.motion_id,
-            s.source,
-            s.plan_owner,
-            s.epics,
-            s.work_packages,
-            s.blockers,
-            s.escalated,
-            s.deferred,
-            s.mitigated,
-            g.completeness,
-            g.visibility,
-            g.legibility,
-            if s.handoff { "" } else { " (no handoff)" },
-            s.dir,
-        );
+        println!("{}", s.render());
     }
     Ok(())
 }

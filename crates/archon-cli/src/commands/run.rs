@@ -117,16 +117,8 @@ fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<(
     if ctx.global.json {
         let mut v = serde_json::to_value(&summary)?;
         v["outcome"] = report.outcome.as_str().into();
-        v["unroutable"] = report
-            .unroutable
-            .iter()
-            .map(|u| serde_json::json!({"mandate_id": u.mandate_id, "task_ref": u.task_ref, "status": u.status, "reason": u.reason}))
-            .collect();
-        v["stopped"] = report
-            .stopped
-            .iter()
-            .map(|s| serde_json::json!({"task_ref": s.task_ref, "outcome": s.outcome}))
-            .collect();
+        v["unroutable"] = serde_json::to_value(&report.unroutable)?;
+        v["stopped"] = serde_json::to_value(&report.stopped)?;
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }

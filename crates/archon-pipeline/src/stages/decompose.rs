@@ -100,6 +100,37 @@ pub struct DecomposeReport {
     pub bridge_dir: PathBuf,
 }
 
+impl DecomposeReport {
+    /// The summary block of spec section 6; rarer counters only when non-zero.
+    pub fn render(&self, dry_run: bool) -> String {
+        let c = &self.summary.counters;
+        let mut o = String::from("\nEarl Decomposition Bridge Summary\n");
+        let mut line = |label: &str, n: usize| {
+            o.push_str(&format!("  {:<23}{n}\n", format!("{label}:")));
+        };
+        line("Tactics processed", c.total_tactics);
+        line("Task drafts created", c.total_task_drafts);
+        line("Activations created", c.activations_created);
+        line("Activations failed", c.activations_failed);
+        line("No eligible cluster", c.no_eligible_cluster);
+        for (label, n) in [
+            ("Capacity blocked", c.capacity_blocked),
+            ("Ambiguous tactics", c.ambiguous_tactics),
+            ("Explosion review", c.explosion_review),
+            ("Overlap review", c.overlap_review),
+            ("Weak provenance", c.weak_provenance),
+        ] {
+            if n > 0 {
+                line(label, n);
+            }
+        }
+        if dry_run {
+            o.push_str("  (dry run: nothing written, nothing activated)\n");
+        }
+        o
+    }
+}
+
 /// Locates the selection, the winner's proposal and the rfp, and reads the
 /// clusters and the routing table. A table given by path must name Earls of
 /// `roster`.
@@ -335,6 +366,16 @@ mod tests {
         })
         .expect("decompose");
         assert!(notes > 0, "the bridge reported no progress");
+        let summary = report.render(false);
+        let created = format!(
+            "  Activations created:   {}\n",
+            report.summary.counters.activations_created
+        );
+        assert!(
+            summary.starts_with("\nEarl Decomposition Bridge Summary\n"),
+            "{summary}"
+        );
+        assert!(summary.contains(&created), "{summary}");
         assert_eq!(report.bridge_dir, mandate.join(BRIDGE_DIR));
         assert!(report.bridge_dir.join("stage_manifest.json").is_file());
         let c = &report.summary.counters;

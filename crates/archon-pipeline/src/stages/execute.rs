@@ -65,6 +65,64 @@ pub struct ExecuteReport {
     pub run_root: PathBuf,
 }
 
+impl ExecuteReport {
+    /// The execution as `archon execute` prints it: each step, the blockers,
+    /// the outcome and where the report is.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let (report, execution, run_root) =
+            (&self.execution.report, &self.execution, &self.run_root);
+        let item = report
+            .metadata
+            .item_id
+            .as_deref()
+            .unwrap_or("(no task ref)");
+        for p in &report.work_performed.phases {
+            let reason = p
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  Step {} {}: {}{reason}{}",
+                p.step,
+                p.phase.label(),
+                p.status.as_str(),
+                p.verification
+                    .as_deref()
+                    .map(|v| format!(" — {v}"))
+                    .unwrap_or_default()
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  delegations: {}, verified without delegation: {}",
+            report.work_performed.delegations, report.work_performed.verified_without_delegation
+        );
+        for b in &report.outcome.blockers {
+            let _ = writeln!(
+                o,
+                "  blocker ({}): {} — owner: {}",
+                b.category.as_str(),
+                b.detail,
+                b.owner
+            );
+        }
+        let _ = writeln!(o, "{item}: {}", report.outcome.outcome.as_str());
+        if let Some(owner) = &report.outcome.blocker_ownership {
+            let _ = writeln!(o, "blocker ownership: {owner}");
+        }
+        let _ = writeln!(o, "next action: {}", report.outcome.recommended_next_action);
+        if let Some((md, json)) = &execution.written {
+            let (md, json) = (run_root.join(md), run_root.join(json));
+            let _ = writeln!(o, "report: {} ({})", md.display(), json.display());
+        }
+        o
+    }
+}
+
 /// Opens the ledger and finds `opts.task_ref` in it; its ledger writes will
 /// wait for `turn` when several tasks execute side by side.
 pub fn open<'t>(

@@ -83,6 +83,30 @@ pub struct MotionSummary {
     pub gate_failures: Vec<String>,
 }
 
+impl MotionSummary {
+    /// One line, as `archon plan` prints each motion.
+    pub fn render(&self) -> String {
+        let (s, g) = (self, &self.gates);
+        format!(
+            "{} ({}): owner {}, {} epic(s), {} work package(s), {} blocker(s) [{} escalated, {} deferred, {} mitigated]; gates C:{} V:{} L:{}{} → {}",
+            s.motion_id,
+            s.source,
+            s.plan_owner,
+            s.epics,
+            s.work_packages,
+            s.blockers,
+            s.escalated,
+            s.deferred,
+            s.mitigated,
+            g.completeness,
+            g.visibility,
+            g.legibility,
+            if s.handoff { "" } else { " (no handoff)" },
+            s.dir,
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GateStatuses {
     pub completeness: String,

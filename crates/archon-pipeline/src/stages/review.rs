@@ -8,8 +8,8 @@ use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
 use archon_core::roster::Roster;
 use archon_review::events::Event;
-use archon_review::pipeline::{OutcomeFile, PipelineResult, TriageResults};
-use archon_review::ratify::SaltSource;
+use archon_review::pipeline::{MotionOutcome, OutcomeFile, PipelineResult, TriageResults};
+use archon_review::ratify::{ReviewPath, SaltSource};
 use archon_review::responses::ResponseSet;
 use archon_review::{Env, Facts, LoadOptions, MotionDigest, Session};
 
@@ -52,6 +52,61 @@ pub struct ReviewReport {
     pub events: Vec<Event>,
 }
 
+impl ReviewReport {
+    /// The review's outcome as `archon review` prints it.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let r = &self.result;
+        let _ = writeln!(
+            o,
+            "archon review {} ({} mode, seed {})",
+            r.session_id, r.mode, r.seed
+        );
+        let _ = writeln!(
+            o,
+            "  triage: {} motions: {} low, {} medium, {} high ({} novel proposals in input)",
+            self.triage.summary.total_motions,
+            r.low_risk_count,
+            r.medium_risk_count,
+            r.high_risk_count,
+            r.novel_proposals_input
+        );
+        let _ = writeln!(
+            o,
+            "  reviews: {} assignments, {} valid, {} invalid, {} no response ({:.0}% response rate)",
+            r.total_assignments, r.review_responses, r.invalid_submissions, r.no_responses, r.response_rate * 100.0
+        );
+        let _ = writeln!(
+            o,
+            "  aggregation: {} amendment syntheses; extended review of {} motions ({} archons asked again); panels convened: {}",
+            r.amendment_syntheses, r.extended_reviews, r.extended_review_asked, r.panels_convened
+        );
+        for (label, file) in [
+            ("ratified", &self.ratified),
+            ("rejected", &self.rejected),
+            ("deferred", &self.deferred),
+        ] {
+            if !file.motions.is_empty() {
+                let _ = writeln!(o, "  {label} ({}):", file.motions.len());
+            }
+            for m in &file.motions {
+                let title = m.title.strip_prefix("Mega-Motion: ").unwrap_or(&m.title);
+                let _ = writeln!(o, "    {:<50} {}", truncate(title, 48), how(m));
+            }
+        }
+        let _ = writeln!(
+            o,
+            "  outcome: {} ratified, {} rejected, {} deferred → {}",
+            r.motions_ratified,
+            r.motions_rejected,
+            r.motions_deferred,
+            self.out.display()
+        );
+        o
+    }
+}
+
 /// Reads and checks the session (and the responses, when given).
 pub fn read_input(opts: &ReviewOptions, roster: &Roster) -> Result<ReviewInput, PipelineError> {
     let dir = &opts.session_dir;
@@ -91,6 +146,35 @@ pub fn read_input(opts: &ReviewOptions, roster: &Roster) -> Result<ReviewInput, 
 pub fn triage(input: &ReviewInput, roster: &Roster, clock: &Clock) -> TriageResults {
     let facts = Facts::derive(roster, &input.session.motions);
     archon_review::triage_session(&input.session, roster, &facts, &clock.stamp())
+}
+
+/// A triage as `archon review --triage-only` prints it, one motion a line.
+pub fn render_triage(t: &TriageResults) -> String {
+    use std::fmt::Write as _;
+    let s = &t.summary;
+    let mut o = format!(
+        "triage of {}: {} motions: {} low, {} medium, {} high ({} novel proposals flagged)\n",
+        t.session_id,
+        s.total_motions,
+        s.low_risk,
+        s.medium_risk,
+        s.high_risk,
+        s.novel_proposals_flagged
+    );
+    for m in &t.motions {
+        let _ = writeln!(
+            o,
+            "  {:<6} {:<40} support {:>2}/72 ({:.2})  conflicts {:>2}  gap {:>2}  {}",
+            m.risk_tier.as_str(),
+            m.mega_motion_id,
+            m.contributing_archons.len(),
+            m.implicit_support_ratio,
+            m.potential_conflicts.len(),
+            m.gap_archons.len(),
+            m.title
+        );
+    }
+    o
 }
 
 /// The Motion Review Pipeline on a session read by [`read_input`], written
@@ -203,6 +287,58 @@ fn os_random_salt() -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A title cut to `max` characters, marked with an ellipsis when cut.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((i, _)) if text.chars().count() > max => format!("{}…", &text[..i]),
+        _ => text.to_string(),
+    }
+}
+
+/// How a motion reached its outcome, in a person's words.
+fn how(m: &MotionOutcome) -> String {
+    let path = match m.review_path {
+        Some(ReviewPath::FastTrack) => "fast track",
+        Some(ReviewPath::Consensus) => "consensus",
+        Some(ReviewPath::PanelPass) => "panel passed it",
+        Some(ReviewPath::PanelAmend) => "panel amended it",
+        None => "",
+    };
+    let decided = match (&m.vote, m.decided_at) {
+        (Some(v), _) => format!(
+            "{path}; vote {} yea, {} nay, {} abstain (needs {})",
+            v.yeas, v.nays, v.abstentions, v.threshold_required
+        ),
+        (None, "panel") => match m
+            .reason
+            .as_deref()
+            .and_then(|r| r.split_once(" recommended "))
+        {
+            Some((_, rest)) => format!("panel recommended {rest}"),
+            None => "decided by its panel".to_string(),
+        },
+        (None, _) => {
+            let r = m.reason.as_deref().unwrap_or("");
+            let what = if r.starts_with("Quorum") {
+                "quorum not met"
+            } else {
+                "neither consensus nor contested"
+            };
+            let after = if r.contains("after extended review") {
+                ", also after extended review"
+            } else {
+                ""
+            };
+            format!("{what}{after}")
+        }
+    };
+    let ratified = m.vote.as_ref().is_some_and(|v| v.threshold_met);
+    match m.revision_source {
+        Some("amendment_synthesis") if ratified => format!("{decided}; revised by synthesis"),
+        _ => decided,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +349,8 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let run = |out: &str| reviewed(tmp.path(), &tmp.path().join(out));
         let (a, b) = (run("a"), run("b/c"));
+        let ratified = format!("  outcome: {} ratified, ", a.result.motions_ratified);
+        assert!(a.render().contains(&ratified), "{}", a.render());
         assert_eq!(a.out, tmp.path().join("a"));
         assert_eq!(a.result.motions_ratified, b.result.motions_ratified);
         for file in ["stage_manifest.json", "ratified_motions.json"] {
@@ -241,6 +379,8 @@ mod tests {
         let input = read_input(&opts, &roster()).expect("input");
         let t = triage(&input, &roster(), &clock());
         assert!(t.summary.total_motions > 0);
+        let text = render_triage(&t);
+        assert_eq!(text.lines().count(), 1 + t.motions.len(), "{text}");
         assert_eq!(std::fs::read_dir(tmp.path()).expect("dir").count(), before);
     }
 }
