@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use archon_admin::select::SelectionOutcome;
+use archon_artifacts::SelectionOutcome;
 use archon_core::clock::Clock;
 use archon_core::fan_out::{self, Turn};
 use archon_core::ids::check_file_component;

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use archon_admin::dossier::DossierStatus;
 use archon_admin::io::{ProposalsOptions, RfpOptions, SelectCliOptions};
-use archon_admin::select::{SelectionOutcome, DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
+use archon_admin::select::{DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
 use archon_agents::CassetteMode;
+use archon_artifacts::SelectionOutcome;
 use archon_core::agent_port::Agents;
 use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;

@@ -299,7 +299,8 @@ mod tests {
     use crate::stages::plan::{self, PlanOptions};
     use crate::stages::test_support::{self, clock, roster};
     use archon_admin::io::{ProposalsOptions, RfpOptions, SelectCliOptions};
-    use archon_admin::select::{SelectionOutcome, DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
+    use archon_admin::select::{DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
+    use archon_artifacts::SelectionOutcome;
     use archon_core::seed::Seed;
 
     /// The bundled example taken to selection under `root` through the
