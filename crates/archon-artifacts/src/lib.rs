@@ -4,7 +4,11 @@
 //!
 //! - [`selection`]: the outcome of an Executive Review (`selection_result.json`),
 //!   written by `archon-admin`, read by `archon-decompose` and the chain.
+//! - [`provenance`]: the provenance of each activation in the ledger,
+//!   written by `archon-decompose`, read by the pipeline's trace.
 
+pub mod provenance;
 pub mod selection;
 
+pub use provenance::TaskProvenance;
 pub use selection::SelectionOutcome;

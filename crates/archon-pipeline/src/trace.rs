@@ -14,6 +14,7 @@
 use std::fmt::Display;
 use std::path::{Component, Path, PathBuf};
 
+use archon_artifacts::TaskProvenance;
 use archon_core::ids::check_file_component;
 use archon_core::seed::sha256_hex;
 use archon_decompose::qualified_task_ref;
@@ -139,18 +140,6 @@ pub struct LedgerLink {
     pub activation_id: String,
     pub history: Vec<HistoryEntry>,
     pub source: String,
-}
-
-/// What `archon decompose` puts into every activation's provenance.
-#[derive(Debug, Deserialize)]
-struct TaskProvenance {
-    rfp_id: String,
-    mandate_id: String,
-    proposal_id: String,
-    selection_id: String,
-    parent_tactic_id: String,
-    deliverable_id: String,
-    rfp_requirement_ids: Vec<String>,
 }
 
 /// The provenance chain of `task_ref` in the ledger at `ledger_path`, its
