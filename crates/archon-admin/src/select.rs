@@ -32,34 +32,8 @@ pub const MAX_DELIBERATION_ROUNDS: usize = 3;
 pub const DEFAULT_MAX_ITERATIONS: u32 = 3;
 pub const DEFAULT_TOP_N: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SelectionOutcome {
-    WinnerSelected,
-    RevisionRequested,
-    NoViableProposal,
-    EscalateToConclave,
-}
-
-impl SelectionOutcome {
-    /// `status` of `selection_result.json`.
-    pub fn status(self) -> &'static str {
-        match self {
-            SelectionOutcome::WinnerSelected => "DECIDED",
-            SelectionOutcome::RevisionRequested => "REVISION_PENDING",
-            SelectionOutcome::NoViableProposal => "NO_DECISION",
-            SelectionOutcome::EscalateToConclave => "ESCALATED",
-        }
-    }
-    /// The stage outcome: complete, blocked or escalated.
-    pub fn stage_outcome(self) -> &'static str {
-        match self {
-            SelectionOutcome::WinnerSelected => "complete",
-            SelectionOutcome::RevisionRequested | SelectionOutcome::NoViableProposal => "blocked",
-            SelectionOutcome::EscalateToConclave => "escalated",
-        }
-    }
-}
+/// The outcome is a cross-stage contract: `archon-decompose` and the chain read it.
+pub use archon_artifacts::SelectionOutcome;
 
 // ---------------------------------------------------------------- questions
 

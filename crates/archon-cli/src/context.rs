@@ -11,6 +11,8 @@ use archon_core::agent_port::{Agents, AnswerTally, Backend};
 use archon_core::clock::Clock;
 use archon_core::roster::{Rank, Roster};
 use archon_core::seed::Seed;
+use archon_pipeline::stage::StageResult;
+use archon_pipeline::stages::chain_stages::StageContext;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::{GlobalArgs, Mode};
@@ -194,6 +196,29 @@ impl Context {
     /// Whether progress and summaries go to the console.
     pub fn loud(&self) -> bool {
         !self.global.quiet
+    }
+}
+
+/// The stages of `archon run` (and `archon execute`'s delegate) take the
+/// roster, the agents, the clock and the seed from the context.
+impl StageContext for Context {
+    fn roster(&self) -> StageResult<Roster> {
+        Context::roster(self).map_err(|e| e.into_boxed_dyn_error())
+    }
+    fn agents(&self) -> StageResult<Agents> {
+        Context::agents(self).map_err(|e| e.into_boxed_dyn_error())
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn seed(&self) -> Seed {
+        self.seed
+    }
+    fn cassette(&self) -> StageResult<archon_agents::CassetteMode> {
+        Context::cassette(self).map_err(|e| e.into_boxed_dyn_error())
+    }
+    fn answers_failed(&self) -> Option<String> {
+        self.tally.transport_failure()
     }
 }
 

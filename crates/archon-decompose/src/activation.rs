@@ -6,19 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Sensitivity;
 
-/// Where an activation came from: every link of the provenance chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Provenance {
-    pub rfp_id: String,
-    pub mandate_id: String,
-    pub proposal_id: String,
-    pub selection_id: String,
-    pub parent_tactic_id: String,
-    pub deliverable_id: String,
-    pub rfp_requirement_ids: Vec<String>,
-    /// The tags a cluster must have (the ledger re-checks them when routing).
-    pub capability_tags: Vec<String>,
-}
+/// Where an activation came from: a cross-stage contract, read back by the trace.
+pub use archon_artifacts::TaskProvenance as Provenance;
 
 /// The arguments of `create_activation`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

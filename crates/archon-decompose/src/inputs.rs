@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use archon_artifacts::SelectionOutcome;
 use archon_core::ids::{quoted, safe_component};
 use archon_core::input::{parse_json, InputError, InputErrors};
 use archon_core::roster::{Rank, Roster};
@@ -14,7 +15,7 @@ use crate::DecomposeError;
 /// `selection_result.json` of `archon select`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SelectionResult {
-    pub outcome: String,
+    pub outcome: SelectionOutcome,
     #[serde(default)]
     pub selection_id: Option<String>,
     #[serde(default)]
@@ -50,10 +51,12 @@ impl SelectionResult {
     /// Checks the outcome and resolves the winner's Duke (spec 4, step A).
     /// A selection without a winner is a stop, not bad input.
     pub fn winner(&self, source: &str) -> Result<Winner, DecomposeError> {
-        if self.outcome != "WINNER_SELECTED" {
+        let winner_selected = SelectionOutcome::WinnerSelected;
+        if self.outcome != winner_selected {
             return Err(DecomposeError::Stop(format!(
-                "Selection outcome is '{}', not WINNER_SELECTED. Cannot proceed.",
-                self.outcome
+                "Selection outcome is '{}', not {}. Cannot proceed.",
+                self.outcome.as_str(),
+                winner_selected.as_str()
             )));
         }
         let proposal_id = self
@@ -64,7 +67,10 @@ impl SelectionResult {
                 InputError::new(
                     source,
                     "$.winning_proposal_id",
-                    "missing: a WINNER_SELECTED result must name the winning proposal",
+                    format!(
+                        "missing: a {} result must name the winning proposal",
+                        SelectionOutcome::WinnerSelected.as_str()
+                    ),
                 )
             })?;
         let ranked = self
@@ -269,6 +275,13 @@ mod tests {
             "Selection outcome is 'REVISION_REQUESTED', not WINNER_SELECTED. Cannot proceed."
         );
         assert!(matches!(e, DecomposeError::Stop(_)));
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_bad_input_at_its_path() {
+        let text = serde_json::json!({"outcome": "WINNER"}).to_string();
+        let e = SelectionResult::parse("selection_result.json", &text).unwrap_err();
+        assert!(e.to_string().contains("$.outcome"), "{e}");
     }
 
     #[test]

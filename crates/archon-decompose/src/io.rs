@@ -11,8 +11,7 @@ use archon_core::ids::check_file_component;
 use archon_core::input::InputError;
 use archon_core::seed::sha256_hex;
 use archon_store::{
-    read_text, recorded_path, run_root_of, write_atomic_unsynced, ArtifactDir, LedgerHead,
-    StoreError,
+    read_text, recorded_path, write_atomic_unsynced, ArtifactDir, LedgerHead, StoreError,
 };
 
 use crate::bridge::{BridgeInputs, BridgeOutput};
@@ -23,8 +22,6 @@ use crate::DecomposeError;
 
 /// Name of the output directory inside the mandate directory.
 pub const BRIDGE_DIR: &str = "execution_bridge";
-/// Where a mandate folder lies under its run root.
-const MANDATE_LAYOUT: [&str; 4] = ["rfp", "*", "mandates", "*"];
 
 /// Where the inputs are, as given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +73,7 @@ fn selection_path(paths: &InputPaths) -> Result<PathBuf, DecomposeError> {
     if let Some(d) = &paths.from_selection_dir {
         return Ok(d.join("selection_result.json"));
     }
-    let Some(session) = newest_dir(&paths.out_root.join("rfp")) else {
+    let Some(session) = newest_dir(&paths.out_root.join(archon_store::run_root::RFP_DIR)) else {
         return Err(DecomposeError::Stop(
             "No RFP session found. Use --selection-file or --from-selection-dir.".into(),
         ));
@@ -186,7 +183,7 @@ pub fn bridge_inputs(
         // Relative to the run root the mandate lies in, so the events do not
         // depend on where the run is.
         selection_file: recorded_path(
-            run_root_of(&located.mandate_dir, &MANDATE_LAYOUT),
+            archon_store::run_root::containing(&located.mandate_dir).as_deref(),
             &located.selection_file,
         ),
         selection: located.selection.clone(),

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use archon_core::seed::sha256_hex;
+use archon_store::StoreError;
 
+use crate::doctrine::DoctrineFile;
 use crate::workspace::{Files, FilesError, GitState, RECORDS_DIR};
 
 /// The real file system.
@@ -112,4 +114,72 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
         }
     }
     Ok(())
+}
+
+/// The doctrine files under `dir` (every text file but an assembled
+/// SKILL.md, sorted by path), and the files skipped as not UTF-8 text.
+pub fn read_doctrine_dir(dir: &Path) -> Result<(Vec<DoctrineFile>, Vec<PathBuf>), StoreError> {
+    if !dir.is_dir() {
+        return Err(StoreError::Invalid {
+            path: dir.to_path_buf(),
+            message: "doctrine directory does not exist".into(),
+        });
+    }
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    walk_doctrine(dir, "", &mut files, &mut skipped)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files, skipped))
+}
+
+fn walk_doctrine(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<DoctrineFile>,
+    skipped: &mut Vec<PathBuf>,
+) -> Result<(), StoreError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let path = entry.path();
+        if path.is_dir() {
+            walk_doctrine(&path, &rel, out, skipped)?;
+        } else if path.is_file() && name != "SKILL.md" {
+            // Every text file counts (a rule in a .txt is still a rule); binaries do not.
+            let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => out.push(DoctrineFile { path: rel, text }),
+                Err(_) => skipped.push(path),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod doctrine_dir_tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_text_file_but_skill_md_sorted_and_names_the_rest() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("ethos")).expect("dir");
+        std::fs::write(root.join("ethos/rule.txt"), "a rule\n").expect("write");
+        std::fs::write(root.join("README.md"), "# doctrine\n").expect("write");
+        std::fs::write(root.join("SKILL.md"), "assembled\n").expect("write");
+        std::fs::write(root.join("logo.png"), [0xff, 0xfe, 0x00]).expect("write");
+        let (files, skipped) = read_doctrine_dir(root).expect("read");
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["README.md", "ethos/rule.txt"]);
+        assert_eq!(skipped, [root.join("logo.png")]);
+        let err = read_doctrine_dir(&root.join("nowhere")).expect_err("missing");
+        assert!(err
+            .to_string()
+            .ends_with("nowhere: doctrine directory does not exist"));
+    }
 }

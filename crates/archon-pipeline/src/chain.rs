@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use archon_admin::select::SelectionOutcome;
+use archon_artifacts::SelectionOutcome;
 use archon_core::clock::Clock;
 use archon_core::fan_out::{self, Turn};
 use archon_core::ids::check_file_component;
@@ -18,7 +18,7 @@ use archon_execute::execute::EXECUTION_LEAD;
 use archon_execute::ledger::Stop;
 use archon_store::write_atomic;
 use archon_tasks::{ClusterRegistry, EventBody, Ledger, TaskRecord, TaskState, Transition};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::PipelineError;
 use crate::fingerprint::{AnswerSource, Fingerprint};
@@ -79,7 +79,7 @@ pub struct StageRun {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unroutable {
     pub mandate_id: String,
     pub task_ref: String,
@@ -87,7 +87,7 @@ pub struct Unroutable {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoppedExecution {
     pub task_ref: String,
     pub outcome: Stop,
@@ -577,7 +577,7 @@ pub fn pending_executions(
 }
 
 /// Writes the bundled example session under `<root>/input/` and returns its folder.
-fn write_example_session(layout: &Layout) -> Result<PathBuf, PipelineError> {
+pub(crate) fn write_example_session(layout: &Layout) -> Result<PathBuf, PipelineError> {
     let dir = layout.input().join(EXAMPLE_SESSION_ID);
     for (name, text) in EXAMPLE_FILES {
         let path = dir.join(name);

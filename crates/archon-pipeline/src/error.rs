@@ -21,6 +21,12 @@ pub enum PipelineError {
     Store(#[from] archon_store::StoreError),
     #[error(transparent)]
     Ledger(#[from] archon_tasks::LedgerError),
+    /// A stage crate's error, with what was being done (the CLI's message).
+    #[error("{context}")]
+    Context { context: String, source: StageError },
+    /// A stage crate's error, whose message says it all.
+    #[error(transparent)]
+    Failed(StageError),
     #[error("stage {stage}: {source}", stage = stage.name())]
     Stage { stage: Stage, source: StageError },
 }
@@ -62,7 +68,9 @@ impl PipelineError {
             PipelineError::Store(e) => store_kind(e),
             PipelineError::Ledger(archon_tasks::LedgerError::Refused(_)) => ErrorKind::BadInput,
             PipelineError::Ledger(_) => ErrorKind::Internal,
-            PipelineError::Stage { source, .. } => kind_of(source.as_ref()),
+            PipelineError::Stage { source, .. }
+            | PipelineError::Context { source, .. }
+            | PipelineError::Failed(source) => kind_of(source.as_ref()),
         }
     }
 }
@@ -101,7 +109,12 @@ pub fn kind_of(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(p) = e.downcast_ref::<PipelineError>() {
-            if !matches!(p, PipelineError::Stage { .. }) {
+            if !matches!(
+                p,
+                PipelineError::Stage { .. }
+                    | PipelineError::Context { .. }
+                    | PipelineError::Failed(_)
+            ) {
                 return p.kind();
             }
         }

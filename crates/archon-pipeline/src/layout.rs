@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// The run root commands use when none is given.
 pub const DEFAULT_ROOT: &str = "archon-out";
-pub const RUN_STATE_FILE: &str = "run_state.json";
-pub const LEDGER_FILE: &str = "governance.db";
+pub use archon_store::run_root::{EXECUTIVE_DIR, LEDGER_FILE, REVIEW_DIR, RFP_DIR, RUN_STATE_FILE};
 /// Where the lock holder writes its pid; removed when the lock is released.
 pub const LOCK_PID_FILE: &str = ".archon-lock.pid";
 pub const REPORT_FILE: &str = "execution-stage-report.md";
@@ -56,7 +55,7 @@ impl Layout {
     }
 
     pub fn review_root(&self) -> PathBuf {
-        self.root.join("review")
+        self.root.join(REVIEW_DIR)
     }
 
     pub fn review(&self, session_id: &str) -> PathBuf {
@@ -64,7 +63,7 @@ impl Layout {
     }
 
     pub fn executive_root(&self) -> PathBuf {
-        self.root.join("executive")
+        self.root.join(EXECUTIVE_DIR)
     }
 
     pub fn executive(&self, session_id: &str) -> PathBuf {
@@ -73,7 +72,7 @@ impl Layout {
 
     /// Root of rfp sessions: `<rfp>/<rfp_session>/mandates/<mandate>/`.
     pub fn rfp(&self) -> PathBuf {
-        self.root.join("rfp")
+        self.root.join(RFP_DIR)
     }
 
     pub fn ledger(&self) -> PathBuf {
@@ -196,38 +195,7 @@ impl Layout {
     /// ledger or run state, else the folder holding the `rfp/`, `review/` or
     /// `executive/` folder `dir` lies in. `None` when `dir` is in no run root.
     pub fn containing(dir: &Path) -> Option<Layout> {
-        // A relative name has only the ancestors it spells (`selection` has
-        // none): look at where it points.
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".") // the parent of a bare name
-        } else {
-            dir
-        };
-        let absolute;
-        let dir = match std::fs::canonicalize(dir) {
-            Ok(found) if dir.is_relative() => {
-                absolute = found;
-                absolute.as_path()
-            }
-            _ => dir,
-        };
-        let marked = dir.ancestors().find(|a| {
-            !a.as_os_str().is_empty()
-                && (a.join(LEDGER_FILE).is_file() || a.join(RUN_STATE_FILE).is_file())
-        });
-        let root = marked.or_else(|| {
-            dir.ancestors()
-                .find(|a| {
-                    a.file_name()
-                        .is_some_and(|n| n == "rfp" || n == "review" || n == "executive")
-                })
-                .and_then(Path::parent)
-        })?;
-        Some(Layout::new(if root.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            root
-        }))
+        archon_store::run_root::containing(dir).map(Layout::new)
     }
 }
 
@@ -284,31 +252,5 @@ mod tests {
             Path::new("/elsewhere/b/rfp/s1/mandates/m1")
         );
         assert_eq!(a.relative(Path::new("other/x")), None);
-    }
-
-    #[test]
-    fn a_stage_folder_finds_its_run_root() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(tmp.path().join("run"));
-        let selection = layout.rfp().join("s1/mandates/m1/selection");
-        std::fs::create_dir_all(&selection).expect("mkdir");
-        // No ledger yet: the folder holding rfp/.
-        assert_eq!(Layout::containing(&selection), Some(layout.clone()));
-        std::fs::write(layout.ledger(), b"").expect("ledger");
-        assert_eq!(Layout::containing(&selection), Some(layout.clone()));
-        assert_eq!(Layout::containing(layout.root()), Some(layout.clone()));
-        assert_eq!(Layout::containing(tmp.path()), None);
-    }
-
-    #[test]
-    fn relative_names_with_dots_are_looked_up_where_they_point() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = Layout::new(tmp.path().join("run"));
-        let mandate = layout.rfp().join("s1/mandates/m1");
-        std::fs::create_dir_all(mandate.join("selection")).expect("mkdir");
-        std::fs::write(layout.ledger(), b"").expect("ledger");
-        let dotted = mandate.join("selection/..");
-        let found = Layout::containing(&dotted).expect("found");
-        assert_eq!(found.ledger(), layout.ledger());
     }
 }

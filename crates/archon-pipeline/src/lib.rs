@@ -5,6 +5,7 @@
 //!   content hashes (never paths), the seed, the roster and the answer source.
 //! - [`stage`]: the stage contract the chain drives ([`stage::Stages`]), and the
 //!   stages in order.
+//! - [`stages`]: each stage as one call (options in, report out).
 //! - [`resume`]: `run_state.json`, stage skip and per-item marks.
 //! - [`policy`]: the simulated stewards' consent policy and the bounded
 //!   revise → re-select loop.
@@ -26,6 +27,7 @@ pub mod outcome;
 pub mod policy;
 pub mod resume;
 pub mod stage;
+pub mod stages;
 pub mod summary;
 pub mod trace;
 pub mod verify;

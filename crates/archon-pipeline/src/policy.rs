@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use archon_admin::select::SelectionOutcome;
+use archon_artifacts::SelectionOutcome;
 use archon_core::clock::Clock;
 use archon_tasks::{ClusterRegistry, Ledger, TaskRecord, TaskState, Transition};
 

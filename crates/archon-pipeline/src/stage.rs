@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use archon_admin::select::SelectionOutcome;
+use archon_artifacts::SelectionOutcome;
 use archon_core::fan_out::Turn;
 
 use crate::outcome::Outcome;

@@ -10,7 +10,7 @@ use archon_core::ids::safe_component;
 use archon_core::input::{from_value, parse_json, InputError};
 use archon_core::seed::sha256_hex;
 use archon_store::{
-    read_text, recorded_path, run_root_of, write_atomic, ArtifactDir, StageManifest, StoreError,
+    read_text, recorded_path, write_atomic, ArtifactDir, StageManifest, StoreError,
 };
 
 use crate::error::PlanError;
@@ -25,8 +25,6 @@ pub const AGGREGATIONS: &str = "aggregations.json";
 pub const PANELS_DIR: &str = "panel_deliberations";
 pub const EVENTS_FILE: &str = "executive_events.jsonl";
 pub const STAGE: &str = "plan";
-/// The folder of a run root that holds review folders (`<root>/review/<session>`).
-const REVIEW_STAGE_DIR: &str = "review";
 
 /// The packets of a review directory, with the sha256 of each input file read.
 pub struct ReviewPackets {
@@ -41,7 +39,8 @@ pub struct ReviewPackets {
 /// folder lies in (a folder outside a run: relative to its parent), so neither
 /// they nor the ids hashed from plans depend on where the run is.
 pub fn read_review_dir(dir: &Path, created_at: &str) -> Result<ReviewPackets, PlanError> {
-    let run_root = run_root_of(dir, &[REVIEW_STAGE_DIR, "*"]).or(dir.parent());
+    let run_root = archon_store::run_root::containing(dir);
+    let run_root = run_root.as_deref().or(dir.parent());
     let recorded = |name: &str| recorded_path(run_root, &dir.join(name));
     let path = dir.join(RATIFIED_MOTIONS);
     let text = read_text(&path)?;

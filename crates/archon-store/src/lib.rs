@@ -13,4 +13,4 @@ pub use artifact_dir::{
 };
 pub use event_log::EventLog;
 pub use input::{read_json, read_text, StoreError};
-pub use run_root::{recorded_path, run_root_of};
+pub use run_root::recorded_path;

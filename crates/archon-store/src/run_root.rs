@@ -5,23 +5,38 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// The run root of a folder laid out as `<root>/<layout…>`, where `layout`
-/// names the folders from the root down to `dir` and `*` stands for any one
-/// name (a review folder is `["review", "*"]`, a mandate folder
-/// `["rfp", "*", "mandates", "*"]`): `<root>`, or `None` when `dir` is not laid
-/// out so.
-pub fn run_root_of<'a>(dir: &'a Path, layout: &[&str]) -> Option<&'a Path> {
-    let mut root = dir;
-    for want in layout.iter().rev() {
-        let Some(Component::Normal(name)) = root.components().next_back() else {
-            return None;
-        };
-        if *want != "*" && name != *want {
-            return None;
-        }
-        root = root.parent()?;
-    }
-    Some(root)
+/// The file of a run root that holds its governance ledger.
+pub const LEDGER_FILE: &str = "governance.db";
+/// The file of a run root that holds `archon run`'s state.
+pub const RUN_STATE_FILE: &str = "run_state.json";
+/// The folders of a run root that stage folders lie in.
+pub const REVIEW_DIR: &str = "review";
+pub const EXECUTIVE_DIR: &str = "executive";
+pub const RFP_DIR: &str = "rfp";
+const STAGE_ROOTS: [&str; 3] = [REVIEW_DIR, EXECUTIVE_DIR, RFP_DIR];
+
+/// The run root `dir` (a stage folder, a mandate, a selection folder, …)
+/// lies in: the nearest folder, `dir` itself included, that holds a run's
+/// ledger or run state, else the folder holding the `rfp/`, `review/` or
+/// `executive/` folder `dir` lies in; absolute. `None` when `dir` is in no
+/// run root. The one lookup: recorded paths, default ledgers and the run
+/// root's lock all rest on it.
+pub fn containing(dir: &Path) -> Option<PathBuf> {
+    // A relative name has only the ancestors it spells (`selection` has
+    // none): look at where it points, as recorded paths do.
+    let dir = absolute(dir);
+    let marked = dir
+        .ancestors()
+        .find(|a| a.join(LEDGER_FILE).is_file() || a.join(RUN_STATE_FILE).is_file());
+    let root = marked.or_else(|| {
+        dir.ancestors()
+            .find(|a| {
+                a.file_name()
+                    .is_some_and(|n| STAGE_ROOTS.iter().any(|s| n == *s))
+            })
+            .and_then(Path::parent)
+    })?;
+    Some(root.to_path_buf())
 }
 
 /// `path` as recorded: relative to `root` (with `/` separators, `..` to step
@@ -80,26 +95,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_roots_by_layout() {
-        let review = ["review", "*"];
-        let mandate = ["rfp", "*", "mandates", "*"];
-        let cases: [(&str, &[&str], Option<&str>); 8] = [
-            ("out/review/s1", &review, Some("out")),
-            ("review/s1", &review, Some("")),
-            ("/abs/run/review/s1", &review, Some("/abs/run")),
-            ("out/other/s1", &review, None),
-            ("out/review/..", &review, None),
-            ("s1", &review, None),
-            ("b/c/rfp/rfp_1/mandates/m-1", &mandate, Some("b/c")),
-            ("b/c/rfp/rfp_1/other/m-1", &mandate, None),
-        ];
-        for (dir, layout, want) in cases {
-            assert_eq!(
-                run_root_of(Path::new(dir), layout),
-                want.map(Path::new),
-                "{dir}"
-            );
+    fn a_stage_folder_finds_its_run_root() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("b/c");
+        let mandate = root.join("rfp/rfp_1/mandates/m-1");
+        std::fs::create_dir_all(mandate.join("selection")).expect("mkdir");
+        std::fs::create_dir_all(root.join("review/s1")).expect("mkdir");
+        // No ledger yet: the folder holding rfp/ or review/.
+        assert_eq!(containing(&mandate), Some(root.clone()));
+        assert_eq!(containing(&root.join("review/s1")), Some(root.clone()));
+        assert_eq!(containing(&root), None);
+        std::fs::write(root.join(LEDGER_FILE), b"").expect("ledger");
+        for dir in [&mandate, &mandate.join("selection/.."), &root] {
+            assert_eq!(containing(dir), Some(root.clone()), "{}", dir.display());
         }
+        assert_eq!(containing(tmp.path()), None);
     }
 
     #[test]

@@ -109,41 +109,14 @@ fn report_violations(files: &[DoctrineFile], ctx: &Context) -> bool {
     !violations.is_empty()
 }
 
-/// The doctrine files under `dir` (every text file but an assembled SKILL.md), or the bundled ones.
+/// The doctrine files under `dir`, or the bundled ones.
 fn load(dir: Option<&Path>) -> Result<Vec<DoctrineFile>> {
     let Some(dir) = dir else {
         return Ok(doctrine::shipped());
     };
-    if !dir.is_dir() {
-        anyhow::bail!("doctrine directory {} does not exist", dir.display());
+    let (files, skipped) = archon_execute::io::read_doctrine_dir(dir)?;
+    for path in skipped {
+        eprintln!("warning: {}: not UTF-8 text; not checked", path.display());
     }
-    let mut files = Vec::new();
-    walk(dir, "", &mut files)?;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<DoctrineFile>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, &rel, out)?;
-        } else if path.is_file() && name != "SKILL.md" {
-            // Every text file counts (a rule in a .txt is still a rule); binaries do not.
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            match String::from_utf8(bytes) {
-                Ok(text) => out.push(DoctrineFile { path: rel, text }),
-                Err(_) => eprintln!("warning: {}: not UTF-8 text; not checked", path.display()),
-            }
-        }
-    }
-    Ok(())
 }

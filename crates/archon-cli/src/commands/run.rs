@@ -2,23 +2,21 @@
 //!
 //! Flags → [`archon_pipeline::RunOptions`] → [`archon_pipeline::run_chain`] →
 //! summary. The chain (resume, consent policy, revise loop, execution
-//! batching, the run root's lock) lives in `archon-pipeline`; this file only
-//! gives it the stages, through [`CliStages`], with the CLI's context.
+//! batching, the run root's lock) and its stages ([`ChainStages`]) live in
+//! `archon-pipeline`; this file gives them the CLI's context.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use archon_admin::select::SelectionOutcome;
-use archon_core::fan_out::Turn;
 use archon_execute::ledger::Stop;
 use archon_pipeline::chain::RunReport;
 use archon_pipeline::fingerprint::roster_sha256;
-use archon_pipeline::stage::{ExecutionJob, RfpRun, StageResult};
-use archon_pipeline::{run_chain, AnswerSource, Layout, RunOptions, Stage, Stages};
+use archon_pipeline::stages::chain_stages::ChainStages;
+use archon_pipeline::{run_chain, AnswerSource, Layout, RunOptions, Stage};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
-use super::{decompose, execute, plan, review};
+use super::execute;
 use crate::context::Context;
 use crate::outcome::Outcome;
 
@@ -53,15 +51,11 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
-    args.delegate.command(ctx)?;
+    let delegate = args.delegate.choice(ctx)?;
     let layout = Layout::new(&args.out);
     let roster = ctx.roster()?;
     let llm = ctx.answers_from_llm()?;
     let mut stage_global = ctx.global.clone();
-    // The stages' own console output is off unless -v: the run prints one summary.
-    stage_global.quiet = ctx.global.verbose == 0;
-    // With --json, stdout carries the run's one summary, not each stage's.
-    stage_global.json = false;
     // In LLM mode every exchange is recorded under the run's root unless a
     // cassette is named, so a resumed run asks nothing already answered.
     let flags = &mut stage_global.llm;
@@ -81,10 +75,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
             AnswerSource::Simulation
         },
     };
-    let stages = CliStages {
+    let stages = ChainStages {
         ctx: ctx.with_global(stage_global),
         cluster_dir: args.cluster_dir.clone(),
-        delegate: args.delegate.clone(),
+        delegate,
+        contributions: super::plan::contributions(ctx.global.mode),
     };
     let bar = ctx.progress.bar("archon run", Stage::ALL.len() as u64);
     let verbose = ctx.global.verbose > 0;
@@ -114,137 +109,6 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     Ok(report.outcome)
 }
 
-/// The stages as the CLI runs them: its context (agents, clock, seed), and
-/// the run's cluster dir and delegate.
-struct CliStages {
-    ctx: Context,
-    cluster_dir: Option<PathBuf>,
-    delegate: execute::DelegateArgs,
-}
-
-impl Stages for CliStages {
-    fn answers_failed(&self) -> Option<String> {
-        self.ctx.tally.transport_failure()
-    }
-
-    fn review(&self, session_dir: &Path, out: &Path) -> StageResult<Outcome> {
-        let args = review::ReviewArgs {
-            session_dir: session_dir.to_path_buf(),
-            out: Some(out.to_path_buf()),
-            triage_only: false,
-            include_novel: false,
-            responses: None,
-            allow_unknown_supporters: false,
-        };
-        Ok(review::run(&self.ctx, &args)?)
-    }
-
-    fn plan(&self, review: &Path, out: &Path) -> StageResult<Outcome> {
-        let args = plan::PlanArgs {
-            review_dir: Some(review.to_path_buf()),
-            input: None,
-            packet: None,
-            out: Some(out.to_path_buf()),
-            motion_id: None,
-            require_gates: false,
-            emit_admin_handoff: true,
-            emit_conclave_clarifications: true,
-            run_exec_clarification_review: true,
-            llm_blocker_workup: false,
-            owner: None,
-            affected: None,
-            scaffold_inbox: false,
-            inbox: None,
-        };
-        Ok(plan::run(&self.ctx, &args)?)
-    }
-
-    fn rfp(&self, executive: &Path, rfp_root: &Path) -> StageResult<RfpRun> {
-        let opts = archon_admin::io::RfpOptions {
-            out: rfp_root.to_path_buf(),
-            motion_id: None,
-            retry_failed: false,
-        };
-        let (roster, agents) = (self.ctx.roster()?, self.ctx.agents()?);
-        let report = archon_admin::io::rfp(executive, &opts, &roster, &agents, &self.ctx.clock)?;
-        let blocked = report
-            .mandates
-            .iter()
-            .any(|m| m.status == archon_admin::dossier::DossierStatus::Blocked);
-        Ok(RfpRun {
-            session_dir: report.session_dir,
-            outcome: if blocked {
-                Outcome::Blocked
-            } else {
-                Outcome::Complete
-            },
-        })
-    }
-
-    fn proposals(&self, mandate: &Path, revise: bool) -> StageResult<Outcome> {
-        let opts = archon_admin::io::ProposalsOptions {
-            duke_name: None,
-            revise,
-        };
-        let (roster, agents) = (self.ctx.roster()?, self.ctx.agents()?);
-        let report =
-            archon_admin::io::proposals(mandate, &opts, &roster, &agents, &self.ctx.clock)?;
-        Ok(if report.total_submitted == 0 {
-            Outcome::Blocked
-        } else {
-            Outcome::Complete
-        })
-    }
-
-    fn select(&self, mandate: &Path) -> StageResult<SelectionOutcome> {
-        let opts = archon_admin::io::SelectCliOptions {
-            max_iterations: archon_admin::select::DEFAULT_MAX_ITERATIONS,
-            top_n: archon_admin::select::DEFAULT_TOP_N,
-        };
-        let (roster, agents) = (self.ctx.roster()?, self.ctx.agents()?);
-        let report = archon_admin::io::select(mandate, &opts, &roster, &agents, &self.ctx.clock)?;
-        Ok(report.result.outcome)
-    }
-
-    fn decompose(&self, mandate: &Path, ledger: &Path, turn: &Turn<'_>) -> StageResult<Outcome> {
-        let args = decompose::DecomposeArgs {
-            selection_file: Some(Layout::selection_file(mandate)),
-            from_selection_dir: None,
-            rfp_file: None,
-            proposal_md: None,
-            cluster_dir: self.cluster_dir.clone(),
-            earl_routing_table: None,
-            tactic_id: None,
-            max_tasks_per_tactic: 8,
-            ttl_hours: 72,
-            route_top_k: 1,
-            no_activate: false,
-            dry_run: false,
-            checkpoint_dir: None,
-            // A decomposition interrupted by a crash is redone whole, so its events read
-            // as if it had never been interrupted; activations it already made are found
-            // in the ledger, and LLM answers in the cassette.
-            no_checkpoint: false,
-            clear_checkpoints: true,
-            ledger: Some(ledger.to_path_buf()),
-        };
-        Ok(decompose::run_in_turn(&self.ctx, &args, Some(turn))?)
-    }
-
-    fn execute(&self, job: &ExecutionJob, turn: &Turn<'_>) -> StageResult<Outcome> {
-        let args = execute::ExecuteArgs {
-            task_ref: job.task_ref.clone(),
-            ledger: Some(job.ledger.clone()),
-            workspace: Some(job.workspace.clone()),
-            report: Some(job.report.clone()),
-            delegate: self.delegate.clone(),
-            issuer: Some("archon run".into()),
-            cluster_dir: self.cluster_dir.clone(),
-        };
-        Ok(execute::run_in_turn(&self.ctx, &args, Some(turn))?)
-    }
-}
-
 /// One summary of the whole cycle, read back from the artifacts, then what
 /// the chain could not hand on.
 fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<()> {
@@ -253,16 +117,8 @@ fn print_summary(ctx: &Context, layout: &Layout, report: &RunReport) -> Result<(
     if ctx.global.json {
         let mut v = serde_json::to_value(&summary)?;
         v["outcome"] = report.outcome.as_str().into();
-        v["unroutable"] = report
-            .unroutable
-            .iter()
-            .map(|u| serde_json::json!({"mandate_id": u.mandate_id, "task_ref": u.task_ref, "status": u.status, "reason": u.reason}))
-            .collect();
-        v["stopped"] = report
-            .stopped
-            .iter()
-            .map(|s| serde_json::json!({"task_ref": s.task_ref, "outcome": s.outcome}))
-            .collect();
+        v["unroutable"] = serde_json::to_value(&report.unroutable)?;
+        v["stopped"] = serde_json::to_value(&report.stopped)?;
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }

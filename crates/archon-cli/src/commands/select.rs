@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use archon_admin::io::{self, SelectCliOptions};
-use archon_admin::select::SelectionOutcome;
+use archon_artifacts::SelectionOutcome;
 // Re-exported for `archon run`, which drives the same review with its defaults.
 pub(crate) use archon_admin::select::{DEFAULT_MAX_ITERATIONS, DEFAULT_TOP_N};
 use clap::Args;
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: &SelectArgs) -> Result<Outcome> {
         }
         match r.outcome {
             SelectionOutcome::WinnerSelected => {
-                println!("WINNER_SELECTED: {}", r.winning_proposal_id.as_deref().unwrap_or(""))
+                println!("{}: {}", r.outcome.as_str(), r.winning_proposal_id.as_deref().unwrap_or(""))
             }
             SelectionOutcome::RevisionRequested => println!(
                 "blocked: REVISION_REQUESTED ({}); run `archon proposals --revise` then `archon select` again",

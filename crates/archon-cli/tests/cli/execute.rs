@@ -170,10 +170,9 @@ fn command_delegate_script_escalates_on_failed_validation() {
         .stdout(contains(format!("{TASK}: escalated")))
         .stdout(contains("Step 3 validation: failed"));
     assert!(dir.join("ws/implementation.txt").is_file());
-    let md = std::fs::read_to_string(
-        dir.join("archon-out/execute/TASK-GUSI-001a/execution-stage-report.md"),
-    )
-    .expect("report");
+    let md =
+        std::fs::read_to_string(dir.join("l/execute/TASK-GUSI-001a/execution-stage-report.md"))
+            .expect("report");
     assert!(md.contains("outcome 2 not met"), "{md}");
     assert!(md.contains("- Outcome: escalated"));
 }
@@ -190,7 +189,7 @@ fn same_inputs_give_byte_identical_reports() {
                 .success();
             std::fs::read_to_string(
                 tmp.path()
-                    .join("archon-out/execute/TASK-GUSI-001a/execution-stage-report.json"),
+                    .join("l/execute/TASK-GUSI-001a/execution-stage-report.json"),
             )
             .expect("report")
         })
@@ -421,7 +420,7 @@ fn an_escalated_outcome_is_in_the_chain_and_verify_notices_an_edited_report() {
         &e.body,
         archon_tasks::EventBody::ExecutionStopped { stop } if stop.outcome == "escalated"
     )));
-    let out = dir.join("archon-out/execute").join(TASK);
+    let out = dir.join("l/execute").join(TASK);
     archon(dir)
         .args(["verify", "--ledger", "l/governance.db"])
         .arg(&out)
