@@ -1,6 +1,6 @@
-//! The load driver with a small bound: stewards acting at once lose and
-//! duplicate nothing. (The figures come from `examples/load.rs`; no timing
-//! is asserted here.)
+//! The load driver at the bound, 20 stewards × 50 requests: stewards
+//! acting at once lose and duplicate nothing. (The figures come from
+//! `examples/load.rs`; no timing is asserted here.)
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -9,14 +9,14 @@ use common::load::{self, LoadPlan};
 use common::Backend;
 
 const PLAN: LoadPlan = LoadPlan {
-    stewards: 6,
-    tasks_per_steward: 3,
+    stewards: 20,
+    tasks_per_steward: 12,
 };
 
 async fn concurrent_stewards_on(backend: Backend) {
     let server = load::start(&PLAN, backend).await;
     let figures = load::run(&PLAN, &server).await;
-    assert_eq!(figures.requests, 6 * 14);
+    assert_eq!(figures.requests, 20 * 50);
     server.stop().await;
 }
 
