@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use archon_agents::{ConfigFile, LlmFlags, LlmSettings, Progress, ProgressMode};
 use archon_core::agent_port::{Agents, AnswerTally, Backend};
 use archon_core::clock::Clock;
-use archon_core::roster::{Rank, Roster};
+use archon_core::roster::Roster;
 use archon_core::seed::Seed;
 use archon_pipeline::stage::StageResult;
 use archon_pipeline::stages::chain_stages::StageContext;
@@ -79,7 +79,7 @@ impl Context {
             }
             None => Roster::from_json("bundled roster (data/roster.json)", BUNDLED_ROSTER)?,
         };
-        president_deliberator(&mut roster, |k| std::env::var(k).ok())?;
+        roster.bind_president_deliberator(|k| std::env::var(k).ok())?;
         Ok(roster)
     }
 
@@ -222,36 +222,6 @@ impl StageContext for Context {
     }
 }
 
-/// `PRESIDENT_DELIBERATOR_MODEL` and `PRESIDENT_DELIBERATOR_TEMPERATURE` (the
-/// spec's variables) replace every President's roster binding of model and
-/// temperature; `--model` and `archon.toml` still override every binding.
-fn president_deliberator(roster: &mut Roster, var: impl Fn(&str) -> Option<String>) -> Result<()> {
-    let model = var("PRESIDENT_DELIBERATOR_MODEL").filter(|m| !m.trim().is_empty());
-    let temperature =
-        match var("PRESIDENT_DELIBERATOR_TEMPERATURE").filter(|t| !t.trim().is_empty()) {
-            None => None,
-            Some(t) => match t.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() && (0.0..=2.0).contains(&v) => Some(v),
-                _ => anyhow::bail!(
-                    "PRESIDENT_DELIBERATOR_TEMPERATURE: {t:?} is not a temperature between 0 and 2"
-                ),
-            },
-        };
-    for a in roster
-        .archons
-        .iter_mut()
-        .filter(|a| a.rank == Rank::President)
-    {
-        if let Some(m) = &model {
-            a.llm_config.model = m.trim().to_string();
-        }
-        if temperature.is_some() {
-            a.llm_config.temperature = temperature;
-        }
-    }
-    Ok(())
-}
-
 /// Progress bars on stderr: never with `--quiet`; otherwise as `ARCHON_PROGRESS`
 /// says (`auto`, the default: only on a terminal; `always`; `never`).
 pub fn progress(global: &GlobalArgs) -> Result<Progress> {
@@ -325,37 +295,5 @@ impl Drop for LogLine {
                 .progress
                 .suspend(|| std::io::stderr().write_all(&self.text));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn president_deliberator_variables_rebind_presidents_only() {
-        let bundled = || Roster::from_json("r", BUNDLED_ROSTER).expect("roster");
-        let mut roster = bundled();
-        let vars = |k: &str| match k {
-            "PRESIDENT_DELIBERATOR_MODEL" => Some("qwen2.5:14b".to_string()),
-            "PRESIDENT_DELIBERATOR_TEMPERATURE" => Some("0.2".to_string()),
-            _ => None,
-        };
-        president_deliberator(&mut roster, vars).expect("valid");
-        for (a, before) in roster.archons.iter().zip(bundled().archons) {
-            if a.rank == Rank::President {
-                assert_eq!(a.llm_config.model, "qwen2.5:14b");
-                assert_eq!(a.llm_config.temperature, Some(0.2));
-            } else {
-                assert_eq!(a.llm_config, before.llm_config);
-            }
-        }
-        let hot = |k: &str| (k == "PRESIDENT_DELIBERATOR_TEMPERATURE").then(|| "hot".to_string());
-        let err = president_deliberator(&mut bundled(), hot).expect_err("refused");
-        assert!(
-            err.to_string()
-                .contains("PRESIDENT_DELIBERATOR_TEMPERATURE: \"hot\""),
-            "{err}"
-        );
     }
 }

@@ -182,6 +182,43 @@ pub struct Roster {
 }
 
 impl Roster {
+    /// `PRESIDENT_DELIBERATOR_MODEL` and `PRESIDENT_DELIBERATOR_TEMPERATURE` (the
+    /// spec's variables, read through `var`) replace every President's binding of
+    /// model and temperature; `--model` and `archon.toml` still override every one.
+    pub fn bind_president_deliberator(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), InputError> {
+        const TEMPERATURE: &str = "PRESIDENT_DELIBERATOR_TEMPERATURE";
+        let model = var("PRESIDENT_DELIBERATOR_MODEL").filter(|m| !m.trim().is_empty());
+        let temperature = match var(TEMPERATURE).filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(t) => match t.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.0..=2.0).contains(&v) => Some(v),
+                _ => {
+                    return Err(InputError::new(
+                        "environment",
+                        TEMPERATURE,
+                        format!("{t:?} is not a temperature between 0 and 2"),
+                    ))
+                }
+            },
+        };
+        for a in self
+            .archons
+            .iter_mut()
+            .filter(|a| a.rank == Rank::President)
+        {
+            if let Some(m) = &model {
+                a.llm_config.model = m.trim().to_string();
+            }
+            if temperature.is_some() {
+                a.llm_config.temperature = temperature;
+            }
+        }
+        Ok(())
+    }
+
     /// Parses and validates a roster file; every violation is reported with its JSON path.
     pub fn from_json(source: &str, text: &str) -> Result<Roster, InputErrors> {
         let file: RosterFile = parse_json(source, text)?;
@@ -326,6 +363,38 @@ fn validate(source: &str, file: &RosterFile) -> Vec<InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn president_deliberator_variables_rebind_presidents_only() {
+        let bundled = || {
+            let text = include_str!("../../../data/roster.json");
+            Roster::from_json("r", text).expect("roster")
+        };
+        let mut roster = bundled();
+        let vars = |k: &str| match k {
+            "PRESIDENT_DELIBERATOR_MODEL" => Some("qwen2.5:14b".to_string()),
+            "PRESIDENT_DELIBERATOR_TEMPERATURE" => Some("0.2".to_string()),
+            _ => None,
+        };
+        roster.bind_president_deliberator(vars).expect("valid");
+        for (a, before) in roster.archons.iter().zip(bundled().archons) {
+            if a.rank == Rank::President {
+                assert_eq!(a.llm_config.model, "qwen2.5:14b");
+                assert_eq!(a.llm_config.temperature, Some(0.2));
+            } else {
+                assert_eq!(a.llm_config, before.llm_config);
+            }
+        }
+        let hot = |k: &str| (k == "PRESIDENT_DELIBERATOR_TEMPERATURE").then(|| "hot".to_string());
+        let err = bundled()
+            .bind_president_deliberator(hot)
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("PRESIDENT_DELIBERATOR_TEMPERATURE: \"hot\""),
+            "{err}"
+        );
+    }
 
     fn archon(i: usize, rank: Rank) -> serde_json::Value {
         let mut a = serde_json::json!({

@@ -62,6 +62,8 @@ pub enum StewardsError {
     },
     #[error("no random source for a token: {0}")]
     Random(getrandom::Error),
+    #[error("{}: no stewards; add one with `archon serve --add-steward --cluster ID --steward ID`", file.display())]
+    NoStewards { file: PathBuf },
 }
 
 impl StewardsFile {
@@ -88,6 +90,30 @@ impl StewardsFile {
             }
         }
         Ok(parsed)
+    }
+
+    /// The file a server starts with: read, checked against `clusters`, and
+    /// not empty (a server no one may call is a mistake).
+    pub fn for_serving(file: &Path, clusters: &ClusterRegistry) -> Result<Self, StewardsError> {
+        let stewards = StewardsFile::load(file)?;
+        stewards.check_against(file, clusters)?;
+        if stewards.stewards.is_empty() {
+            return Err(StewardsError::NoStewards {
+                file: file.to_path_buf(),
+            });
+        }
+        Ok(stewards)
+    }
+
+    /// `stewards.json` beside a ledger file, or in `run_root` for a database.
+    pub fn default_path(ledger: &Path, run_root: &Path) -> PathBuf {
+        let dir = match archon_tasks::store::Location::parse(ledger) {
+            archon_tasks::store::Location::File(file) => {
+                file.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+            archon_tasks::store::Location::Postgres(_) => run_root.to_path_buf(),
+        };
+        dir.join(DEFAULT_STEWARDS_FILE)
     }
 
     /// Every entry names a cluster of `clusters` and that cluster's steward:

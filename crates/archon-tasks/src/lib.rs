@@ -12,6 +12,7 @@
 //! - [`ledger`]: the governance ledger (two-phase, multi-process safe).
 //! - [`store`]: where its rows live: an SQLite file or a PostgreSQL database.
 //! - [`verify`]: chain, two-phase and projection checks.
+//! - [`render`]: the console text of tasks and moves.
 //! - [`io`]: reading cluster directories and result files.
 
 pub mod cluster;
@@ -22,6 +23,7 @@ pub mod io;
 pub mod ledger;
 pub mod lifecycle;
 pub mod projection;
+pub mod render;
 pub mod result;
 pub mod state;
 pub mod store;

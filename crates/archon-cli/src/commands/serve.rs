@@ -3,14 +3,12 @@
 //! its token once.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-use archon_serve::{
-    ListenOptions, StewardsFile, TlsFiles, DEFAULT_BODY_LIMIT, DEFAULT_STEWARDS_FILE,
-};
+use anyhow::Result;
+use archon_pipeline::Layout;
+use archon_serve::{ListenOptions, StewardsFile, TlsFiles, DEFAULT_BODY_LIMIT};
 use archon_tasks::io::load_clusters;
-use archon_tasks::store::Location;
 use archon_tasks::Ledger;
 use clap::Args;
 
@@ -61,11 +59,11 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<Outcome> {
     let ledger_path = args
         .ledger
         .clone()
-        .unwrap_or_else(|| archon_pipeline::Layout::default().ledger());
+        .unwrap_or_else(|| Layout::default().ledger());
     let stewards_path = args
         .stewards
         .clone()
-        .unwrap_or_else(|| default_stewards(&ledger_path));
+        .unwrap_or_else(|| StewardsFile::default_path(&ledger_path, Layout::default().root()));
     let clusters = load_clusters(args.cluster_dir.as_deref())?;
     if let (true, Some(cluster), Some(steward)) = (args.add_steward, &args.cluster, &args.steward) {
         let token = StewardsFile::add(
@@ -82,14 +80,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<Outcome> {
         println!("{token}");
         return Ok(Outcome::Complete);
     }
-    let stewards = StewardsFile::load(&stewards_path)?;
-    stewards.check_against(&stewards_path, &clusters)?;
-    if stewards.stewards.is_empty() {
-        bail!(
-            "{}: no stewards; add one with `archon serve --add-steward --cluster ID --steward ID`",
-            stewards_path.display()
-        );
-    }
+    let stewards = StewardsFile::for_serving(&stewards_path, &clusters)?;
     let options = ListenOptions {
         listen: args.listen,
         tls: args
@@ -113,13 +104,4 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<Outcome> {
     })?;
     eprintln!("stopped");
     Ok(Outcome::Complete)
-}
-
-/// `stewards.json` beside a ledger file, or in the run root for a database.
-fn default_stewards(ledger: &Path) -> PathBuf {
-    let dir = match Location::parse(ledger) {
-        Location::File(file) => file.parent().map(Path::to_path_buf).unwrap_or_default(),
-        Location::Postgres(_) => archon_pipeline::Layout::default().root().to_path_buf(),
-    };
-    dir.join(DEFAULT_STEWARDS_FILE)
 }

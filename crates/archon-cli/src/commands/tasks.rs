@@ -164,7 +164,7 @@ pub fn run(ctx: &Context, args: &TasksArgs) -> Result<Outcome> {
                 println!("nothing due");
             }
             if !json {
-                reports.iter().for_each(print_report);
+                reports.iter().for_each(|r| print!("{}", r.render()));
             }
             return Ok(Outcome::Complete);
         }
@@ -284,23 +284,13 @@ fn finish(report: &TransitionReport, json: bool) -> Result<Outcome> {
     if json {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print_report(report);
+        print!("{}", report.render());
     }
     Ok(if report.record.hold.is_some() {
         Outcome::Blocked
     } else {
         Outcome::Complete
     })
-}
-
-fn print_report(report: &TransitionReport) {
-    println!(
-        "{}: {} {} -> {}",
-        report.task_ref, report.transition, report.before, report.after
-    );
-    for line in report.lines() {
-        println!("  {line}");
-    }
 }
 
 fn list(ledger: &Ledger, state: Option<&str>, json: bool) -> Result<Outcome> {
@@ -324,23 +314,7 @@ fn list(ledger: &Ledger, state: Option<&str>, json: bool) -> Result<Outcome> {
         return Ok(Outcome::Complete);
     }
     for t in &tasks {
-        let hold = t
-            .hold
-            .as_ref()
-            .map(|h| {
-                format!(
-                    "  [{}]",
-                    archon_tasks::EventBody::Held { hold: h.clone() }.describe()
-                )
-            })
-            .unwrap_or_default();
-        println!(
-            "{:<24} {:<12} {:<38} attempt {}{hold}",
-            t.task_ref,
-            t.state.as_str(),
-            t.cluster_id.as_deref().unwrap_or("-"),
-            t.attempt
-        );
+        println!("{}", t.list_line());
     }
     println!("{} task(s) in {}", tasks.len(), ledger.path().display());
     Ok(Outcome::Complete)
@@ -354,45 +328,6 @@ fn show(ledger: &Ledger, task: &str, json: bool) -> Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&rec)?);
         return Ok(Outcome::Complete);
     }
-    println!(
-        "{}  {}  (activation {}, attempt {})",
-        rec.task_ref, rec.state, rec.activation_id, rec.attempt
-    );
-    println!("  earl: {}", rec.earl_id);
-    println!("  cluster: {}", rec.cluster_id.as_deref().unwrap_or("-"));
-    println!("  description: {}", rec.content.description);
-    println!(
-        "  required tags: [{}], sensitivity {}",
-        rec.required_tags.join(", "),
-        rec.sensitivity.as_str()
-    );
-    if let Some(deadline) = &rec.consent_deadline {
-        println!("  consent deadline: {deadline}");
-    }
-    if let Some(hold) = &rec.hold {
-        println!(
-            "  hold: {}",
-            archon_tasks::EventBody::Held { hold: hold.clone() }.describe()
-        );
-    }
-    for e in &rec.excluded_clusters {
-        println!("  excluded: {} ({:?})", e.cluster_id, e.cause);
-    }
-    for r in &rec.results {
-        println!(
-            "  result {} from {}: {} ({:?})",
-            r.result_id, r.cluster_id, r.status, r.settlement
-        );
-    }
-    if let Some(v) = &rec.verdict {
-        println!("  verdict: {}", serde_json::to_string(v)?);
-    }
-    println!("  history:");
-    for h in &rec.history {
-        println!(
-            "    #{} {} {} -> {} ({:?}) by {}",
-            h.seq, h.at, h.from, h.to, h.cause, h.actor
-        );
-    }
+    print!("{}", rec.render());
     Ok(Outcome::Complete)
 }
