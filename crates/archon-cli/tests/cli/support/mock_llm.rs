@@ -529,14 +529,14 @@ impl Gen<'_> {
 fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) {
     match title(schema) {
         "BallotAnswer" => {
-            // A vote and a reason per motion on the ballot, nothing else: the
-            // engine draws the salts and computes the commitments.
+            // A vote and a reason per motion on the ballot, in its order,
+            // nothing else: the engine pairs votes with motions by position,
+            // draws the salts and computes the commitments.
             let votes: Vec<Value> = ballot_motions(prompt)
                 .into_iter()
                 .map(|id| {
                     let vote = intended_vote(persona, id);
                     json!({
-                        "mega_motion_id": id,
                         "vote": vote,
                         "reason": format!("I vote {vote} on the motion as it stands."),
                     })
@@ -829,12 +829,17 @@ fn pick<'a>(items: &'a [String], persona: &str, prompt: &str) -> &'a str {
     items.get(i).map_or("", String::as_str)
 }
 
-/// The motion ids of a ratification ballot ("--- <id>: <title>" lines).
+/// The motion ids of a ratification ballot ("--- Motion <n> (<id>): <title>" lines).
 fn ballot_motions(prompt: &str) -> Vec<&str> {
     prompt
         .lines()
-        .filter_map(|l| l.strip_prefix("--- "))
-        .filter_map(|l| l.split_once(':').map(|(id, _)| id.trim()))
+        .filter_map(|l| l.strip_prefix("--- Motion "))
+        .filter_map(|l| {
+            l.split_once('(')?
+                .1
+                .split_once(')')
+                .map(|(id, _)| id.trim())
+        })
         .collect()
 }
 
