@@ -582,16 +582,17 @@ fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) 
         }
         "ProposalContent" => duke_proposal(prompt, value),
         "ScoreSheet" => {
-            // One score per proposal on the table ("## <id> (Duke …)"); intent
-            // concerns (a Conclave matter) are left empty, as the prompt asks.
-            let ids = listed_ids(prompt, "## ", " ");
+            // One score per proposal on the table ("## Proposal <n>: …"), in
+            // its order; intent concerns (a Conclave matter) are left empty,
+            // as the prompt asks.
+            let on_table = prompt
+                .lines()
+                .filter(|l| l.starts_with("## Proposal "))
+                .count();
             let template = value["scores"].get(0).cloned().unwrap_or_default();
-            let scores: Vec<Value> = ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
+            let scores: Vec<Value> = (0..on_table)
+                .map(|i| {
                     let mut s = value["scores"].get(i).cloned().unwrap_or(template.clone());
-                    s["proposal_id"] = json!(id);
                     s["intent_concern"] = json!("");
                     // Proposals that meet the dossier's numbering and coverage
                     // rules rate in the upper part of the 0–10 scale.
