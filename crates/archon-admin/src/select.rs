@@ -514,25 +514,53 @@ pub fn run(
     };
     let mut sheets: Vec<(&Archon, Result<PairedScores, String>)> = Vec::new();
     if !proposals.is_empty() {
+        // A President scores the proposals in as many questions as its
+        // answers need to fit its token budget (all in one in simulation):
+        // 24 scores do not fit 2,048 tokens.
+        let batches: Vec<Vec<ScoringQuestion>> = presidents
+            .iter()
+            .map(|a| {
+                let per = agents
+                    .items_per_answer::<ScoringQuestion>(a)
+                    .unwrap_or(question.proposals.len())
+                    .max(1);
+                question
+                    .proposals
+                    .chunks(per)
+                    .map(|batch| ScoringQuestion {
+                        proposals: batch.to_vec(),
+                        ..question.clone()
+                    })
+                    .collect()
+            })
+            .collect();
         let asks: Vec<Ask<ScoringQuestion>> = presidents
             .iter()
-            .map(|a| Ask {
-                archon: a,
-                question: question.clone(),
+            .zip(&batches)
+            .flat_map(|(a, questions)| {
+                questions.iter().map(move |q| Ask {
+                    archon: a,
+                    question: q.clone(),
+                })
             })
             .collect();
         let ids: Vec<&str> = proposals.iter().map(|p| p.proposal_id.as_str()).collect();
-        let answers = agents.ask_all(&asks);
+        let mut answers = agents.ask_all(&asks).into_iter();
         events.push(Event::calls(
             "selection",
             now,
             "proposal_scoring",
             agents.take_calls(),
         ));
-        for (archon, answer) in presidents.iter().zip(answers) {
-            let checked = answer
-                .map_err(|f| f.to_string())
-                .and_then(|s| paired(s, &ids));
+        for (archon, questions) in presidents.iter().zip(&batches) {
+            let answered: Vec<_> = answers.by_ref().take(questions.len()).collect();
+            let checked = answered
+                .into_iter()
+                .try_fold(Vec::new(), |mut scores, answer| {
+                    scores.extend(answer.map_err(|f| f.to_string())?.scores);
+                    Ok(scores)
+                })
+                .and_then(|scores| paired(ScoreSheet { scores }, &ids));
             sheets.push((archon, checked));
         }
     }
