@@ -35,7 +35,8 @@ pub struct Proposal {
     pub created_at: String,
 }
 
-/// What the Duke writes (the answer of the `duke_proposal` question).
+/// The proposal's content: the Duke's [`ProposalDraft`] with the ids the
+/// engine assigned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProposalContent {
     pub executive_summary: String,
@@ -176,6 +177,132 @@ pub struct CapacityCommitment {
     /// What the commitment rests on (current load, people, tools): reality, not hope.
     pub basis: String,
     pub conditions: Vec<String>,
+}
+
+/// What the Duke writes (the answer of the `duke_proposal` question): the
+/// content without the values the engine knows. Tactics and risks are
+/// numbered by their position (the first is 1) and referred to by number; the
+/// engine turns the numbers into ids, takes each epic from its deliverable and
+/// makes the Duke the owner of every tactic ([`ProposalDraft::numbered`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProposalDraft {
+    pub executive_summary: String,
+    /// The approach in one phrase (e.g. "pilot-first", "phased").
+    pub approach: String,
+    pub tactics: Vec<TacticDraft>,
+    pub risks: Vec<RiskDraft>,
+    /// One per deliverable the proposal covers.
+    pub implementation_proposals: Vec<ImplementationDraft>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TacticDraft {
+    pub title: String,
+    pub description: String,
+    /// A deliverable id of the dossier (`D-001`).
+    pub deliverable_id: String,
+    pub rationale: String,
+    /// Free text; `None` when there is none.
+    pub prerequisites: String,
+    /// Numbers of the tactics of this proposal that must finish first.
+    pub dependencies: Vec<ItemNumber>,
+    /// ISO 8601 duration (`P14D`).
+    pub estimated_duration: String,
+}
+
+/// A tactic's or risk's position in its list, counted from 1.
+pub type ItemNumber = u32;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RiskDraft {
+    pub title: String,
+    pub description: String,
+    pub likelihood: Likelihood,
+    pub impact: Impact,
+    /// Empty when the risk is accepted without mitigation.
+    pub mitigation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImplementationDraft {
+    pub deliverable_id: String,
+    pub approach: String,
+    /// Numbers of the tactics that deliver it.
+    pub tactics: Vec<ItemNumber>,
+    /// References to technical specification artifacts (not prose).
+    pub technical_spec_references: Vec<String>,
+    /// Numbers of the risks that bear on it.
+    pub risks: Vec<ItemNumber>,
+    pub resource_requests: Vec<ResourceRequest>,
+    pub capacity_commitment: CapacityCommitment,
+}
+
+impl ProposalDraft {
+    /// The content with the engine's values: tactic `n` is `T-<abbrev>-n`,
+    /// risk `n` is `R-<abbrev>-n`, references by number become those ids (a
+    /// number that names no item becomes an id that [`ProposalContent::validate`]
+    /// reports), each implementation proposal's epic is its deliverable's, and
+    /// `owner` owns every tactic.
+    pub fn numbered(self, abbrev: &str, owner: &str, dossier: &Dossier) -> ProposalContent {
+        let tactic = |n: u32| item_id("T", abbrev, n);
+        let risk = |n: u32| item_id("R", abbrev, n);
+        let epic_of = |deliverable: &str| {
+            dossier
+                .deliverables
+                .iter()
+                .find(|d| d.deliverable_id == deliverable)
+                .map(|d| d.epic_id.clone())
+                .unwrap_or_default()
+        };
+        ProposalContent {
+            executive_summary: self.executive_summary,
+            approach: self.approach,
+            tactics: (1..)
+                .zip(self.tactics)
+                .map(|(n, t)| Tactic {
+                    tactic_id: tactic(n),
+                    title: t.title,
+                    description: t.description,
+                    deliverable_id: t.deliverable_id,
+                    rationale: t.rationale,
+                    prerequisites: t.prerequisites,
+                    dependencies: t.dependencies.into_iter().map(tactic).collect(),
+                    estimated_duration: t.estimated_duration,
+                    owner: owner.to_string(),
+                })
+                .collect(),
+            risks: (1..)
+                .zip(self.risks)
+                .map(|(n, r)| Risk {
+                    risk_id: risk(n),
+                    title: r.title,
+                    description: r.description,
+                    likelihood: r.likelihood,
+                    impact: r.impact,
+                    mitigation: r.mitigation,
+                })
+                .collect(),
+            implementation_proposals: self
+                .implementation_proposals
+                .into_iter()
+                .map(|p| ImplementationProposal {
+                    epic_id: epic_of(&p.deliverable_id),
+                    deliverable_id: p.deliverable_id,
+                    approach: p.approach,
+                    tactic_ids: p.tactics.into_iter().map(tactic).collect(),
+                    technical_spec_references: p.technical_spec_references,
+                    risks: p.risks.into_iter().map(risk).collect(),
+                    resource_requests: p.resource_requests,
+                    capacity_commitment: p.capacity_commitment,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The id of item `n` of a Duke's list: `<prefix>-<abbrev>-NNN`.
+pub fn item_id(prefix: &str, abbrev: &str, n: u32) -> String {
+    format!("{prefix}-{abbrev}-{n:03}")
 }
 
 /// Whether `id` is `<prefix>-<abbrev>-NNN` (three digits).

@@ -68,11 +68,11 @@ pub struct DukeProposalQuestion {
 }
 
 impl Question for DukeProposalQuestion {
-    type Answer = ProposalContent;
+    type Answer = ProposalDraft;
     const KIND: &'static str = "duke_proposal";
     const TEMPLATE: &'static str = include_str!("../prompts/duke_proposal.j2");
 
-    fn simulate(&self, ctx: &SimContext<'_>) -> ProposalContent {
+    fn simulate(&self, ctx: &SimContext<'_>) -> ProposalDraft {
         let profile = DukeProfile::of(ctx.seed, &ctx.archon.name, &self.mandate_id);
         let profile = if self.revision.is_some() {
             profile.revised()
@@ -246,7 +246,7 @@ impl DukeProfile {
         }
     }
 
-    fn write(&self, q: &DukeProposalQuestion, duke: &Archon) -> ProposalContent {
+    fn write(&self, q: &DukeProposalQuestion, duke: &Archon) -> ProposalDraft {
         let abbr = &q.duke_abbreviation;
         let (approach, verbs) = self.style_words();
         let domain = duke
@@ -255,15 +255,14 @@ impl DukeProfile {
             .and_then(|d| d.first())
             .map(String::as_str)
             .unwrap_or("delivery");
-        let owner = format!("duke_{}", slug(&duke.name).replace('-', "_"));
         let covered: Vec<&Deliverable> = match q.deliverables.split_last() {
             Some((_, rest)) if self.skips_last_deliverable && !rest.is_empty() => {
                 rest.iter().collect()
             }
             _ => q.deliverables.iter().collect(),
         };
-        let mut tactics: Vec<Tactic> = Vec::new();
-        let mut foundation: Option<String> = None;
+        let mut tactics: Vec<TacticDraft> = Vec::new();
+        let mut foundation: Option<ItemNumber> = None;
         let mut implementation_proposals = Vec::new();
         for (di, d) in covered.iter().enumerate() {
             let cites: Vec<&str> = q
@@ -283,9 +282,9 @@ impl DukeProfile {
             let extra = usize::from(self.style == Style::PlatformFirst && di == 0);
             let first_of_deliverable = tactics.len();
             for pos in 0..self.tactics_per_deliverable + extra {
-                let tactic_id = format!("T-{abbr}-{:03}", tactics.len() + 1);
+                let number = tactics.len() as ItemNumber + 1;
                 let mut dependencies = Vec::new();
-                let previous = tactics.last().map(|t: &Tactic| t.tactic_id.clone());
+                let previous = (number > 1).then(|| number - 1);
                 match self.shape {
                     DependencyShape::Chain => dependencies.extend(previous),
                     DependencyShape::Within if tactics.len() > first_of_deliverable => {
@@ -293,11 +292,8 @@ impl DukeProfile {
                     }
                     _ => {}
                 }
-                if let Some(f) = foundation
-                    .as_ref()
-                    .filter(|f| pos == 0 && !dependencies.contains(*f))
-                {
-                    dependencies.push(f.clone());
+                if let Some(f) = foundation.filter(|f| pos == 0 && !dependencies.contains(f)) {
+                    dependencies.push(f);
                 }
                 let (title, description) = if extra == 1 && pos == 0 {
                     (format!("Establish shared {domain} foundation"), format!("Build the common {domain} capability every deliverable of the mandate reuses"))
@@ -330,10 +326,13 @@ impl DukeProfile {
                 let prerequisites = if dependencies.is_empty() {
                     "None".to_string()
                 } else {
-                    format!("{} completed", dependencies.join(", "))
+                    let ids: Vec<String> = dependencies
+                        .iter()
+                        .map(|n| item_id("T", abbr, *n))
+                        .collect();
+                    format!("{} completed", ids.join(", "))
                 };
-                tactics.push(Tactic {
-                    tactic_id: tactic_id.clone(),
+                tactics.push(TacticDraft {
                     title,
                     description,
                     deliverable_id: d.deliverable_id.clone(),
@@ -341,21 +340,15 @@ impl DukeProfile {
                     prerequisites,
                     dependencies,
                     estimated_duration: format!("P{}D", self.base_days + 7 * pos as u32),
-                    owner: owner.clone(),
                 });
                 if extra == 1 && pos == 0 {
-                    foundation = Some(tactic_id);
+                    foundation = Some(number);
                 }
             }
-            implementation_proposals.push((
-                d,
-                tactics[first_of_deliverable..]
-                    .iter()
-                    .map(|t| t.tactic_id.clone())
-                    .collect::<Vec<_>>(),
-            ));
+            let numbers = first_of_deliverable as ItemNumber + 1..=tactics.len() as ItemNumber;
+            implementation_proposals.push((d, numbers.collect::<Vec<_>>()));
         }
-        let risks: Vec<Risk> = (0..self.risk_count)
+        let risks: Vec<RiskDraft> = (0..self.risk_count)
             .map(|i| {
                 let n = i.to_string();
                 let (title, description, mitigation) = RISKS[self
@@ -367,8 +360,7 @@ impl DukeProfile {
                     Likelihood::ALL[1 + self.seed.below(3, &["likelihood", &self.key, &n])];
                 let mitigated =
                     self.seed.unit(&["mitigated", &self.key, &n]) < self.mitigated_share;
-                Risk {
-                    risk_id: format!("R-{abbr}-{:03}", i + 1),
+                RiskDraft {
                     title: title.into(),
                     description: description.into(),
                     likelihood: if self.lowers_likelihood {
@@ -385,19 +377,18 @@ impl DukeProfile {
                 }
             })
             .collect();
-        let risk_ids: Vec<String> = risks.iter().map(|r| r.risk_id.clone()).collect();
+        let risk_numbers: Vec<ItemNumber> = (1..=risks.len() as ItemNumber).collect();
         let implementation_proposals = implementation_proposals
             .into_iter()
-            .map(|(d, tactic_ids)| ImplementationProposal {
-                epic_id: d.epic_id.clone(),
+            .map(|(d, tactics)| ImplementationDraft {
                 deliverable_id: d.deliverable_id.clone(),
                 approach: format!("{approach} delivery of {}", d.name),
-                tactic_ids,
+                tactics,
                 technical_spec_references: vec![format!(
                     "spec/{}/{}/design.md",
                     q.mandate_id, d.deliverable_id
                 )],
-                risks: risk_ids.clone(),
+                risks: risk_numbers.clone(),
                 resource_requests: REQUESTS
                     .iter()
                     .take(self.requests_per_epic)
@@ -434,7 +425,7 @@ impl DukeProfile {
             q.deliverables.len(),
             if q.revision.is_some() { " Revised to answer the Executive's revision request." } else { "" }
         );
-        ProposalContent {
+        ProposalDraft {
             executive_summary,
             approach: approach.into(),
             tactics,
@@ -457,6 +448,11 @@ pub struct ProposalsRun {
     pub submitted: Vec<Proposal>,
     pub failed: Vec<DukeFailure>,
     pub events: Vec<Event>,
+}
+
+/// The owner of a Duke's tactics: the Duke itself (`duke_<name>`).
+pub fn owner_of(duke: &Archon) -> String {
+    format!("duke_{}", slug(&duke.name).replace('-', "_"))
 }
 
 /// Proposal ids: `dprop-<abbrev lower>-<8 hex>`, determined by seed, mandate, Duke, iteration.
@@ -533,8 +529,10 @@ pub fn run(
     let mut failed = Vec::new();
     for ((duke, ask), answer) in dukes.iter().zip(&asks).zip(answers) {
         let source = format!("answer of Duke {}", duke.archon.name);
-        let content = answer.map_err(|f| f.to_string()).and_then(|c| {
-            let c = c.normalise();
+        let content = answer.map_err(|f| f.to_string()).and_then(|draft| {
+            let c = draft
+                .numbered(&duke.abbreviation, &owner_of(duke.archon), dossier)
+                .normalise();
             let errors = c.validate(&source, &duke.abbreviation, dossier);
             if errors.is_empty() {
                 Ok(c)

@@ -84,6 +84,19 @@ pub struct DimensionScores {
     pub alignment: f64,
 }
 
+/// The same score `x` on every dimension (tests).
+#[cfg(test)]
+pub(crate) fn flat(x: f64) -> DimensionScores {
+    DimensionScores {
+        feasibility: x,
+        completeness: x,
+        risk_mitigation: x,
+        resource_efficiency: x,
+        innovation: x,
+        alignment: x,
+    }
+}
+
 impl DimensionScores {
     pub fn get(&self, d: Dimension) -> f64 {
         match d {

@@ -56,9 +56,10 @@ pub struct ScoringQuestion {
     pub proposals: Vec<ProposalBrief>,
 }
 
+/// A President's scores of the proposal of the same position on the table:
+/// the engine knows the proposal ids, so the model never copies one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProposalScore {
-    pub proposal_id: String,
     pub scores: DimensionScores,
     /// The approach is genuinely new (earns the bounded novelty bonus).
     pub novel: bool,
@@ -70,7 +71,7 @@ pub struct ProposalScore {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScoreSheet {
-    /// One per proposal on the table.
+    /// One per proposal on the table, in the table's order.
     #[schemars(extend("x-archon-listed" = true))]
     pub scores: Vec<ProposalScore>,
 }
@@ -131,7 +132,6 @@ impl Question for ScoringQuestion {
                     .map(|d| concern_about(d, f))
                     .unwrap_or_default();
                 ProposalScore {
-                    proposal_id: p.proposal_id.clone(),
                     novel: s.innovation >= 8.0,
                     scores: s,
                     concern,
@@ -439,23 +439,23 @@ pub struct SelectRun {
     pub events: Vec<Event>,
 }
 
-/// Checks one score sheet: every proposal exactly once, scores within 0..=10.
-fn check_sheet(sheet: &ScoreSheet, proposals: &BTreeSet<&str>) -> Result<(), String> {
-    let mut seen = BTreeSet::new();
-    for s in &sheet.scores {
-        if !proposals.contains(s.proposal_id.as_str()) {
-            return Err(format!("scored unknown proposal {:?}", s.proposal_id));
-        }
-        if !seen.insert(s.proposal_id.as_str()) {
-            return Err(format!("scored {:?} twice", s.proposal_id));
-        }
-        if !s.scores.in_range() {
-            return Err(format!("scores of {:?} are outside 0..=10", s.proposal_id));
-        }
+/// A President's scores, each with the id of the proposal it is of.
+type PairedScores<'p> = Vec<(&'p str, ProposalScore)>;
+
+/// One score sheet paired with the proposals by position, once it is checked:
+/// a score for every proposal (no more, no fewer), each within 0..=10.
+fn paired<'p>(sheet: ScoreSheet, proposal_ids: &[&'p str]) -> Result<PairedScores<'p>, String> {
+    if sheet.scores.len() != proposal_ids.len() {
+        return Err(format!(
+            "scored {} proposal(s), the table has {}",
+            sheet.scores.len(),
+            proposal_ids.len()
+        ));
     }
-    match proposals.iter().find(|p| !seen.contains(*p)) {
-        Some(missing) => Err(format!("did not score {missing:?}")),
-        None => Ok(()),
+    let pairs: PairedScores = proposal_ids.iter().copied().zip(sheet.scores).collect();
+    match pairs.iter().find(|(_, s)| !s.scores.in_range()) {
+        Some((id, _)) => Err(format!("scores of {id:?} are outside 0..=10")),
+        None => Ok(pairs),
     }
 }
 
@@ -512,27 +512,55 @@ pub fn run(
             })
             .collect(),
     };
-    let mut sheets: Vec<(&Archon, Result<ScoreSheet, String>)> = Vec::new();
+    let mut sheets: Vec<(&Archon, Result<PairedScores, String>)> = Vec::new();
     if !proposals.is_empty() {
-        let asks: Vec<Ask<ScoringQuestion>> = presidents
+        // A President scores the proposals in as many questions as its
+        // answers need to fit its token budget (all in one in simulation):
+        // 24 scores do not fit 2,048 tokens.
+        let batches: Vec<Vec<ScoringQuestion>> = presidents
             .iter()
-            .map(|a| Ask {
-                archon: a,
-                question: question.clone(),
+            .map(|a| {
+                let per = agents
+                    .items_per_answer::<ScoringQuestion>(a)
+                    .unwrap_or(question.proposals.len())
+                    .max(1);
+                question
+                    .proposals
+                    .chunks(per)
+                    .map(|batch| ScoringQuestion {
+                        proposals: batch.to_vec(),
+                        ..question.clone()
+                    })
+                    .collect()
             })
             .collect();
-        let ids: BTreeSet<&str> = features.keys().copied().collect();
-        let answers = agents.ask_all(&asks);
+        let asks: Vec<Ask<ScoringQuestion>> = presidents
+            .iter()
+            .zip(&batches)
+            .flat_map(|(a, questions)| {
+                questions.iter().map(move |q| Ask {
+                    archon: a,
+                    question: q.clone(),
+                })
+            })
+            .collect();
+        let ids: Vec<&str> = proposals.iter().map(|p| p.proposal_id.as_str()).collect();
+        let mut answers = agents.ask_all(&asks).into_iter();
         events.push(Event::calls(
             "selection",
             now,
             "proposal_scoring",
             agents.take_calls(),
         ));
-        for (archon, answer) in presidents.iter().zip(answers) {
-            let checked = answer
-                .map_err(|f| f.to_string())
-                .and_then(|s| check_sheet(&s, &ids).map(|()| s));
+        for (archon, questions) in presidents.iter().zip(&batches) {
+            let answered: Vec<_> = answers.by_ref().take(questions.len()).collect();
+            let checked = answered
+                .into_iter()
+                .try_fold(Vec::new(), |mut scores, answer| {
+                    scores.extend(answer.map_err(|f| f.to_string())?.scores);
+                    Ok(scores)
+                })
+                .and_then(|scores| paired(ScoreSheet { scores }, &ids));
             sheets.push((archon, checked));
         }
     }
@@ -540,9 +568,9 @@ pub fn run(
         .iter()
         .filter_map(|(a, s)| s.as_ref().ok().map(|s| (a, s)))
         .flat_map(|(a, s)| {
-            s.scores.iter().map(|p| Card {
+            s.iter().map(|(id, p)| Card {
                 president: a.name.clone(),
-                proposal_id: p.proposal_id.clone(),
+                proposal_id: id.to_string(),
                 scores: p.scores,
                 novel: p.novel,
             })
@@ -599,14 +627,13 @@ pub fn run(
             scores: s
                 .as_ref()
                 .map(|s| {
-                    s.scores
-                        .iter()
-                        .map(|p| ScoredProposal {
-                            proposal_id: p.proposal_id.clone(),
+                    s.iter()
+                        .map(|(id, p)| ScoredProposal {
+                            proposal_id: id.to_string(),
                             scores: p.scores,
                             weighted: round2(p.scores.weighted()),
                             final_score: final_scores
-                                .get(p.proposal_id.as_str())
+                                .get(id)
                                 .and_then(|m| m.get(&a.name))
                                 .map_or(0.0, |x| round2(*x)),
                             novel: p.novel,
@@ -1072,4 +1099,46 @@ pub fn render_markdown(r: &SelectionResult) -> String {
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(x: f64) -> ProposalScore {
+        ProposalScore {
+            scores: scoring::flat(x),
+            novel: false,
+            concern: String::new(),
+            intent_concern: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_nth_score_is_of_the_nth_proposal() {
+        let sheet = ScoreSheet {
+            scores: vec![score(3.0), score(7.0)],
+        };
+        let pairs = paired(sheet, &["P-B", "P-A"]).unwrap();
+        assert_eq!(pairs[0], ("P-B", score(3.0)));
+        assert_eq!(pairs[1], ("P-A", score(7.0)));
+    }
+
+    #[test]
+    fn a_sheet_of_another_length_or_out_of_range_is_refused() {
+        let short = ScoreSheet {
+            scores: vec![score(3.0)],
+        };
+        assert_eq!(
+            paired(short, &["P-A", "P-B"]).unwrap_err(),
+            "scored 1 proposal(s), the table has 2"
+        );
+        let high = ScoreSheet {
+            scores: vec![score(3.0), score(11.0)],
+        };
+        assert_eq!(
+            paired(high, &["P-A", "P-B"]).unwrap_err(),
+            "scores of \"P-B\" are outside 0..=10"
+        );
+    }
 }

@@ -589,3 +589,70 @@ fn prompts_render_and_total_failure_is_recorded_not_fatal() {
         assert!(prompts.contains(needle), "{needle}");
     }
 }
+
+/// A Duke's draft names no id: the engine numbers tactics and risks, takes
+/// each epic from its deliverable and makes the Duke the owner; a number that
+/// names no tactic is reported at its JSON path.
+#[test]
+fn a_draft_gets_the_engines_ids() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = mandate(tmp.path(), "motion-alpha");
+    let d: Dossier = read(&dir.join("rfp.json"));
+    let deliverable = d.deliverables[0].clone();
+    let tactic = |dependencies: Vec<ItemNumber>| TacticDraft {
+        title: "Sign the records".into(),
+        description: "Sign every vote record".into(),
+        deliverable_id: deliverable.deliverable_id.clone(),
+        rationale: "Required".into(),
+        prerequisites: "None".into(),
+        dependencies,
+        estimated_duration: "P14D".into(),
+    };
+    let draft = |second: Vec<ItemNumber>| ProposalDraft {
+        executive_summary: "Two tactics.".into(),
+        approach: "phased".into(),
+        tactics: vec![tactic(vec![]), tactic(second)],
+        risks: vec![RiskDraft {
+            title: "Risk".into(),
+            description: "Could go wrong".into(),
+            likelihood: Likelihood::Likely,
+            impact: Impact::Major,
+            mitigation: String::new(),
+        }],
+        implementation_proposals: vec![ImplementationDraft {
+            deliverable_id: deliverable.deliverable_id.clone(),
+            approach: "phased".into(),
+            tactics: vec![1, 2],
+            technical_spec_references: vec![],
+            risks: vec![1],
+            resource_requests: vec![],
+            capacity_commitment: CapacityCommitment {
+                level: CommitmentLevel::Full,
+                basis: "Free".into(),
+                conditions: vec![],
+            },
+        }],
+    };
+    let c = draft(vec![1]).numbered("GUSI", "duke_gusion", &d);
+    assert!(c.validate("draft", "GUSI", &d).is_empty());
+    assert_eq!(c.tactics[1].tactic_id, "T-GUSI-002");
+    assert_eq!(c.tactics[1].dependencies, ["T-GUSI-001"]);
+    assert!(c.tactics.iter().all(|t| t.owner == "duke_gusion"));
+    assert_eq!(c.risks[0].risk_id, "R-GUSI-001");
+    let ip = &c.implementation_proposals[0];
+    assert_eq!(ip.epic_id, deliverable.epic_id);
+    assert_eq!(ip.tactic_ids, ["T-GUSI-001", "T-GUSI-002"]);
+    assert_eq!(ip.risks, ["R-GUSI-001"]);
+    let bad = draft(vec![7]).numbered("GUSI", "duke_gusion", &d);
+    let errors: Vec<String> = bad
+        .validate("draft", "GUSI", &d)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("$.tactics[1].dependencies[0]") && e.contains("T-GUSI-007")),
+        "{errors:?}"
+    );
+}

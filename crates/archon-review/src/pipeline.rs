@@ -1488,22 +1488,18 @@ fn ratify_queue<'a>(
         .map(|r| r.map(|b| b.votes).unwrap_or_default())
         .collect();
     drop(asks);
-    // Each archon's vote by queue position (a later entry for the same motion
-    // replaces an earlier one; entries for motions not on the ballot are ignored).
-    let position: HashMap<&str, usize> = queued
-        .iter()
-        .enumerate()
-        .map(|(k, q)| (q.mega_motion_id, k))
-        .collect();
+    // Each archon's vote by queue position: the n-th vote is on the n-th
+    // motion; votes past the last motion are ignored, a motion without one
+    // is missing.
     let chosen: Vec<Vec<Option<ratify::Vote>>> = answers
         .iter()
         .map(|votes| {
-            let mut at = vec![None; queue.len()];
-            for v in votes {
-                if let Some(&k) = position.get(v.mega_motion_id.as_str()) {
-                    at[k] = Some(v.vote);
-                }
-            }
+            let mut at: Vec<Option<ratify::Vote>> = votes
+                .iter()
+                .take(queue.len())
+                .map(|v| Some(v.vote))
+                .collect();
+            at.resize(queue.len(), None);
             at
         })
         .collect();

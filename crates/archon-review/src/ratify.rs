@@ -229,17 +229,17 @@ pub struct BallotQuestion<'a> {
     pub items: BallotItems<'a>,
 }
 
-/// An archon's vote on one motion, as the model gives it.
+/// An archon's vote on the motion of the same ballot position, as the model
+/// gives it: the engine knows the motion ids, so the model never copies one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BallotChoice {
-    pub mega_motion_id: String,
     pub vote: Vote,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BallotAnswer {
-    /// One per motion on the ballot.
+    /// One per motion on the ballot, in the ballot's order.
     #[schemars(extend("x-archon-listed" = true))]
     pub votes: Vec<BallotChoice>,
 }

@@ -430,11 +430,7 @@ pub fn ballot(q: &BallotQuestion<'_>, ctx: &SimContext<'_>) -> BallotAnswer {
                 },
                 Vote::Abstain => format!("{} abstains: not persuaded either way.", a.name),
             };
-            BallotChoice {
-                mega_motion_id: m.to_string(),
-                vote,
-                reason,
-            }
+            BallotChoice { vote, reason }
         })
         .collect();
     BallotAnswer { votes }

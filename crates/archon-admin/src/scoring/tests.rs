@@ -3,17 +3,6 @@
 use super::*;
 use proptest::prelude::*;
 
-fn flat(x: f64) -> DimensionScores {
-    DimensionScores {
-        feasibility: x,
-        completeness: x,
-        risk_mitigation: x,
-        resource_efficiency: x,
-        innovation: x,
-        alignment: x,
-    }
-}
-
 fn card(president: &str, proposal: &str, x: f64, novel: bool) -> Card {
     Card {
         president: president.into(),

@@ -96,7 +96,7 @@ fn every_stage_asks_the_model_and_the_run_verifies() {
         "BallotAnswer",
         "DraftAnswer",
         "RequirementsAnswer",
-        "ProposalContent",
+        "ProposalDraft",
         "ScoreSheet",
         "Vote",
         "EarlDecomposition",

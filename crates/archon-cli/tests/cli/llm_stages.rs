@@ -234,6 +234,30 @@ fn select_in_llm_mode() {
         describe(&out)
     );
     assert_live_and_paid_once(&selection, &mock, 0);
+    // 23 scores do not fit one answer of 2,048 tokens: each President is
+    // asked in batches, and its sheet still scores every proposal.
+    let proposals = std::fs::read_dir(mandate.join("proposals_inbox"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter(|e| e.file_name().to_string_lossy().starts_with("proposal_"))
+        .filter(|e| e.file_name() != "proposal_summary.json")
+        .count();
+    let sheets: Vec<Value> = std::fs::read_dir(selection.join("scores"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        .collect();
+    let asks = mock.by_title().get("ScoreSheet").copied().unwrap_or(0);
+    assert!(
+        asks >= 2 * sheets.len(),
+        "{asks} asks, {} sheets",
+        sheets.len()
+    );
+    for sheet in sheets.iter().filter(|s| s["status"] == "scored") {
+        assert_eq!(sheet["scores"].as_array().map(Vec::len), Some(proposals));
+    }
+    assert!(sheets.iter().any(|s| s["status"] == "scored"), "{sheets:?}");
 }
 
 #[test]

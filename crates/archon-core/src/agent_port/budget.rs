@@ -59,6 +59,52 @@ pub fn fit_to_budget(schema: &Value, max_tokens: u32) -> Value {
     scaled(&closed, largest(0.0, useful, |l| fits(l, 0.0)), 0.0)
 }
 
+/// The most entries a listed array (see [`LISTED`]) may hold for the sized
+/// schema's longest answer to still fit `max_tokens`: how many items a
+/// question that lists one entry per item may ask about at once (at least 1,
+/// at most the array's own `maxItems`).
+pub fn listed_items_that_fit(schema: &Value, max_tokens: u32) -> usize {
+    let budget = u64::from(max_tokens) * BUDGET_PERCENT / 100;
+    let fits = |n: u64| {
+        let mut limited = schema.clone();
+        limit_listed(&mut limited, n);
+        longest_answer_tokens(&fit_to_budget(&limited, max_tokens)) <= budget
+    };
+    let most = listed_max(schema).unwrap_or(super::DEFAULT_MAX_ITEMS);
+    (1..=most).rev().find(|n| fits(*n)).unwrap_or(1) as usize
+}
+
+/// The largest `maxItems` of a listed array in `schema`.
+fn listed_max(schema: &Value) -> Option<u64> {
+    match schema {
+        Value::Object(map) => {
+            let own = map
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .filter(|_| map.get(LISTED) == Some(&Value::Bool(true)));
+            own.into_iter()
+                .chain(map.values().filter_map(listed_max))
+                .max()
+        }
+        Value::Array(values) => values.iter().filter_map(listed_max).max(),
+        _ => None,
+    }
+}
+
+/// Every listed array in `schema` holds at most `n` entries.
+fn limit_listed(schema: &mut Value, n: u64) {
+    match schema {
+        Value::Object(map) => {
+            if map.get(LISTED) == Some(&Value::Bool(true)) {
+                map.insert("maxItems".into(), n.into());
+            }
+            map.values_mut().for_each(|v| limit_listed(v, n));
+        }
+        Value::Array(values) => values.iter_mut().for_each(|v| limit_listed(v, n)),
+        _ => {}
+    }
+}
+
 /// The share of its bound a string keeps before any list is shortened.
 const USEFUL_STRING_SHARE: f64 = 0.125;
 
@@ -318,6 +364,30 @@ mod tests {
             .unwrap();
         assert!((125..1000).contains(&concern), "{concern}");
         assert!(longest_answer_tokens(&fitted) <= 2048 * BUDGET_PERCENT / 100);
+    }
+
+    #[test]
+    fn a_listed_question_is_split_into_answers_that_fit() {
+        let votes = json!({"type": "object", "properties": {"votes": {
+            "type": "array", "maxItems": 32, LISTED: true,
+            "items": {"type": "object", "properties": {
+                "reason": {"type": "string", "minLength": 200, "maxLength": 1000},
+            }},
+        }}});
+        for max_tokens in [512, 2048, 8192] {
+            let n = listed_items_that_fit(&votes, max_tokens);
+            let mut at = votes.clone();
+            limit_listed(&mut at, n as u64);
+            let budget = u64::from(max_tokens) * BUDGET_PERCENT / 100;
+            assert!(longest_answer_tokens(&fit_to_budget(&at, max_tokens)) <= budget);
+            if n < 32 {
+                limit_listed(&mut at, n as u64 + 1);
+                assert!(longest_answer_tokens(&fit_to_budget(&at, max_tokens)) > budget);
+            }
+        }
+        assert!(listed_items_that_fit(&votes, 512) < listed_items_that_fit(&votes, 2048));
+        assert_eq!(listed_items_that_fit(&votes, 1_000_000), 32);
+        assert_eq!(listed_items_that_fit(&votes, 1), 1);
     }
 
     #[test]

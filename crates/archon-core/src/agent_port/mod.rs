@@ -28,7 +28,7 @@ use crate::seed::Seed;
 pub use answer::{
     answer_schema, extract_json, unbounded_paths, DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING,
 };
-pub use budget::{fit_to_budget, longest_answer_tokens, LISTED};
+pub use budget::{fit_to_budget, listed_items_that_fit, longest_answer_tokens, LISTED};
 pub use prompts::{check_template, render_prompt, SYSTEM_TEMPLATE};
 pub use simulated::SimulatedBackend;
 pub use tally::{AnswerTally, TallyCounts};
@@ -296,6 +296,15 @@ impl Agents {
         } else {
             "llm"
         }
+    }
+
+    /// How many items `archon` can be asked about in one answer of `Q`, whose
+    /// answer lists one entry per item (see [`listed_items_that_fit`]);
+    /// `None` when the backend sets no token budget (the simulation), so one
+    /// question holds every item.
+    pub fn items_per_answer<Q: Question>(&self, archon: &Archon) -> Option<usize> {
+        let budget = self.backend.answer_budget(&archon.llm_config)?;
+        Some(listed_items_that_fit(&answer_schema::<Q::Answer>(), budget))
     }
 
     /// Takes the call records made since the last call (for a stage's events).

@@ -529,14 +529,14 @@ impl Gen<'_> {
 fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) {
     match title(schema) {
         "BallotAnswer" => {
-            // A vote and a reason per motion on the ballot, nothing else: the
-            // engine draws the salts and computes the commitments.
+            // A vote and a reason per motion on the ballot, in its order,
+            // nothing else: the engine pairs votes with motions by position,
+            // draws the salts and computes the commitments.
             let votes: Vec<Value> = ballot_motions(prompt)
                 .into_iter()
                 .map(|id| {
                     let vote = intended_vote(persona, id);
                     json!({
-                        "mega_motion_id": id,
                         "vote": vote,
                         "reason": format!("I vote {vote} on the motion as it stands."),
                     })
@@ -580,18 +580,19 @@ fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) 
                 }
             }
         }
-        "ProposalContent" => duke_proposal(prompt, value),
+        "ProposalDraft" => duke_proposal(prompt, value),
         "ScoreSheet" => {
-            // One score per proposal on the table ("## <id> (Duke …)"); intent
-            // concerns (a Conclave matter) are left empty, as the prompt asks.
-            let ids = listed_ids(prompt, "## ", " ");
+            // One score per proposal on the table ("## Proposal <n>: …"), in
+            // its order; intent concerns (a Conclave matter) are left empty,
+            // as the prompt asks.
+            let on_table = prompt
+                .lines()
+                .filter(|l| l.starts_with("## Proposal "))
+                .count();
             let template = value["scores"].get(0).cloned().unwrap_or_default();
-            let scores: Vec<Value> = ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| {
+            let scores: Vec<Value> = (0..on_table)
+                .map(|i| {
                     let mut s = value["scores"].get(i).cloned().unwrap_or(template.clone());
-                    s["proposal_id"] = json!(id);
                     s["intent_concern"] = json!("");
                     // Proposals that meet the dossier's numbering and coverage
                     // rules rate in the upper part of the 0–10 scale.
@@ -618,25 +619,16 @@ fn special_case(schema: &Value, persona: &str, prompt: &str, value: &mut Value) 
     }
 }
 
-/// A Duke's proposal that keeps the numbering and references the prompt sets:
-/// tactics `T-<ABBR>-NNN` over the dossier's deliverables, each after the
-/// previous one; risks `R-<ABBR>-NNN`; one implementation proposal per epic.
+/// A Duke's proposal over the dossier's deliverables, referring to its own
+/// tactics and risks by number as the prompt asks (the engine assigns the
+/// ids): each tactic after the previous one, one implementation proposal per
+/// deliverable with its tactics and every risk.
 fn duke_proposal(prompt: &str, value: &mut Value) {
-    let abbrev = prompt
-        .split("Your abbreviation is ")
-        .nth(1)
-        .and_then(|r| r.split(':').next())
-        .unwrap_or("X")
-        .to_string();
     // "- D-001 (epic EPIC-1): …"
-    let deliverables: Vec<(String, String)> = prompt
+    let deliverables: Vec<&str> = prompt
         .lines()
         .filter_map(|l| l.strip_prefix("- "))
-        .filter_map(|l| {
-            let (id, rest) = l.split_once(" (epic ")?;
-            let epic = rest.split_once("):")?.0;
-            Some((id.to_string(), epic.to_string()))
-        })
+        .filter_map(|l| l.split_once(" (epic ").map(|(id, _)| id))
         .collect();
     let tactic = value["tactics"].get(0).cloned().unwrap_or_default();
     let n = value["tactics"]
@@ -646,44 +638,31 @@ fn duke_proposal(prompt: &str, value: &mut Value) {
     let tactics: Vec<Value> = (0..n)
         .map(|i| {
             let mut t = value["tactics"].get(i).cloned().unwrap_or(tactic.clone());
-            t["tactic_id"] = json!(format!("T-{abbrev}-{:03}", i + 1));
-            t["deliverable_id"] = json!(deliverables
-                .get(i % deliverables.len().max(1))
-                .map(|d| &d.0));
+            t["deliverable_id"] = json!(deliverables.get(i % deliverables.len().max(1)));
             t["prerequisites"] = json!("None");
             t["estimated_duration"] = json!(format!("P{}D", 7 * (i + 1)));
             t["dependencies"] = match i {
                 0 => json!([]),
-                _ => json!([format!("T-{abbrev}-{i:03}")]),
+                _ => json!([i]),
             };
             t
         })
         .collect();
     value["tactics"] = json!(tactics);
-    let mut risk_ids = Vec::new();
-    if let Some(risks) = value["risks"].as_array_mut() {
-        for (i, r) in risks.iter_mut().enumerate() {
-            let id = format!("R-{abbrev}-{:03}", i + 1);
-            r["risk_id"] = json!(id);
-            risk_ids.push(id);
-        }
-    }
+    let risks: Vec<usize> = (1..=value["risks"].as_array().map_or(0, Vec::len)).collect();
     let proposal = value["implementation_proposals"]
         .get(0)
         .cloned()
         .unwrap_or_default();
     let proposals: Vec<Value> = deliverables
         .iter()
-        .map(|(deliverable, epic)| {
+        .map(|deliverable| {
             let mut p = proposal.clone();
-            p["epic_id"] = json!(epic);
             p["deliverable_id"] = json!(deliverable);
-            p["tactic_ids"] = json!(tactics
-                .iter()
-                .filter(|t| t["deliverable_id"] == json!(deliverable))
-                .map(|t| t["tactic_id"].clone())
+            p["tactics"] = json!((1..=n)
+                .filter(|k| tactics[k - 1]["deliverable_id"] == json!(deliverable))
                 .collect::<Vec<_>>());
-            p["risks"] = json!(risk_ids);
+            p["risks"] = json!(risks);
             p
         })
         .collect();
@@ -829,12 +808,17 @@ fn pick<'a>(items: &'a [String], persona: &str, prompt: &str) -> &'a str {
     items.get(i).map_or("", String::as_str)
 }
 
-/// The motion ids of a ratification ballot ("--- <id>: <title>" lines).
+/// The motion ids of a ratification ballot ("--- Motion <n> (<id>): <title>" lines).
 fn ballot_motions(prompt: &str) -> Vec<&str> {
     prompt
         .lines()
-        .filter_map(|l| l.strip_prefix("--- "))
-        .filter_map(|l| l.split_once(':').map(|(id, _)| id.trim()))
+        .filter_map(|l| l.strip_prefix("--- Motion "))
+        .filter_map(|l| {
+            l.split_once('(')?
+                .1
+                .split_once(')')
+                .map(|(id, _)| id.trim())
+        })
         .collect()
 }
 
