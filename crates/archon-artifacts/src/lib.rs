@@ -6,9 +6,17 @@
 //!   written by `archon-admin`, read by `archon-decompose` and the chain.
 //! - [`provenance`]: the provenance of each activation in the ledger,
 //!   written by `archon-decompose`, read by the pipeline's trace.
+//! - [`activation`]: the activation request, made by `archon-decompose`,
+//!   recorded by the ledger of `archon-tasks`.
+//! - [`sensitivity`]: a task's sensitivity (and a steward's auth level),
+//!   decided by `archon-decompose`, enforced by `archon-tasks`.
 
+pub mod activation;
 pub mod provenance;
 pub mod selection;
+pub mod sensitivity;
 
+pub use activation::ActivationRequest;
 pub use provenance::TaskProvenance;
 pub use selection::SelectionOutcome;
+pub use sensitivity::Sensitivity;

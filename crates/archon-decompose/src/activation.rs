@@ -4,25 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Sensitivity;
-
 /// Where an activation came from: a cross-stage contract, read back by the trace.
 pub use archon_artifacts::TaskProvenance as Provenance;
 
-/// The arguments of `create_activation`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivationRequest {
-    /// The draft's ref; `<ref>@<cluster_id>` when the task is routed to several clusters.
-    pub task_ref: String,
-    pub earl_id: String,
-    pub cluster_id: String,
-    pub description: String,
-    pub requirements: Vec<String>,
-    pub expected_outcomes: Vec<String>,
-    pub sensitivity: Sensitivity,
-    pub ttl_hours: u32,
-    pub provenance: Provenance,
-}
+/// The arguments of `create_activation`, with the typed provenance chain:
+/// the cross-stage contract the ledger of `archon-tasks` takes as it is.
+pub type ActivationRequest = archon_artifacts::ActivationRequest<Provenance>;
 
 /// A created activation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,8 +23,8 @@ pub struct LedgerSink<'a> {
 
 /// What the ledger already holds for a request.
 enum Found {
-    /// Nothing yet: activate under this ref.
-    New(archon_tasks::ActivationRequest),
+    /// Nothing yet: activate under this ledger ref.
+    New(String),
     /// An earlier run made this very activation (of this ref): its answer again.
     Earlier(String, Result<ActivationReceipt, String>),
 }
@@ -43,37 +43,23 @@ impl LedgerSink<'_> {
     }
 
     fn find(&self, r: &ActivationRequest) -> Result<Found, String> {
-        let mut request = archon_tasks::ActivationRequest {
-            task_ref: r.task_ref.clone(),
-            earl_id: r.earl_id.clone(),
-            cluster_id: r.cluster_id.clone(),
-            description: r.description.clone(),
-            requirements: r.requirements.clone(),
-            expected_outcomes: r.expected_outcomes.clone(),
-            sensitivity: crate::routing::level(r.sensitivity),
-            ttl_hours: r.ttl_hours,
-            provenance: serde_json::to_value(&r.provenance).unwrap_or_default(),
-        };
+        // How the ledger records the provenance, to compare with what it holds.
+        let recorded_provenance = serde_json::to_value(&r.provenance).map_err(|e| e.to_string())?;
         // Task refs name a Duke's tactics, so the same Duke winning two mandates
         // gives the same refs: the second mandate's tasks are qualified with their
         // mandate (`TASK-GREM-001a-433d7e16`) so that one ledger holds both.
         let qualified = qualified_task_ref(&r.task_ref, &r.provenance.mandate_id);
         for task_ref in [r.task_ref.clone(), qualified] {
-            request.task_ref = task_ref;
-            let Some(rec) = self
-                .ledger
-                .task(&request.task_ref)
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(Found::New(request));
+            let Some(rec) = self.ledger.task(&task_ref).map_err(|e| e.to_string())? else {
+                return Ok(Found::New(task_ref));
             };
             // Idempotent: a rerun finds the activation an earlier run made for the
             // same request and reports it instead of minting another ref, also
             // when that activation was held (a coercion block stays a block).
-            let same_text = rec.content.description == request.description
-                && rec.content.requirements == request.requirements
-                && rec.content.expected_outcomes == request.expected_outcomes;
-            if rec.earl_id == request.earl_id && rec.provenance == request.provenance {
+            let same_text = rec.content.description == r.description
+                && rec.content.requirements == r.requirements
+                && rec.content.expected_outcomes == r.expected_outcomes;
+            if rec.earl_id == r.earl_id && rec.provenance == recorded_provenance {
                 match &rec.hold {
                     None => {
                         return Ok(Found::Earlier(
@@ -141,9 +127,12 @@ impl ActivationSink for LedgerSink<'_> {
         let mut activated = Vec::new();
         for (i, r) in requests.iter().enumerate() {
             match self.find(r) {
-                Ok(Found::New(request)) => {
-                    activated.push(request.task_ref.clone());
-                    batch.push(request);
+                Ok(Found::New(task_ref)) => {
+                    activated.push(task_ref.clone());
+                    batch.push(ActivationRequest {
+                        task_ref,
+                        ..r.clone()
+                    });
                     at.push(i);
                 }
                 Ok(Found::Earlier(task_ref, result)) => {

@@ -52,39 +52,8 @@ impl CapabilityTag {
     }
 }
 
-/// A task's sensitivity, and a steward's auth level: the same ordered scale
-/// (standard < sensitive < restricted).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Sensitivity {
-    #[default]
-    Standard,
-    Sensitive,
-    Restricted,
-}
-
-impl Sensitivity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sensitivity::Standard => "standard",
-            Sensitivity::Sensitive => "sensitive",
-            Sensitivity::Restricted => "restricted",
-        }
-    }
-}
+/// A task's sensitivity (a cross-stage contract: the ledger enforces it).
+pub use archon_artifacts::Sensitivity;
 
 /// One activation-ready task (spec 5a). `vote_count` and `contributing_earls`
 /// exist only for multi-Earl decompositions.

@@ -4,7 +4,7 @@
 use archon_tasks::cluster::{Availability, ClusterStatus};
 use archon_tasks::{Cluster, ClusterRegistry};
 
-use crate::model::{Sensitivity, TaskDraft};
+use crate::model::TaskDraft;
 
 /// Where a task can go.
 #[derive(Debug, PartialEq)]
@@ -17,15 +17,6 @@ pub enum Route<'c> {
     BlockedByCapacity,
 }
 
-/// The ledger's sensitivity scale.
-pub fn level(s: Sensitivity) -> archon_tasks::Sensitivity {
-    match s {
-        Sensitivity::Standard => archon_tasks::Sensitivity::Standard,
-        Sensitivity::Sensitive => archon_tasks::Sensitivity::Sensitive,
-        Sensitivity::Restricted => archon_tasks::Sensitivity::Restricted,
-    }
-}
-
 /// Whether a cluster has the capability regardless of its availability.
 fn capable(c: &Cluster, draft: &TaskDraft) -> bool {
     c.status == ClusterStatus::Active
@@ -33,7 +24,7 @@ fn capable(c: &Cluster, draft: &TaskDraft) -> bool {
             .capability_tags
             .iter()
             .all(|t| c.capabilities.tags.contains(t))
-        && c.steward.auth_level >= level(draft.sensitivity)
+        && c.steward.auth_level >= draft.sensitivity
 }
 
 /// A `limited` cluster matches, but its headroom cannot be computed.
@@ -45,7 +36,7 @@ pub fn capacity_unknown(c: &Cluster) -> bool {
 /// task's sensitivity, sorted by `cluster_id`, top K.
 pub fn route<'c>(draft: &'c TaskDraft, clusters: &'c ClusterRegistry, top_k: usize) -> Route<'c> {
     let eligible: Vec<&Cluster> = clusters
-        .eligible(&draft.capability_tags, level(draft.sensitivity), &[])
+        .eligible(&draft.capability_tags, draft.sensitivity, &[])
         .take(top_k)
         .collect();
     if !eligible.is_empty() {
@@ -61,6 +52,7 @@ pub fn route<'c>(draft: &'c TaskDraft, clusters: &'c ClusterRegistry, top_k: usi
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::model::Sensitivity;
 
     fn cluster(
         n: u32,

@@ -51,32 +51,13 @@ pub const CAPABILITY_TAGS: &[&str] = &[
     "other",
 ];
 
+/// A task's sensitivity level, a cross-stage contract decided by the decomposition.
+pub use archon_artifacts::Sensitivity;
+
 /// Steward authorisation and task sensitivity share one ordering:
 /// standard < sensitive < restricted. A steward may take a task whose
 /// sensitivity is at most their auth level.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthLevel {
-    #[default]
-    Standard,
-    Sensitive,
-    Restricted,
-}
-
-/// A task's sensitivity level (same scale as a steward's auth level).
-pub type Sensitivity = AuthLevel;
-
-impl AuthLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthLevel::Standard => "standard",
-            AuthLevel::Sensitive => "sensitive",
-            AuthLevel::Restricted => "restricted",
-        }
-    }
-}
+pub type AuthLevel = Sensitivity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

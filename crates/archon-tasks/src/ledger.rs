@@ -328,12 +328,13 @@ impl Ledger {
     }
 
     /// authorized → activated → coercion filter → routed (or held).
-    pub fn create_activation(
+    pub fn create_activation<P: Serialize>(
         &mut self,
-        request: ActivationRequest,
+        request: ActivationRequest<P>,
         clock: &Clock,
     ) -> Result<ActivationResult, LedgerError> {
         let actor = format!("earl:{}", request.earl_id);
+        let request = recorded(request)?;
         self.run(vec![Op::Activate(request)], &actor, clock)
             .pop()
             .unwrap_or_else(|| Err(self.corrupt("no outcome for the activation".into())))
@@ -341,12 +342,24 @@ impl Ledger {
     }
 
     /// Several activations in two transactions (intents, then outcomes).
-    pub fn create_activations(
+    pub fn create_activations<P: Serialize>(
         &mut self,
-        requests: Vec<ActivationRequest>,
+        requests: Vec<ActivationRequest<P>>,
         actor: &str,
         clock: &Clock,
     ) -> Vec<Result<ActivationResult, LedgerError>> {
+        let count = requests.len();
+        let requests: Vec<ActivationRequest> =
+            match requests.into_iter().map(|r| r.recorded()).collect() {
+                Ok(requests) => requests,
+                // Nothing of the batch is applied: every request gets the refusal.
+                Err(e) => {
+                    let refusal = not_json(&e);
+                    return (0..count)
+                        .map(|_| Err(LedgerError::Refused(refusal.clone())))
+                        .collect();
+                }
+            };
         self.run(
             requests.into_iter().map(Op::Activate).collect(),
             actor,
@@ -954,6 +967,17 @@ pub(crate) fn decode_record(
             &format!("task {task_ref}: stored record does not decode: {e}"),
         )
     })
+}
+
+/// A request with its provenance as the JSON the ledger records.
+fn recorded<P: Serialize>(request: ActivationRequest<P>) -> Result<ActivationRequest, LedgerError> {
+    request
+        .recorded()
+        .map_err(|e| LedgerError::Refused(not_json(&e)))
+}
+
+fn not_json(error: &serde_json::Error) -> Refusal {
+    Refusal::InvalidRequest(format!("provenance is not JSON: {error}"))
 }
 
 fn corrupt_at(path: &Path, message: &str) -> LedgerError {

@@ -49,22 +49,9 @@ pub const INACTIVITY_TIMEOUT_HOURS: u32 = 48;
 /// The longest consent window a request may ask for (one year).
 pub const MAX_TTL_HOURS: u32 = 8760;
 
-/// What `create_activation` receives (the bridge's `TaskActivationService` call).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivationRequest {
-    pub task_ref: String,
-    pub earl_id: String,
-    /// The preferred cluster (from capability matching); empty: no preference.
-    pub cluster_id: String,
-    pub description: String,
-    pub requirements: Vec<String>,
-    pub expected_outcomes: Vec<String>,
-    pub sensitivity: Sensitivity,
-    pub ttl_hours: u32,
-    /// Provenance chain. `capability_tags` (array of tags), when present, are the
-    /// tags a cluster must have; otherwise the preferred cluster's tags are required.
-    pub provenance: Value,
-}
+/// What `create_activation` receives (the bridge's `TaskActivationService`
+/// call): a cross-stage contract, the provenance as the JSON the ledger records.
+pub use archon_artifacts::ActivationRequest;
 
 /// A lifecycle move requested by a steward, an Earl or the clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
