@@ -31,6 +31,13 @@ pub enum PipelineError {
     Stage { stage: Stage, source: StageError },
 }
 
+/// Answers the model server failed to give: the stage writes nothing from them.
+impl From<archon_core::agent_port::ServerFailed> for PipelineError {
+    fn from(e: archon_core::agent_port::ServerFailed) -> Self {
+        PipelineError::BadInput(e.to_string())
+    }
+}
+
 /// What kind of failure an error is: the CLI says which in its message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use archon_core::input::parse_json;
+use archon_core::seed::sha256_hex;
 use archon_store::{read_text, write_atomic, StoreError};
 use archon_tasks::ClusterRegistry;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The file name `archon serve` reads beside the ledger when no `--stewards` is given.
@@ -162,7 +162,7 @@ impl StewardsFile {
         stewards.stewards.push(StewardEntry {
             cluster_id: cluster_id.to_string(),
             steward_id: steward_id.to_string(),
-            token_sha256: token_digest(&token),
+            token_sha256: sha256_hex(&token),
             added_at: added_at.to_string(),
         });
         let write = |error| StewardsError::Write {
@@ -182,7 +182,7 @@ impl StewardsFile {
     /// The steward whose token this is. Every entry is compared, in constant
     /// time, so the answer's timing does not tell which digest came close.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let presented = token_digest(token);
+        let presented = sha256_hex(token);
         let mut found = None;
         for entry in &self.stewards {
             if bool::from(entry.token_sha256.as_bytes().ct_eq(presented.as_bytes())) {
@@ -211,10 +211,6 @@ fn binding_problem(
         )),
         Some(_) => None,
     }
-}
-
-fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 fn restrict_to_owner(file: &Path) -> std::io::Result<()> {

@@ -196,11 +196,7 @@ pub fn plan(
         let output = plan_motion(packet, roster, &agents, clock, source, &motion_opts)
             .context_with(|| format!("planning motion {}", packet.motion_id))?;
         // Contributions the server failed to give are not planned around.
-        if let Some(failure) = agents.tally().transport_failure() {
-            return Err(PipelineError::BadInput(format!(
-                "the model server failed: {failure}"
-            )));
-        }
+        agents.server_failed()?;
         let blocked = opts.require_gates && !output.gates.all_passed;
         let outcome = if blocked { "blocked" } else { "complete" };
         let dir = out_root.join(&packet.motion_id);

@@ -219,9 +219,7 @@ pub fn review(
     let run = archon_review::run(session, roster, &facts, &digests, responses, &env)
         .context_with(|| "invalid review responses".to_string())?;
     // Votes the server failed to give are not sealed into a review.
-    agents
-        .server_failed()
-        .map_err(|e| PipelineError::BadInput(e.to_string()))?;
+    agents.server_failed()?;
     let out = opts
         .out
         .clone()
