@@ -10,13 +10,17 @@
 //!   recorded by the ledger of `archon-tasks`.
 //! - [`sensitivity`]: a task's sensitivity (and a steward's auth level),
 //!   decided by `archon-decompose`, enforced by `archon-tasks`.
+//! - [`task_result`]: the result a cluster reports for a task, produced by
+//!   `archon-execute` (or an outside cluster), recorded and settled by `archon-tasks`.
 
 pub mod activation;
 pub mod provenance;
 pub mod selection;
 pub mod sensitivity;
+pub mod task_result;
 
 pub use activation::ActivationRequest;
 pub use provenance::TaskProvenance;
 pub use selection::SelectionOutcome;
 pub use sensitivity::Sensitivity;
+pub use task_result::TaskResult;

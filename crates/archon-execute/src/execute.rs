@@ -7,6 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use archon_artifacts::task_result::{
+    self, AcceptanceTestResult, Audit, Checksum, Deliverable, Effort, TaskResult,
+};
 use archon_core::clock::Clock;
 use archon_core::ids::safe_component;
 use archon_core::input::InputError;
@@ -27,7 +30,6 @@ use crate::report::{
     Issues, Metadata, OutcomeSection, OutcomeValue, PhaseEntry, PhaseEvidence, PhaseStatus,
     RoutedDefect, Scope, ScopeItem, ScopeStatus, WorkPerformed,
 };
-use crate::task_result::{self, TaskResult};
 use crate::workspace::{check_relative, diff, Files, FilesError};
 
 /// The role that runs this function.
@@ -760,21 +762,13 @@ impl Run<'_> {
             for (rel, sha) in &record.files {
                 let path = workspace.join(rel);
                 let size = self.s.files.read(&path)?.map_or(0, |b| b.len() as u64);
-                deliverables.push(task_result::Deliverable {
-                    name: rel.clone(),
-                    format: task_result::deliverable_format(rel).into(),
-                    location: path.display().to_string(),
-                    checksum: task_result::Checksum {
-                        algorithm: "sha256".into(),
-                        value: sha.clone(),
-                    },
-                    size_bytes: size,
-                    notes: Some(format!(
-                        "Step {} {}",
-                        record.phase.step(),
-                        record.phase.label()
-                    )),
-                });
+                deliverables.push(deliverable(
+                    rel,
+                    &path,
+                    sha.clone(),
+                    size,
+                    format!("Step {} {}", record.phase.step(), record.phase.label()),
+                ));
             }
         }
         for rel in named_deliverables(handoff) {
@@ -783,17 +777,13 @@ impl Run<'_> {
             }
             let path = workspace.join(&rel);
             if let Some(bytes) = self.s.files.read(&path)? {
-                deliverables.push(task_result::Deliverable {
-                    name: rel.clone(),
-                    format: task_result::deliverable_format(&rel).into(),
-                    location: path.display().to_string(),
-                    checksum: task_result::Checksum {
-                        algorithm: "sha256".into(),
-                        value: sha256_hex(&bytes),
-                    },
-                    size_bytes: bytes.len() as u64,
-                    notes: Some("named by the task; present before the steps ran".into()),
-                });
+                deliverables.push(deliverable(
+                    &rel,
+                    &path,
+                    sha256_hex(&bytes),
+                    bytes.len() as u64,
+                    "named by the task; present before the steps ran".into(),
+                ));
             }
         }
         let basis = self.records.last().map(|r| r.basis.as_str()).unwrap_or("");
@@ -804,9 +794,9 @@ impl Run<'_> {
                 .seed
                 .uuid(&["execute", "result", &handoff.task_ref, basis])
                 .to_string(),
-            request_id: handoff.activation_id.clone(),
-            task_id: handoff.task_ref.clone(),
-            version: task_result::TASK_RESULT_VERSION.into(),
+            request_id: Some(handoff.activation_id.clone()),
+            task_id: Some(handoff.task_ref.clone()),
+            version: Some(task_result::TASK_RESULT_VERSION.into()),
             submitted_at: now.clone(),
             cluster_id: handoff.cluster_id.clone(),
             steward_id: handoff.handoff_issuer.clone(),
@@ -822,30 +812,35 @@ impl Run<'_> {
             deliverables,
             acceptance_test_results: checks
                 .iter()
-                .map(|c| task_result::AcceptanceTestResult {
+                .map(|c| AcceptanceTestResult {
                     test: c.expected_outcome.clone(),
                     passed: c.passed,
                     notes: Some(c.notes.clone()),
+                    extra: Default::default(),
                 })
                 .collect(),
-            issues: Vec::new(),
-            blockers: Vec::new(),
-            effort: task_result::Effort {
+            issues: Some(Vec::new()),
+            blockers: Some(Vec::new()),
+            effort: Some(Effort {
                 started_at: self.started_at.clone(),
                 completed_at: now.clone(),
                 estimated_hours: None,
                 actual_hours: None,
-                contributors_count: Phase::ALL.len() as u32,
-            },
+                contributors_count: Some(Phase::ALL.len() as u32),
+                extra: Default::default(),
+            }),
             notes: None,
-            audit: task_result::Audit {
+            feedback: None,
+            audit: Some(Audit {
                 created_at: now,
                 trace_id: format!(
                     "exec-{}-{}",
                     handoff.task_ref,
                     basis.get(..12).unwrap_or(basis)
                 ),
-            },
+                extra: Default::default(),
+            }),
+            extra: Default::default(),
         })
     }
 
@@ -1124,4 +1119,20 @@ pub fn named_deliverables(handoff: &Handoff) -> Vec<String> {
         }
     }
     out
+}
+
+/// A file the execution produced or found, as the result lists it.
+fn deliverable(rel: &str, path: &Path, sha256: String, size: u64, notes: String) -> Deliverable {
+    Deliverable {
+        name: rel.to_string(),
+        format: Some(task_result::deliverable_format(rel).into()),
+        location: Some(path.display().to_string()),
+        checksum: Some(Checksum {
+            algorithm: "sha256".into(),
+            value: sha256,
+        }),
+        size_bytes: Some(size),
+        notes: Some(notes),
+        extra: Default::default(),
+    }
 }

@@ -13,15 +13,14 @@
 use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;
 use archon_tasks::{
-    EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, Transition,
-    TransitionReport,
+    EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, TaskResult,
+    Transition, TransitionReport,
 };
 
 use crate::ledger::{
     self, Lease, LedgerEntry, LedgerError, LedgerTask, Move, Stop, TaskLedger, LEASED, RELEASED,
 };
 use crate::report::Blocker;
-use crate::task_result::TaskResult;
 
 /// The governance ledger as the execution stage's port.
 pub struct GovernanceLedger<'t> {
@@ -269,16 +268,13 @@ impl TaskLedger for GovernanceLedger<'_> {
         result: &TaskResult,
         clock: &Clock,
     ) -> Result<LedgerEntry, LedgerError> {
-        let value = serde_json::to_value(result).map_err(ledger_error)?;
-        let result = archon_tasks::TaskResult::from_json("execution result", &value)
-            .map_err(ledger_error)?;
         self.wait_turn();
         let steward = self.steward_of(task_ref)?;
         let report = self
             .move_task(
                 task_ref,
                 Transition::Report {
-                    result: Box::new(result),
+                    result: Box::new(result.clone()),
                 },
                 &steward,
                 clock,

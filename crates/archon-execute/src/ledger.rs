@@ -13,7 +13,7 @@ use archon_core::clock::Clock;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Blocker;
-use crate::task_result::TaskResult;
+use archon_artifacts::TaskResult;
 
 /// The task lifecycle's states, shared with the governance ledger.
 pub use archon_core::task_state::TaskState;

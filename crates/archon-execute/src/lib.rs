@@ -26,7 +26,6 @@ pub mod ledger;
 pub mod phase;
 pub mod process;
 pub mod report;
-pub mod task_result;
 pub mod workspace;
 
 pub use execute::{execute, ExecuteError, Execution, Services};

@@ -265,7 +265,7 @@ fn complete_reports_the_result_to_the_ledger() {
         .collect();
     assert_eq!(events, ["task.started", "task.reported"]);
     let result = &ledger.results[0];
-    assert_eq!(result.request_id, "act-0001");
+    assert_eq!(result.request_id.as_deref(), Some("act-0001"));
     assert_eq!(result.acceptance_test_results.len(), 2);
     assert!(result.acceptance_test_results.iter().all(|t| t.passed));
     assert_eq!(result.deliverables.len(), 2);
@@ -539,7 +539,7 @@ fn a_deliverable_the_task_names_must_exist_and_is_hashed_into_the_result() {
         .find(|d| d.name == "out/implementation.txt")
         .unwrap();
     assert_eq!(
-        named.checksum.value,
+        named.checksum.as_ref().unwrap().value,
         archon_core::seed::sha256_hex(b"schema\n")
     );
 }
@@ -645,7 +645,7 @@ fn a_run_killed_during_step_2_and_rerun_reports_the_same_evidence_as_an_uninterr
             .unwrap()
             .deliverables
             .iter()
-            .map(|d| (d.name.clone(), d.checksum.value.clone()))
+            .map(|d| (d.name.clone(), d.checksum.as_ref().unwrap().value.clone()))
             .collect();
         (artifacts, deliverables)
     };

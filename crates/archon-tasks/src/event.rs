@@ -11,6 +11,7 @@
 //! stored. `hash = sha256(encoding)` in lower-case hex; the first event's
 //! `prev_hash` is 64 zeros.
 
+use archon_artifacts::TaskResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -18,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::cluster::Sensitivity;
 use crate::coercion::{FilterOutcome, TaskContent};
 use crate::lifecycle::ExecutionStop;
-use crate::result::{Settlement, TaskResult};
+use crate::result::Settlement;
 use crate::state::TaskState;
 
 /// `prev_hash` of the first event.

@@ -7,7 +7,7 @@ use archon_store::{read_text, StoreError};
 use serde_json::Value;
 
 use crate::cluster::ClusterRegistry;
-use crate::result::TaskResult;
+use archon_artifacts::TaskResult;
 
 /// Reads every `*.json` in `dir` (sorted by name) as a cluster definition.
 /// All problems are reported together, each naming its file and JSON path.

@@ -42,9 +42,9 @@ use crate::event::{event_hash, EventBody, HashInput, LedgerEvent, RequestRef, GE
 use crate::idempotency::{rebuild_report, request_of, Applied, RequestKey};
 use crate::lifecycle::{self, ActivationRequest, Env, Refusal, Transition};
 use crate::projection::{apply, ReplayError, TaskRecord};
-use crate::result::TaskResult;
 use crate::state::TaskState;
 use crate::store::{Events, Location, Store, StoreTx};
+use archon_artifacts::TaskResult;
 
 pub use crate::store::LEDGER_SCHEMA_VERSION;
 

@@ -30,6 +30,7 @@ pub mod store;
 pub mod verify;
 pub mod writers;
 
+pub use archon_artifacts::TaskResult;
 pub use cluster::{AuthLevel, Cluster, ClusterRegistry, Sensitivity};
 pub use coercion::{CoercionFilter, FilterOutcome, TaskContent};
 pub use event::{EventBody, LedgerEvent, RequestRef};
@@ -40,7 +41,7 @@ pub use lifecycle::{
     INACTIVITY_TIMEOUT_HOURS,
 };
 pub use projection::{replay, TaskRecord};
-pub use result::{RejectionCode, Settlement, TaskResult};
+pub use result::{RejectionCode, Settlement};
 pub use state::TaskState;
 pub use store::Location;
 pub use verify::{verify_ledger, verify_ledger_anchored, Anchor, VerifyReport};

@@ -31,6 +31,7 @@
 //!   `rejected`; the results are marked rejected. A rejected task is closed,
 //!   never reopened: rework is a new activation under a new task_ref.
 
+use archon_artifacts::TaskResult;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -39,7 +40,7 @@ use crate::cluster::{ClusterRegistry, Sensitivity, CAPABILITY_TAGS};
 use crate::coercion::{CoercionFilter, FilterOutcome, TaskContent};
 use crate::event::{Cause, EventBody, Flag, Hold};
 use crate::projection::{parse_time, TaskRecord};
-use crate::result::{RejectionCode, Settlement, TaskResult};
+use crate::result::{RejectionCode, Settlement};
 use crate::state::{check_transition, Phase, TaskState, TransitionRefused};
 
 /// Consent window of a routed task unless the request says otherwise.

@@ -195,6 +195,22 @@ fn refusals_exit_2_and_leave_the_ledger_unchanged() {
         .code(2)
         .stderr(contains("result.json"))
         .stderr(contains("$.result_id"));
+    // A field of the example the engine does not read is still typed.
+    std::fs::write(
+        &result,
+        serde_json::json!({"result_id": "r-1", "cluster_id": C42, "status": "completed",
+            "submitted_at": "2026-02-02T10:00:00Z",
+            "effort": {"started_at": "a", "completed_at": "b", "contributors_count": "two"}})
+        .to_string(),
+    )
+    .expect("write");
+    archon(&ledger)
+        .args(["report", "TASK-A-001", "--result"])
+        .arg(&result)
+        .assert()
+        .code(2)
+        .stderr(contains("result.json"))
+        .stderr(contains("$.effort.contributors_count"));
     archon(&ledger)
         .args(["settle", "TASK-A-001", "--reject", "meh"])
         .assert()
