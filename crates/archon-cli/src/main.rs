@@ -63,7 +63,8 @@ fn main() -> ExitCode {
         Err(err) => {
             // Bad input is told apart from a failing disk or database in the message.
             let kind = archon_pipeline::error::kind_of(err.as_ref());
-            eprintln!("error: {}{err:#}", kind.label());
+            let message = archon_core::error_text::with_causes(err.as_ref());
+            eprintln!("error: {}{message}", kind.label());
             ExitCode::from(2)
         }
     };

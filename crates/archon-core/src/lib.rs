@@ -6,6 +6,7 @@
 
 pub mod agent_port;
 pub mod clock;
+pub mod error_text;
 pub mod fan_out;
 pub mod ids;
 pub mod input;

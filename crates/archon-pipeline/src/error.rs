@@ -71,8 +71,8 @@ impl PipelineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             PipelineError::InUse { .. } | PipelineError::BadInput(_) => ErrorKind::BadInput,
-            PipelineError::Io { .. } => ErrorKind::Io,
-            PipelineError::Store(e) => store_kind(e),
+            PipelineError::Io { source, .. } => io_kind(source),
+            PipelineError::Store(e) => kind_of(e),
             PipelineError::Ledger(archon_tasks::LedgerError::Refused(_)) => ErrorKind::BadInput,
             PipelineError::Ledger(_) => ErrorKind::Internal,
             PipelineError::Stage { source, .. }
@@ -82,10 +82,11 @@ impl PipelineError {
     }
 }
 
-fn store_kind(e: &archon_store::StoreError) -> ErrorKind {
-    match std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
-        Some(io) if !caller_can_fix(io) => ErrorKind::Io,
-        _ => ErrorKind::BadInput,
+fn io_kind(e: &std::io::Error) -> ErrorKind {
+    if caller_can_fix(e) {
+        ErrorKind::BadInput
+    } else {
+        ErrorKind::Io
     }
 }
 
@@ -163,6 +164,19 @@ mod tests {
         assert_eq!(disk.kind(), ErrorKind::Io);
         let folder = std::io::Error::from(std::io::ErrorKind::IsADirectory);
         assert_eq!(kind_of(&folder), ErrorKind::BadInput);
+        // A stage's store write that hit a full disk, behind the stage's own error.
+        let store = archon_store::StoreError::io(
+            std::path::Path::new("run/review/a.json"),
+            std::io::Error::from_raw_os_error(28),
+        );
+        let review = archon_review::io::ReviewError::from(store);
+        let stage = PipelineError::Stage {
+            stage: Stage::Review,
+            source: Box::new(review),
+        };
+        assert_eq!(stage.kind(), ErrorKind::Io);
+        let text = archon_core::error_text::with_causes(&stage);
+        assert_eq!(text.matches("os error 28").count(), 1, "{text}");
     }
 
     #[test]

@@ -7,11 +7,12 @@ use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    // The cause is part of the message, so it is not also the error's
-    // `source` (a chain printed with `{:#}` would repeat it).
+    // The cause is part of the message and the source (so a caller can tell
+    // a full disk from a missing file); `error_text::with_causes` says it once.
     #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
     #[error(transparent)]
@@ -119,19 +120,12 @@ mod tests {
     #[test]
     fn the_os_error_is_named_once() {
         let err = read_text(Path::new("/nonexistent/x.json")).expect_err("missing");
-        let chain = anyhow_like(&err);
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
+        let chain = archon_core::error_text::with_causes(&err);
         assert_eq!(chain.matches("os error 2").count(), 1, "{chain}");
-    }
-
-    /// The message and every source, as `anyhow`'s `{:#}` prints them.
-    fn anyhow_like(err: &dyn std::error::Error) -> String {
-        let mut out = err.to_string();
-        let mut next = err.source();
-        while let Some(e) = next {
-            out.push_str(&format!(": {e}"));
-            next = e.source();
-        }
-        out
     }
 
     #[test]
