@@ -36,6 +36,14 @@ pub trait ActivationSink {
     ) -> Vec<Result<ActivationReceipt, String>> {
         requests.iter().map(|r| self.create_activation(r)).collect()
     }
+
+    /// Activations an earlier run of this decomposition created, whose receipts
+    /// come from its checkpoint: a sink that anchors the stage to what it holds
+    /// (the ledger) notes them, so a resumed run's manifest equals an
+    /// uninterrupted one's.
+    fn recall(&mut self, _requests: &[ActivationRequest]) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The ledger ref of a task whose draft ref a task of another mandate already

@@ -642,11 +642,17 @@ fn activate_all(
         let key = sha256_hex(serde_json::to_vec(&request).unwrap_or_default());
         pending.push((index, key, request));
     }
-    let to_create: Vec<ActivationRequest> = pending
-        .iter()
-        .filter(|(_, key, _)| !done.contains_key(key))
-        .map(|(_, _, r)| r.clone())
-        .collect();
+    let requests = |created_before: bool| -> Vec<ActivationRequest> {
+        pending
+            .iter()
+            .filter(|(_, key, _)| done.contains_key(key) == created_before)
+            .map(|(_, _, r)| r.clone())
+            .collect()
+    };
+    let (recalled, to_create) = (requests(true), requests(false));
+    if !recalled.is_empty() {
+        sink.recall(&recalled).map_err(DecomposeError::Ledger)?;
+    }
     let mut created = if to_create.is_empty() {
         Vec::new()
     } else {

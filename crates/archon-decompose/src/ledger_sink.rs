@@ -158,4 +158,15 @@ impl ActivationSink for LedgerSink<'_> {
             .map(|r| r.unwrap_or_else(|| Err("no outcome for the activation".into())))
             .collect()
     }
+
+    fn recall(&mut self, requests: &[ActivationRequest]) -> Result<(), String> {
+        for r in requests {
+            // A request the ledger does not hold (a checkpoint from another
+            // ledger) anchors nothing; `archon verify` then reports the missing task.
+            if let Ok(Found::Earlier(task_ref, _)) = self.find(r) {
+                self.anchor_at(&task_ref)?;
+            }
+        }
+        Ok(())
+    }
 }

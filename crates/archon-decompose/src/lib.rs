@@ -57,6 +57,9 @@ pub enum DecomposeError {
     ServerFailed(#[from] archon_core::agent_port::ServerFailed),
     #[error("checkpoint {name}: {message}")]
     Checkpoint { name: String, message: String },
+    /// The governance ledger could not be read.
+    #[error("governance ledger: {0}")]
+    Ledger(String),
     /// Flags that do not fit the inputs.
     #[error("{0}")]
     Usage(String),

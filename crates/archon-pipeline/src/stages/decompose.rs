@@ -390,6 +390,40 @@ mod tests {
         assert_eq!(ledger.tasks().expect("tasks").len(), c.activations_created);
     }
 
+    /// Killed after its activations' checkpoint, before its manifest: the
+    /// rerun takes every receipt from the checkpoint and must still anchor its
+    /// manifest to the ledger commit the first run made.
+    #[test]
+    fn a_resumed_decomposition_anchors_to_the_activations_it_finds() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("run");
+        let mandate = selected_mandates(&root)
+            .into_iter()
+            .next()
+            .expect("a winner");
+        let opts = DecomposeOptions {
+            from_selection_dir: Some(mandate.join("selection")),
+            ..DecomposeOptions::default()
+        };
+        let (roster, agents) = (roster(), Agents::simulated(Seed(7)));
+        let run = || {
+            let input = read_input(&opts, &roster).expect("input");
+            let report = decompose(&input, &opts, &roster, &agents, &clock(), None, &mut |_| {})
+                .expect("decompose");
+            let manifest = report.bridge_dir.join(archon_store::MANIFEST_FILE);
+            let text = std::fs::read_to_string(&manifest).expect("manifest");
+            let manifest: archon_store::artifact_dir::StageManifest =
+                serde_json::from_str(&text).expect("manifest json");
+            (report.bridge_dir, manifest.ledger_head)
+        };
+        let (bridge_dir, first) = run();
+        assert!(first.is_some(), "the first run anchors its activations");
+        assert!(bridge_dir.join("checkpoints").is_dir());
+        std::fs::remove_file(bridge_dir.join(archon_store::MANIFEST_FILE)).expect("crash");
+        let (_, resumed) = run();
+        assert_eq!(resumed, first);
+    }
+
     #[test]
     fn a_selection_without_a_winner_stops() {
         let tmp = tempfile::tempdir().expect("tempdir");
