@@ -162,21 +162,23 @@ fn refusals_exit_2_and_leave_the_ledger_unchanged() {
     activate(&ledger, "TASK-A-001", "Design the schema.").success();
     let before = events(&ledger);
     let result = dir.path().join("result.json");
-    std::fs::write(
-        &result,
+    // Reports `text` as the result of TASK-A-001: refused with exit 2.
+    let report = |text: String| {
+        std::fs::write(&result, text).expect("write");
+        archon(&ledger)
+            .args(["report", "TASK-A-001", "--result"])
+            .arg(&result)
+            .assert()
+            .code(2)
+    };
+    report(
         serde_json::json!({"result_id": "r-1", "cluster_id": C42, "status": "completed",
             "submitted_at": "2026-02-02T10:00:00Z"})
         .to_string(),
     )
-    .expect("write");
-    archon(&ledger)
-        .args(["report", "TASK-A-001", "--result"])
-        .arg(&result)
-        .assert()
-        .code(2)
-        .stderr(contains(
-            "task TASK-A-001: no result can be reported for a task never accepted (state routed)",
-        ));
+    .stderr(contains(
+        "task TASK-A-001: no result can be reported for a task never accepted (state routed)",
+    ));
     archon(&ledger)
         .args(["start", "TASK-A-001"])
         .assert()
@@ -187,30 +189,18 @@ fn refusals_exit_2_and_leave_the_ledger_unchanged() {
         .assert()
         .code(2)
         .stderr(contains("unknown task TASK-NOPE"));
-    std::fs::write(&result, "{\"result_id\": 3}").expect("write");
-    archon(&ledger)
-        .args(["report", "TASK-A-001", "--result"])
-        .arg(&result)
-        .assert()
-        .code(2)
+    report("{\"result_id\": 3}".into())
         .stderr(contains("result.json"))
         .stderr(contains("$.result_id"));
     // A field of the example the engine does not read is still typed.
-    std::fs::write(
-        &result,
+    report(
         serde_json::json!({"result_id": "r-1", "cluster_id": C42, "status": "completed",
             "submitted_at": "2026-02-02T10:00:00Z",
             "effort": {"started_at": "a", "completed_at": "b", "contributors_count": "two"}})
         .to_string(),
     )
-    .expect("write");
-    archon(&ledger)
-        .args(["report", "TASK-A-001", "--result"])
-        .arg(&result)
-        .assert()
-        .code(2)
-        .stderr(contains("result.json"))
-        .stderr(contains("$.effort.contributors_count"));
+    .stderr(contains("result.json"))
+    .stderr(contains("$.effort.contributors_count"));
     archon(&ledger)
         .args(["settle", "TASK-A-001", "--reject", "meh"])
         .assert()

@@ -345,11 +345,9 @@ mod tests {
         winners
     }
 
-    #[test]
-    fn activates_into_the_ledger_of_the_mandates_run_root() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let root = tmp.path().join("run");
-        let mandate = selected_mandates(&root)
+    /// The first mandate with a winner, and the options that decompose it.
+    fn first_winner(root: &Path) -> (PathBuf, DecomposeOptions) {
+        let mandate = selected_mandates(root)
             .into_iter()
             .next()
             .expect("a winner");
@@ -357,6 +355,14 @@ mod tests {
             from_selection_dir: Some(mandate.join("selection")),
             ..DecomposeOptions::default()
         };
+        (mandate, opts)
+    }
+
+    #[test]
+    fn activates_into_the_ledger_of_the_mandates_run_root() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("run");
+        let (mandate, opts) = first_winner(&root);
         let roster = roster();
         let input = read_input(&opts, &roster).expect("input");
         assert!(input.skipped_clusters.is_empty());
@@ -397,14 +403,7 @@ mod tests {
     fn a_resumed_decomposition_anchors_to_the_activations_it_finds() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let root = tmp.path().join("run");
-        let mandate = selected_mandates(&root)
-            .into_iter()
-            .next()
-            .expect("a winner");
-        let opts = DecomposeOptions {
-            from_selection_dir: Some(mandate.join("selection")),
-            ..DecomposeOptions::default()
-        };
+        let (_, opts) = first_winner(&root);
         let (roster, agents) = (roster(), Agents::simulated(Seed(7)));
         let run = || {
             let input = read_input(&opts, &roster).expect("input");
