@@ -44,8 +44,9 @@ pub struct Services<'a> {
     pub files: &'a dyn Files,
     pub ledger: &'a mut dyn TaskLedger,
     pub delegate: &'a dyn Delegate,
-    /// Who holds the task's execution lease while this runs
-    /// ([`crate::governance_ledger::this_holder`] for a process).
+    /// Who holds the task's execution lease while this runs, as the ledger
+    /// records it: derived from the task and the run, never naming a process
+    /// ([`crate::governance_ledger::lease_holder`]).
     pub lease_holder: &'a str,
 }
 
@@ -186,7 +187,7 @@ impl Run<'_> {
         // A task being executed is leased, so a second execution is refused before
         // it runs anything. A reported task is only re-verified (its publication is
         // idempotent) and leaves the ledger untouched. The lease is not in the
-        // report's Event Ledger: its holder names a process.
+        // report's Event Ledger: it guards the execution, it is no lifecycle move.
         if self.task_state.is_some_and(TaskState::is_executable) {
             match self
                 .s
