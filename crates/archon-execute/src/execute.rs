@@ -709,7 +709,8 @@ impl Run<'_> {
     }
 
     /// The report folder's stage manifest: `archon verify DIR` then notices a report
-    /// (or the delegate's call records beside it) edited or deleted.
+    /// (or the delegate's call records beside it) edited or deleted, and a
+    /// ledger that no longer holds the outcome it anchors.
     fn write_manifest(
         &self,
         handoff: Option<&Handoff>,
@@ -740,8 +741,8 @@ impl Run<'_> {
             files,
             trails: Default::default(),
             completed_at: self.s.clock.stamp(),
-            // Not anchored yet: the ledger port does not expose the head.
-            ledger_head: None,
+            // `archon verify` checks the ledger still holds the outcome.
+            ledger_head: self.s.ledger.outcome_head(&handoff.task_ref)?,
         };
         self.s.files.write(
             &dir.join(archon_store::artifact_dir::MANIFEST_FILE),

@@ -27,6 +27,7 @@ use archon_core::fan_out::Turn;
 use archon_core::ids::safe_component;
 use archon_core::seed::Seed;
 use archon_store::lock::{self, FolderLock, LockError};
+use archon_store::LedgerHead;
 use archon_tasks::{
     EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, Location, Transition,
     TransitionReport,
@@ -292,6 +293,13 @@ impl TaskLedger for GovernanceLedger<'_> {
             at,
             detail: format!("{moved}: {}", facts.join("; ")),
         }))
+    }
+
+    fn outcome_head(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        // `Transition::name` of `Report` and `RecordExecution`.
+        self.ledger
+            .last_commit(task_ref, &["report", "record_execution"])
+            .map_err(ledger_error)
     }
 
     fn report_result(

@@ -392,3 +392,40 @@ fn a_dead_executions_lease_is_resumed_by_its_holder_and_taken_over_by_another() 
         ]
     );
 }
+
+#[test]
+fn the_outcome_head_is_the_last_outcome_and_lease_moves_leave_it() {
+    let mut s = Subjects::new();
+    let heads = s.both(|l| {
+        let before = l.outcome_head(TASK).unwrap();
+        l.mark_in_progress(TASK, "execution-lead", &clock())
+            .unwrap();
+        let started = l.outcome_head(TASK).unwrap();
+        let stop = |l: &mut dyn TaskLedger, stop| {
+            l.record_stop(TASK, stop, &[blocker()], "execution-lead", &clock())
+                .unwrap();
+            l.outcome_head(TASK).unwrap().unwrap()
+        };
+        let blocked = stop(l, Stop::Blocked);
+        let escalated = stop(l, Stop::Escalated);
+        granted(l.take_lease(TASK, HOLDER, &clock()).unwrap());
+        l.release_lease(TASK, HOLDER, &clock()).unwrap();
+        let after_lease = l.outcome_head(TASK).unwrap().unwrap();
+        let other = l.outcome_head("TASK-NONE").unwrap();
+        assert_eq!((before, started, other), (None, None, None));
+        assert!(blocked.seq < escalated.seq, "{blocked:?} {escalated:?}");
+        assert_eq!(after_lease, escalated, "a lease move is no outcome");
+        escalated
+    });
+    // The real adapter's head is the committed event of the stop.
+    let ledger = archon_tasks::Ledger::open_read_only(s.tmp.path().join("governance.db")).unwrap();
+    let events = ledger.events().unwrap();
+    let anchored = events.iter().find(|e| e.seq == heads[1].seq).unwrap();
+    assert_eq!(anchored.hash, heads[1].hash);
+    assert_eq!(anchored.body, archon_tasks::EventBody::Committed);
+    let intent = events.iter().find(|e| e.seq == anchored.op_seq).unwrap();
+    assert!(
+        matches!(&intent.body, archon_tasks::EventBody::Intent { op, .. } if op == "record_execution"),
+        "{intent:?}"
+    );
+}

@@ -479,6 +479,46 @@ fn an_escalated_outcome_is_in_the_chain_and_verify_notices_an_edited_report() {
         .stdout(contains("execution-stage-report.md"));
 }
 
+/// The ledger files of `from` (the database and its WAL, when there is one)
+/// put in place of `to`'s.
+fn put_ledger_files(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("governance.db{suffix}");
+        let _ = std::fs::remove_file(to.join(&name));
+        if from.join(&name).is_file() {
+            std::fs::copy(from.join(&name), to.join(&name)).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_execute_folder_anchors_its_outcome_and_verify_names_a_ledger_rolled_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let backup = dir.join("backup");
+    std::fs::create_dir_all(&backup).expect("mkdir");
+    put_ledger_files(&dir.join("l"), &backup);
+    execute(dir)
+        .args(["--workspace", "ws", "--issuer", "tl-1"])
+        .assert()
+        .code(0);
+    let manifest = dir.join(format!("l/execute/{TASK}/stage_manifest.json"));
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    assert!(text.contains("\"ledger_head\""), "{text}");
+    archon(dir).args(["verify", "l"]).assert().code(0);
+    // The ledger as it was before the execution: the anchored outcome is gone.
+    put_ledger_files(&backup, &dir.join("l"));
+    archon(dir)
+        .args(["verify", "l"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!(
+            "execute/{TASK}/stage_manifest.json: anchored event #"
+        )))
+        .stdout(contains("(truncated)"));
+}
+
 #[test]
 fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
     use std::os::unix::fs::PermissionsExt;
