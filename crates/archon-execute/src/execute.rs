@@ -46,8 +46,9 @@ pub struct Services<'a> {
     pub files: &'a dyn Files,
     pub ledger: &'a mut dyn TaskLedger,
     pub delegate: &'a dyn Delegate,
-    /// Who holds the task's execution lease while this runs
-    /// ([`crate::governance_ledger::this_holder`] for a process).
+    /// Who holds the task's execution lease while this runs, as the ledger
+    /// records it: derived from the task and the run, never naming a process
+    /// ([`crate::governance_ledger::lease_holder`]).
     pub lease_holder: &'a str,
 }
 
@@ -188,7 +189,7 @@ impl Run<'_> {
         // A task being executed is leased, so a second execution is refused before
         // it runs anything. A reported task is only re-verified (its publication is
         // idempotent) and leaves the ledger untouched. The lease is not in the
-        // report's Event Ledger: its holder names a process.
+        // report's Event Ledger: it guards the execution, it is no lifecycle move.
         if self.task_state.is_some_and(TaskState::is_executable) {
             match self
                 .s
@@ -710,7 +711,8 @@ impl Run<'_> {
     }
 
     /// The report folder's stage manifest: `archon verify DIR` then notices a report
-    /// (or the delegate's call records beside it) edited or deleted.
+    /// (or the delegate's call records beside it) edited or deleted, and a
+    /// ledger that no longer holds the outcome it anchors.
     fn write_manifest(
         &self,
         handoff: Option<&Handoff>,
@@ -741,8 +743,8 @@ impl Run<'_> {
             files,
             trails: Default::default(),
             completed_at: self.s.clock.stamp(),
-            // Not anchored yet: the ledger port does not expose the head.
-            ledger_head: None,
+            // `archon verify` checks the ledger still holds the outcome.
+            ledger_head: self.s.ledger.outcome_head(&handoff.task_ref)?,
         };
         self.s.files.write(
             &dir.join(archon_store::artifact_dir::MANIFEST_FILE),

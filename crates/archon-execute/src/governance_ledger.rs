@@ -4,16 +4,32 @@
 //!
 //! Every terminal outcome is a chained ledger event: `complete` is the
 //! reported result, `blocked` and `escalated` are `execution_stopped` facts
-//! (the task's state is left as the lifecycle has it). The execution lease is
-//! a ledger fact too, so two `archon execute` of one task, in any processes,
-//! cannot both run: the second is refused before anything runs. Start and
-//! report are acts of the steward of the cluster the task is routed to (the
-//! one that consented).
+//! (the task's state is left as the lifecycle has it). Start and report are
+//! acts of the steward of the cluster the task is routed to (the one that
+//! consented).
+//!
+//! The execution lease has two parts. Exclusion and liveness are the OS's: the
+//! execution holds a [`FolderLock`] on `<ledger>-leases/<TASK>/` while it runs,
+//! its note naming the process (`archon pid N on HOST`) for the refusal a
+//! second execution gets before it runs anything; the kernel drops the lock
+//! with a killed process, so its lease is taken over. The record is the
+//! ledger's: `execution_leased` / `execution_released` facts naming a holder
+//! derived from the task and the run ([`lease_holder`]), never a pid, a host or
+//! a time, so two identical executions write identical ledgers. Only ledger
+//! files are leased: the lock must live where every writer of the ledger can
+//! see it (one machine); a PostgreSQL ledger's writers may be anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use archon_core::clock::Clock;
 use archon_core::fan_out::Turn;
+use archon_core::ids::safe_component;
+use archon_core::seed::Seed;
+use archon_store::lock::{self, FolderLock, LockError};
+use archon_store::LedgerHead;
 use archon_tasks::{
-    EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, TaskResult,
+    EventBody, ExecutionStop, Ledger, LedgerError as TasksError, LedgerEvent, Location, TaskResult,
     Transition, TransitionReport,
 };
 
@@ -26,6 +42,10 @@ use crate::report::Blocker;
 pub struct GovernanceLedger<'t> {
     ledger: Ledger,
     turn: Option<&'t Turn<'t>>,
+    /// Where the execution leases' locks are (`None` for a database URL).
+    lease_root: Option<PathBuf>,
+    /// The locks of the leases this adapter holds, by task.
+    held: BTreeMap<String, FolderLock>,
 }
 
 impl<'t> GovernanceLedger<'t> {
@@ -34,13 +54,16 @@ impl<'t> GovernanceLedger<'t> {
     /// (`archon run`), each task's ledger writes wait for it, so the ledger
     /// reads the same whatever order the executions finish in.
     pub fn open(
-        path: &std::path::Path,
+        path: &Path,
         clusters: archon_tasks::ClusterRegistry,
         turn: Option<&'t Turn<'t>>,
     ) -> Result<GovernanceLedger<'t>, TasksError> {
+        let ledger = Ledger::open(path)?.with_clusters(clusters);
         Ok(GovernanceLedger {
-            ledger: Ledger::open(path)?.with_clusters(clusters),
+            lease_root: lease_root(path),
+            ledger,
             turn,
+            held: BTreeMap::new(),
         })
     }
 
@@ -79,35 +102,27 @@ impl<'t> GovernanceLedger<'t> {
     }
 }
 
-/// The holder name of this process: `archon pid N on HOST`.
-pub fn this_holder() -> String {
-    format!("archon pid {} on {}", std::process::id(), host())
+/// The holder an execution's lease records: the task and the run's seed, so
+/// that the same execution, repeated or resumed, records the same holder.
+pub fn lease_holder(task_ref: &str, seed: Seed) -> String {
+    format!("archon execute {task_ref} (seed {})", seed.0)
 }
 
-fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Whether a holder named by [`this_holder`] is known to be gone: same host, and
-/// no process with its pid. A holder on another host is assumed alive.
-fn holder_is_dead(holder: &str) -> bool {
-    let Some((pid, on)) = holder
-        .strip_prefix("archon pid ")
-        .and_then(|rest| rest.split_once(" on "))
-    else {
-        return false;
+/// The folder of a ledger file's lease locks, `<ledger>-leases` (beside it,
+/// like its writers' lock); the ledger's real path, so every name of it
+/// finds the same locks.
+fn lease_root(ledger: &Path) -> Option<PathBuf> {
+    let Location::File(file) = Location::parse(ledger) else {
+        return None;
     };
-    on == host()
-        && pid
-            .parse::<i32>()
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-            .is_some_and(|pid| rustix::process::test_kill_process(pid).is_err())
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    let mut name = file.into_os_string();
+    name.push("-leases");
+    Some(PathBuf::from(name))
 }
+
+/// The file of a lease's folder naming the process that holds it.
+const LEASE_NOTE: &str = "holder";
 
 fn ledger_error(e: impl std::fmt::Display) -> LedgerError {
     LedgerError(e.to_string())
@@ -149,9 +164,8 @@ impl TaskLedger for GovernanceLedger<'_> {
         holder: &str,
         clock: &Clock,
     ) -> Result<Lease, LedgerError> {
-        // Within `archon run` the run owns its tasks (and its root's lock keeps
-        // other writers out); a lease naming a pid would make its ledger differ
-        // from run to run.
+        // Within `archon run` the run owns its tasks: its root's lock keeps
+        // other writers out, and its ledger records no lease.
         if self.turn.is_some() {
             return Ok(Lease::Granted(LedgerEntry {
                 event: LEASED.into(),
@@ -159,34 +173,50 @@ impl TaskLedger for GovernanceLedger<'_> {
                 detail: "held by the run".into(),
             }));
         }
-        let current = |l: &Ledger| -> Result<Option<String>, LedgerError> {
-            Ok(l.task(task_ref)
-                .map_err(ledger_error)?
-                .and_then(|t| t.execution_lease))
+        let Some(root) = &self.lease_root else {
+            return Err(LedgerError(format!(
+                "task {task_ref}: execution leases need a ledger file, not a database URL"
+            )));
         };
-        let replaces = match current(&self.ledger)? {
-            Some(other) if other != holder && !holder_is_dead(&other) => {
-                return Ok(Lease::HeldBy(other))
+        // The task ref names the lock's folder.
+        safe_component(task_ref, "task", "$.task_ref").map_err(ledger_error)?;
+        let dir = root.join(task_ref);
+        let held = match FolderLock::acquire(&dir, &dir.join(LEASE_NOTE), &lock::this_process()) {
+            Ok(held) => held,
+            Err(LockError::Held(by)) => {
+                return Ok(Lease::HeldBy(
+                    by.unwrap_or_else(|| "another process".into()),
+                ))
             }
-            other => other.filter(|o| o != holder),
+            Err(e) => return Err(ledger_error(e)),
         };
-        let transition = Transition::LeaseExecution {
-            holder: holder.into(),
-            replaces,
-        };
-        match self.move_task(task_ref, transition, holder, clock) {
-            Ok(report) => Ok(Lease::Granted(entry(LEASED, &report, clock))),
-            // Another process took it between our read and our write.
-            Err(TasksError::Conflict { .. } | TasksError::Refused(_)) => {
-                match current(&self.ledger)? {
-                    Some(other) if other != holder => Ok(Lease::HeldBy(other)),
-                    _ => Err(LedgerError(format!(
-                        "task {task_ref}: the execution lease could not be taken"
-                    ))),
-                }
+        // The lock is ours: a lease the ledger still records is a dead
+        // execution's. The same holder resumes it as it stands, so a resumed
+        // execution writes the ledger an uninterrupted one does.
+        let current = self
+            .ledger
+            .task(task_ref)
+            .map_err(ledger_error)?
+            .and_then(|t| t.execution_lease);
+        let entry = match current {
+            Some(current) if current == holder => LedgerEntry {
+                event: LEASED.into(),
+                at: clock.stamp(),
+                detail: format!("execution lease held by {holder}"),
+            },
+            replaces => {
+                let transition = Transition::LeaseExecution {
+                    holder: holder.into(),
+                    replaces,
+                };
+                let report = self
+                    .move_task(task_ref, transition, holder, clock)
+                    .map_err(ledger_error)?;
+                entry(LEASED, &report, clock)
             }
-            Err(e) => Err(ledger_error(e)),
-        }
+        };
+        self.held.insert(task_ref.to_string(), held);
+        Ok(Lease::Granted(entry))
     }
 
     fn release_lease(
@@ -208,6 +238,8 @@ impl TaskLedger for GovernanceLedger<'_> {
         let report = self
             .move_task(task_ref, transition, holder, clock)
             .map_err(ledger_error)?;
+        // Unlocked once the ledger says so: no other execution starts before.
+        self.held.remove(task_ref);
         Ok(entry(RELEASED, &report, clock))
     }
 
@@ -260,6 +292,13 @@ impl TaskLedger for GovernanceLedger<'_> {
             at,
             detail: format!("{moved}: {}", facts.join("; ")),
         }))
+    }
+
+    fn outcome_head(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        // `Transition::name` of `Report` and `RecordExecution`.
+        self.ledger
+            .last_commit(task_ref, &["report", "record_execution"])
+            .map_err(ledger_error)
     }
 
     fn report_result(

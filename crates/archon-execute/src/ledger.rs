@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 
 use archon_core::clock::Clock;
+use archon_core::seed::sha256_hex;
+use archon_store::LedgerHead;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Blocker;
@@ -125,6 +127,11 @@ pub trait TaskLedger {
     /// Ledger then reads the same as if this invocation had made it.
     fn earlier_entry(&self, task_ref: &str, step: Move)
         -> Result<Option<LedgerEntry>, LedgerError>;
+    /// The ledger event that holds the task's last execution outcome (its
+    /// reported result or its recorded stop), `None` before any: the anchor of
+    /// the execution's manifest. Not the ledger's head: tasks executed side by
+    /// side write meanwhile, and a re-verified task's outcome is the earlier one.
+    fn outcome_head(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError>;
     /// in_progress → reported, with the result artifact.
     fn report_result(
         &mut self,
@@ -275,6 +282,27 @@ impl TaskLedger for MemoryLedger {
             .rev()
             .find(|(t, e)| t == task_ref && e.event == name)
             .map(|(_, e)| e.clone()))
+    }
+
+    /// Entries stand for events: the seq is the entry's position (from 1),
+    /// the hash its JSON's sha256.
+    fn outcome_head(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        let is_outcome = |e: &LedgerEntry| {
+            e.event == REPORTED
+                || [Stop::Blocked, Stop::Escalated]
+                    .map(stop_event)
+                    .contains(&e.event.as_str())
+        };
+        Ok(self
+            .events
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, (t, e))| t == task_ref && is_outcome(e))
+            .map(|(i, (_, e))| LedgerHead {
+                seq: i as u64 + 1,
+                hash: sha256_hex(serde_json::to_vec(e).unwrap_or_default()),
+            }))
     }
 
     fn report_result(

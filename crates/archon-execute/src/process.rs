@@ -1,8 +1,9 @@
 //! Running an external delegate program so that it can never outlive its phase:
 //! the program leads its own process group, and the whole group (the program
 //! and every child it started) is killed when the program exits, when the
-//! phase's deadline passes, when archon receives SIGINT or SIGTERM, and when
-//! the runner is dropped on any early return. Killing the group at the
+//! phase's deadline passes, when archon receives SIGINT or SIGTERM (noted by
+//! [`archon_store::stop`], the process's one signal handling, which [`run`]
+//! installs), and when the runner is dropped on any early return. Killing the group at the
 //! program's exit is what stops a background child that still holds stdout
 //! from keeping the phase open.
 //!
@@ -15,8 +16,6 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -44,29 +43,6 @@ pub struct Ran {
     pub pgid: u32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
-}
-
-/// The signal archon received while a delegate ran (0: none).
-static RECEIVED: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
-
-/// SIGINT or SIGTERM received since the runner first started a program, if any.
-pub fn received_signal() -> Option<i32> {
-    let n = RECEIVED.get()?.load(Ordering::SeqCst);
-    (n != 0).then_some(n as i32)
-}
-
-/// Registers (once) the flag that SIGINT and SIGTERM set. The flag replaces the
-/// default action, so archon keeps control: the runner kills the group and the
-/// stage ends with an outcome instead of leaving the program running.
-fn signal_flag() -> &'static Arc<AtomicUsize> {
-    RECEIVED.get_or_init(|| {
-        let flag = Arc::new(AtomicUsize::new(0));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // Registration fails only for forbidden signals; these two are allowed.
-            let _ = signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize);
-        }
-        flag
-    })
 }
 
 /// Sends SIGKILL to process group `pgid`; a group already gone is not an error.
@@ -151,7 +127,8 @@ fn drain(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 /// killed in every case before this returns.
 pub fn run(mut command: Command, timeout: Duration, marker: Option<&Path>) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt as _;
-    let signals = signal_flag();
+    // Without it, SIGINT would end archon at once and leave the group running.
+    archon_store::stop::install()?;
     if let Some(marker) = marker {
         kill_recorded_group(marker);
     }
@@ -183,9 +160,8 @@ pub fn run(mut command: Command, timeout: Duration, marker: Option<&Path>) -> st
         if let Some(status) = running.child.try_wait()? {
             break Ending::Exited(status);
         }
-        let sig = signals.load(Ordering::SeqCst);
-        if sig != 0 {
-            break Ending::Interrupted(sig as i32);
+        if let Some(sig) = archon_store::stop::received_signal() {
+            break Ending::Interrupted(sig);
         }
         if started.elapsed() >= timeout {
             break Ending::TimedOut(timeout);

@@ -690,6 +690,11 @@ fn the_report_folder_has_a_manifest_that_notices_an_edited_report() {
     let manifest = read_manifest(&dir).unwrap().unwrap();
     assert_eq!(manifest.stage, "execute");
     assert_eq!(manifest.outcome, "complete");
+    // Anchored at the reported result.
+    assert_eq!(
+        manifest.ledger_head.as_ref().map(|h| h.seq),
+        Some(ledger.events.len() as u64)
+    );
     assert_eq!(
         manifest.files.keys().collect::<Vec<_>>(),
         ["report.json", "report.md"]

@@ -1,7 +1,9 @@
 //! One contract for both ledger adapters of the execution stage: the
 //! in-memory `MemoryLedger` and the real `GovernanceLedger` over the
 //! `archon-tasks` SQLite ledger. Every scenario runs against both; the
-//! entries they write (event names included) must be the same.
+//! entries they write (event names included) must be the same. Where the two
+//! stand for a situation differently (another execution holding the lease: a
+//! holder in memory, a process on the real ledger), each is set up its own way.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,8 +17,8 @@ use archon_execute::io::FsFiles;
 use archon_execute::ledger::{Move, Stop};
 use archon_execute::report::{Blocker, BlockerCategory};
 use archon_execute::{
-    doctrine, execute, HandoffInput, LedgerTask, MemoryLedger, OutcomeValue, Services, TaskLedger,
-    TaskState,
+    doctrine, execute, HandoffInput, Lease, LedgerEntry, LedgerTask, MemoryLedger, OutcomeValue,
+    Services, TaskLedger, TaskState,
 };
 
 const TASK: &str = "TASK-GUSI-001a";
@@ -281,4 +283,149 @@ fn a_whole_execution_reads_the_same_on_both() {
     );
     assert_eq!(reported.as_deref(), Some(archon_execute::ledger::REPORTED));
     assert_eq!(*state, TaskState::Reported);
+}
+
+const HOLDER: &str = "archon execute TASK-GUSI-001a (seed 7)";
+
+fn granted(lease: Lease) -> LedgerEntry {
+    match lease {
+        Lease::Granted(entry) => entry,
+        Lease::HeldBy(by) => panic!("refused: held by {by}"),
+    }
+}
+
+/// The real ledger's events, as `describe` tells them.
+fn described(s: &Subjects) -> Vec<String> {
+    archon_tasks::Ledger::open_read_only(s.tmp.path().join("governance.db"))
+        .unwrap()
+        .events()
+        .unwrap()
+        .iter()
+        .map(|e| e.body.describe())
+        .collect()
+}
+
+#[test]
+fn a_lease_is_taken_given_back_once_and_taken_again() {
+    let mut s = Subjects::new();
+    let results = s.both(|l| {
+        let taken = granted(l.take_lease(TASK, HOLDER, &clock()).unwrap()).event;
+        let released = l.release_lease(TASK, HOLDER, &clock()).unwrap().event;
+        let twice = l.release_lease(TASK, HOLDER, &clock()).is_err();
+        let again = granted(l.take_lease(TASK, "another holder", &clock()).unwrap()).event;
+        (taken, released, twice, again)
+    });
+    assert_eq!(results[0], results[1], "the adapters disagree");
+    let (taken, released, twice, again) = &results[0];
+    assert_eq!(taken, archon_execute::ledger::LEASED);
+    assert_eq!(released, archon_execute::ledger::RELEASED);
+    assert!(twice, "a lease was given back twice");
+    assert_eq!(again, archon_execute::ledger::LEASED);
+}
+
+#[test]
+fn a_lease_held_by_a_running_execution_refuses_another_naming_its_process() {
+    let mut s = Subjects::new();
+    // In memory, another execution is another holder.
+    s.memory
+        .leases
+        .insert(TASK.into(), "archon pid 4242 on elsewhere".into());
+    assert_eq!(
+        s.memory.take_lease(TASK, HOLDER, &clock()).unwrap(),
+        Lease::HeldBy("archon pid 4242 on elsewhere".into())
+    );
+    // On the real ledger it is another process (or adapter: the lock belongs
+    // to the open file), even one whose execution records the same holder:
+    // exclusion is the OS lock's, the ledger only records.
+    let mut first = s.governance();
+    granted(first.take_lease(TASK, HOLDER, &clock()).unwrap());
+    let before = described(&s);
+    let mut second = s.governance();
+    assert_eq!(
+        second.take_lease(TASK, HOLDER, &clock()).unwrap(),
+        Lease::HeldBy(archon_store::lock::this_process())
+    );
+    assert_eq!(described(&s), before, "the refused execution wrote");
+    first.release_lease(TASK, HOLDER, &clock()).unwrap();
+    granted(second.take_lease(TASK, HOLDER, &clock()).unwrap());
+    second.release_lease(TASK, HOLDER, &clock()).unwrap();
+    // The ledger names the holder, never a process.
+    let events = described(&s);
+    assert!(events.iter().all(|e| !e.contains("pid")), "{events:?}");
+    assert!(
+        events.contains(&format!("execution lease taken by {HOLDER}")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_dead_executions_lease_is_resumed_by_its_holder_and_taken_over_by_another() {
+    let s = Subjects::new();
+    let leases = || {
+        described(&s)
+            .into_iter()
+            .filter(|e| e.starts_with("execution lease"))
+            .collect::<Vec<_>>()
+    };
+    // An execution that ends without giving its lease back (killed: the
+    // kernel drops its lock, the ledger still records its lease).
+    let mut dead = s.governance();
+    granted(dead.take_lease(TASK, HOLDER, &clock()).unwrap());
+    drop(dead);
+    // Resumed by the same execution: the ledger reads as if uninterrupted.
+    let mut resumed = s.governance();
+    granted(resumed.take_lease(TASK, HOLDER, &clock()).unwrap());
+    assert_eq!(leases(), [format!("execution lease taken by {HOLDER}")]);
+    drop(resumed);
+    // Another execution takes it over, naming the holder it replaces.
+    let mut other = s.governance();
+    granted(other.take_lease(TASK, "another holder", &clock()).unwrap());
+    other
+        .release_lease(TASK, "another holder", &clock())
+        .unwrap();
+    assert_eq!(
+        leases(),
+        [
+            format!("execution lease taken by {HOLDER}"),
+            format!("execution lease taken by another holder (over {HOLDER}, no longer running)"),
+            "execution lease released by another holder".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn the_outcome_head_is_the_last_outcome_and_lease_moves_leave_it() {
+    let mut s = Subjects::new();
+    let heads = s.both(|l| {
+        let before = l.outcome_head(TASK).unwrap();
+        l.mark_in_progress(TASK, "execution-lead", &clock())
+            .unwrap();
+        let started = l.outcome_head(TASK).unwrap();
+        let stop = |l: &mut dyn TaskLedger, stop| {
+            l.record_stop(TASK, stop, &[blocker()], "execution-lead", &clock())
+                .unwrap();
+            l.outcome_head(TASK).unwrap().unwrap()
+        };
+        let blocked = stop(l, Stop::Blocked);
+        let escalated = stop(l, Stop::Escalated);
+        granted(l.take_lease(TASK, HOLDER, &clock()).unwrap());
+        l.release_lease(TASK, HOLDER, &clock()).unwrap();
+        let after_lease = l.outcome_head(TASK).unwrap().unwrap();
+        let other = l.outcome_head("TASK-NONE").unwrap();
+        assert_eq!((before, started, other), (None, None, None));
+        assert!(blocked.seq < escalated.seq, "{blocked:?} {escalated:?}");
+        assert_eq!(after_lease, escalated, "a lease move is no outcome");
+        escalated
+    });
+    // The real adapter's head is the committed event of the stop.
+    let ledger = archon_tasks::Ledger::open_read_only(s.tmp.path().join("governance.db")).unwrap();
+    let events = ledger.events().unwrap();
+    let anchored = events.iter().find(|e| e.seq == heads[1].seq).unwrap();
+    assert_eq!(anchored.hash, heads[1].hash);
+    assert_eq!(anchored.body, archon_tasks::EventBody::Committed);
+    let intent = events.iter().find(|e| e.seq == anchored.op_seq).unwrap();
+    assert!(
+        matches!(&intent.body, archon_tasks::EventBody::Intent { op, .. } if op == "record_execution"),
+        "{intent:?}"
+    );
 }

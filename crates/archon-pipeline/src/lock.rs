@@ -1,12 +1,12 @@
 //! The advisory lock on a run root: one writer at a time.
 //!
-//! The lock is an exclusive `flock` on the root folder itself, so it leaves no
-//! file behind that would make two run trees differ; the holder writes its pid
-//! to [`crate::layout::LOCK_PID_FILE`] for the message a second writer gets,
-//! and removes it on release. The kernel drops the lock when the holder dies,
-//! so a killed run never leaves the root locked.
+//! An [`archon_store::lock::FolderLock`] on the root folder itself, so it
+//! leaves no file behind that would make two run trees differ; the holder's
+//! pid is its note, in [`crate::layout::LOCK_PID_FILE`], for the message a
+//! second writer gets. The kernel drops the lock when the holder dies, so a
+//! killed run never leaves the root locked.
 
-use std::fs::{File, TryLockError};
+use archon_store::lock::{FolderLock, LockError};
 
 use crate::error::PipelineError;
 use crate::layout::Layout;
@@ -14,43 +14,22 @@ use crate::layout::Layout;
 /// Held while a command writes under a run root; released on drop.
 #[derive(Debug)]
 pub struct RunLock {
-    dir: File,
-    pid_file: std::path::PathBuf,
+    _held: FolderLock,
 }
 
 impl RunLock {
     /// Locks `layout`'s root (creating it), or fails at once with
     /// [`PipelineError::InUse`] when another process holds it.
     pub fn acquire(layout: &Layout) -> Result<RunLock, PipelineError> {
-        let root = layout.root();
-        std::fs::create_dir_all(root).map_err(|e| PipelineError::io(root, e))?;
-        let dir = File::open(root).map_err(|e| PipelineError::io(root, e))?;
-        let pid_file = layout.lock_pid_file();
-        match dir.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let pid = std::fs::read_to_string(&pid_file)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok());
-                return Err(PipelineError::InUse {
-                    root: root.to_path_buf(),
-                    pid,
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(PipelineError::io(root, e)),
+        let pid = std::process::id().to_string();
+        match FolderLock::acquire(layout.root(), &layout.lock_pid_file(), &pid) {
+            Ok(held) => Ok(RunLock { _held: held }),
+            Err(LockError::Held(by)) => Err(PipelineError::InUse {
+                root: layout.root().to_path_buf(),
+                pid: by.and_then(|pid| pid.parse().ok()),
+            }),
+            Err(LockError::Io { path, source }) => Err(PipelineError::io(path, source)),
         }
-        std::fs::write(&pid_file, format!("{}\n", std::process::id()))
-            .map_err(|e| PipelineError::io(&pid_file, e))?;
-        Ok(RunLock { dir, pid_file })
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        // The pid goes before the lock, so a reader never sees a stale pid
-        // while the lock is held by someone else.
-        let _ = std::fs::remove_file(&self.pid_file);
-        let _ = self.dir.unlock();
     }
 }
 

@@ -1,10 +1,12 @@
 //! The I/O edge of archon: reading inputs, writing artifact directories
-//! atomically with sha256 manifests, and JSONL event trails.
+//! atomically with sha256 manifests, JSONL event trails, and the advisory
+//! folder locks that keep a second writer out.
 
 pub mod artifact_dir;
 pub mod event_log;
 pub mod fault;
 pub mod input;
+pub mod lock;
 pub mod run_root;
 pub mod stop;
 

@@ -8,7 +8,9 @@
 //! points never stop, and a thread that would stop elsewhere waits until every
 //! operation in flight on other threads has written its outcome, so a stop never
 //! leaves an orphaned intent. A second signal ends the process at once, as
-//! without the handler.
+//! without the handler. This is the process's one signal handling: a stage
+//! that runs an external program polls [`received_signal`] to end it early
+//! (`archon_execute::process`).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -29,24 +31,41 @@ fn flags() -> &'static Flags {
     })
 }
 
-/// Notes SIGINT and SIGTERM instead of dying on the first one.
+/// Notes SIGINT and SIGTERM instead of dying on the first one. Once per
+/// process: later calls (every delegate program run makes one) answer as the
+/// first did.
 pub fn install() -> std::io::Result<()> {
-    let f = flags();
-    for sig in [SIGINT, SIGTERM] {
-        // Registered first, so the second signal finds the flag already set.
-        signal_hook::flag::register_conditional_default(sig, Arc::clone(&f.seen))?;
-        signal_hook::flag::register(sig, Arc::clone(&f.seen))?;
-        signal_hook::flag::register_usize(sig, Arc::clone(&f.signal), sig as usize)?;
+    static INSTALLED: OnceLock<Result<(), (std::io::ErrorKind, String)>> = OnceLock::new();
+    let installed = INSTALLED.get_or_init(|| {
+        let f = flags();
+        let register = || -> std::io::Result<()> {
+            for sig in [SIGINT, SIGTERM] {
+                // Registered first, so the second signal finds the flag already set.
+                signal_hook::flag::register_conditional_default(sig, Arc::clone(&f.seen))?;
+                signal_hook::flag::register(sig, Arc::clone(&f.seen))?;
+                signal_hook::flag::register_usize(sig, Arc::clone(&f.signal), sig as usize)?;
+            }
+            Ok(())
+        };
+        register().map_err(|e| (e.kind(), e.to_string()))
+    });
+    installed
+        .clone()
+        .map_err(|(kind, message)| std::io::Error::new(kind, message))
+}
+
+/// The signal noted (SIGINT 2, SIGTERM 15), if any: what a stage running an
+/// external program polls to end it early.
+pub fn received_signal() -> Option<i32> {
+    match flags().signal.load(Ordering::SeqCst) {
+        0 => None,
+        sig => i32::try_from(sig).ok(),
     }
-    Ok(())
 }
 
 /// The exit code a stop asks for (128 + signal), once a signal was noted.
 pub fn requested_exit_code() -> Option<u8> {
-    match flags().signal.load(Ordering::SeqCst) {
-        0 => None,
-        sig => u8::try_from(128 + sig).ok(),
-    }
+    received_signal().and_then(|sig| u8::try_from(128 + sig).ok())
 }
 
 /// Ledger operations in flight, process-wide; a stop waits for zero.

@@ -244,18 +244,31 @@ impl Ledger {
     /// stage that activated it anchors its writes (the same event whether the
     /// stage made the activation now or found it made by an earlier run).
     pub fn activation_commit(&self, task_ref: &str) -> Result<Option<LedgerHead>, LedgerError> {
+        self.last_commit(task_ref, &["activate"])
+    }
+
+    /// The `committed` event of the task's last operation named one of `ops`
+    /// (`Transition::name`, `activate`): an anchor that stays the same
+    /// whatever other tasks write meanwhile.
+    pub fn last_commit(
+        &self,
+        task_ref: &str,
+        ops: &[&str],
+    ) -> Result<Option<LedgerHead>, LedgerError> {
         let events = self
             .store
             .read(|tx| read_events(tx, &self.path, Events::Task(task_ref)))?;
-        let activations: std::collections::BTreeSet<u64> = events
+        let operations: std::collections::BTreeSet<u64> = events
             .iter()
-            .filter(|e| matches!(&e.body, EventBody::Intent { op, .. } if op == "activate"))
+            .filter(
+                |e| matches!(&e.body, EventBody::Intent { op, .. } if ops.contains(&op.as_str())),
+            )
             .map(|e| e.seq)
             .collect();
         Ok(events
             .iter()
             .rev()
-            .find(|e| e.body == EventBody::Committed && activations.contains(&e.op_seq))
+            .find(|e| e.body == EventBody::Committed && operations.contains(&e.op_seq))
             .map(|e| LedgerHead {
                 seq: e.seq,
                 hash: e.hash.clone(),

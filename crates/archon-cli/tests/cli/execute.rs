@@ -198,6 +198,38 @@ fn same_inputs_give_byte_identical_reports() {
 }
 
 #[test]
+fn two_identical_standalone_executions_write_identical_trees_ledger_included() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prepared = tmp.path().join("prepared");
+    std::fs::create_dir_all(&prepared).expect("mkdir");
+    routed_task(&prepared, true);
+    let runs = ["a", "b"].map(|name| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        copy_dir(&prepared, &dir);
+        execute(&dir)
+            .args(["--workspace", "ws", "--issuer", "tl-1", "--seed", "9"])
+            .assert()
+            .code(0);
+        archon(&dir)
+            .args(["verify", "--ledger", "l/governance.db", "l"])
+            .assert()
+            .code(0);
+        crate::support::tree::files(&dir)
+    });
+    assert!(runs[0].contains_key("l/governance.db"));
+    assert_eq!(runs[0], runs[1], "the two trees differ");
+    // The lease was recorded, naming the execution, not the process.
+    assert_eq!(
+        lease_facts(&tmp.path().join("a")),
+        [
+            format!("execution lease taken by archon execute {TASK} (seed 9)"),
+            format!("execution lease released by archon execute {TASK} (seed 9)"),
+        ]
+    );
+}
+
+#[test]
 fn bad_input_exits_2() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
@@ -320,6 +352,18 @@ fn ledger_events(dir: &std::path::Path) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
+/// The execution lease facts of the ledger at `dir/l/governance.db`.
+fn lease_facts(dir: &Path) -> Vec<String> {
+    archon_tasks::Ledger::open_read_only(dir.join("l/governance.db"))
+        .expect("ledger")
+        .events()
+        .expect("events")
+        .iter()
+        .map(|e| e.body.describe())
+        .filter(|e| e.starts_with("execution lease"))
+        .collect()
+}
+
 /// A delegate script that works slowly (so two executions overlap) and writes one file per step.
 fn slow_script(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
@@ -435,6 +479,46 @@ fn an_escalated_outcome_is_in_the_chain_and_verify_notices_an_edited_report() {
         .stdout(contains("execution-stage-report.md"));
 }
 
+/// The ledger files of `from` (the database and its WAL, when there is one)
+/// put in place of `to`'s.
+fn put_ledger_files(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("governance.db{suffix}");
+        let _ = std::fs::remove_file(to.join(&name));
+        if from.join(&name).is_file() {
+            std::fs::copy(from.join(&name), to.join(&name)).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_execute_folder_anchors_its_outcome_and_verify_names_a_ledger_rolled_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    routed_task(dir, true);
+    let backup = dir.join("backup");
+    std::fs::create_dir_all(&backup).expect("mkdir");
+    put_ledger_files(&dir.join("l"), &backup);
+    execute(dir)
+        .args(["--workspace", "ws", "--issuer", "tl-1"])
+        .assert()
+        .code(0);
+    let manifest = dir.join(format!("l/execute/{TASK}/stage_manifest.json"));
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    assert!(text.contains("\"ledger_head\""), "{text}");
+    archon(dir).args(["verify", "l"]).assert().code(0);
+    // The ledger as it was before the execution: the anchored outcome is gone.
+    put_ledger_files(&backup, &dir.join("l"));
+    archon(dir)
+        .args(["verify", "l"])
+        .assert()
+        .code(1)
+        .stdout(contains(format!(
+            "execute/{TASK}/stage_manifest.json: anchored event #"
+        )))
+        .stdout(contains("(truncated)"));
+}
+
 #[test]
 fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
     use std::os::unix::fs::PermissionsExt;
@@ -481,6 +565,14 @@ fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
         archon_execute::process::group_alive(delegate),
         "the delegate should outlive a SIGKILLed archon"
     );
+    let note = dir.join(format!("l/governance.db-leases/{TASK}/holder"));
+    assert!(
+        std::fs::read_to_string(&note)
+            .expect("the killed execution's note")
+            .starts_with(&format!("archon pid {} on ", archon_run.id())),
+        "{}",
+        note.display()
+    );
     // The rerun takes over the dead run's lease and first ends its delegate.
     execute(dir)
         .args([
@@ -502,5 +594,15 @@ fn a_delegate_left_running_by_a_killed_archon_is_killed_by_the_rerun() {
     assert!(
         !archon_execute::process::group_alive(delegate),
         "the left delegate still runs"
+    );
+    assert!(!note.exists(), "the lease's note outlived the rerun");
+    // The rerun resumed the lease the killed one recorded (the same execution).
+    let holder = format!("archon execute {TASK} (seed 72)");
+    assert_eq!(
+        lease_facts(dir),
+        [
+            format!("execution lease taken by {holder}"),
+            format!("execution lease released by {holder}"),
+        ]
     );
 }

@@ -15,7 +15,7 @@ use archon_execute::agent_delegate::AgentDelegate;
 use archon_execute::command::CommandDelegate;
 use archon_execute::delegate::Delegate;
 use archon_execute::execute::json_report_path;
-use archon_execute::governance_ledger::{this_holder, GovernanceLedger};
+use archon_execute::governance_ledger::{lease_holder, GovernanceLedger};
 use archon_execute::io::FsFiles;
 use archon_execute::workspace::{Files, FilesError, GitState};
 use archon_execute::{doctrine, Execution, HandoffInput, OutcomeValue, Services, TaskLedger};
@@ -243,7 +243,7 @@ pub fn execute(
             },
             ledger: &mut ledger,
             delegate,
-            lease_holder: &this_holder(),
+            lease_holder: &lease_holder(task_ref, seed),
         },
     )
     .or_fail()?;
