@@ -280,9 +280,75 @@ fn the_output_folder_s_location_changes_nothing() {
     assert!(changed.is_empty(), "the moved run changed: {changed:?}");
 }
 
-/// How many write points the crash test steps through, spread evenly over all
-/// of a run's (bounded: each costs a crashed run and a resume).
-const FAULT_SAMPLES: u64 = 60;
+/// How many write points the crash test steps through (bounded: each costs a
+/// crashed run and a resume): half spread evenly over all of a run's, half
+/// over the points right after a commit (a ledger transaction, a manifest,
+/// the run state, a checkpoint of activations), where a resume must pick up
+/// what the crashed run had just made durable.
+const FAULT_SAMPLES: usize = 60;
+
+/// Write points whose completion a resume relies on.
+const COMMIT_POINTS: [&str; 4] = [
+    "ledger",
+    "stage_manifest.json",
+    "run_state.json",
+    "activations.json",
+];
+
+/// `count` of `points` spread evenly (first and last included).
+fn spread(points: &[u64], count: usize) -> Vec<u64> {
+    let n = points.len();
+    if n <= count {
+        return points.to_vec();
+    }
+    (0..count)
+        .map(|i| points[i * (n - 1) / (count - 1)])
+        .collect()
+}
+
+/// The write points the crash test stops at, from the reference run's tally
+/// (`<n> <what>` lines).
+fn fault_samples(tally: &str) -> Vec<u64> {
+    let points: Vec<(u64, &str)> = tally
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(n, what)| Some((n.parse().ok()?, what)))
+        .collect();
+    let all: Vec<u64> = points.iter().map(|(n, _)| *n).collect();
+    let after_commit: Vec<u64> = points
+        .windows(2)
+        .filter(|w| COMMIT_POINTS.iter().any(|c| w[0].1.starts_with(c)))
+        .map(|w| w[1].0)
+        .collect();
+    let mut samples = spread(&all, FAULT_SAMPLES / 2);
+    samples.extend(spread(&after_commit, FAULT_SAMPLES - samples.len()));
+    samples.sort_unstable();
+    samples.dedup();
+    samples
+}
+
+#[test]
+fn the_crash_test_stops_right_after_each_kind_of_commit() {
+    let mut tally = String::new();
+    for n in 1..=500 {
+        let what = match n {
+            100 => "ledger outcomes",
+            200 => "activations.json",
+            _ => "task.json",
+        };
+        tally.push_str(&format!("{n} {what}\n"));
+    }
+    let samples = fault_samples(&tally);
+    assert!(
+        samples.contains(&101) && samples.contains(&201),
+        "{samples:?}"
+    );
+    assert!(
+        samples.contains(&1) && samples.contains(&500),
+        "{samples:?}"
+    );
+    assert!(samples.len() <= FAULT_SAMPLES);
+}
 
 /// The fault hook stops a run at one durable write point after another
 /// (`ARCHON_FAIL_AT=k`, exit 86); the same command then resumes it to the
@@ -303,17 +369,18 @@ fn a_run_stopped_at_any_write_point_resumes_to_the_uninterrupted_tree() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let points = std::fs::read_to_string(&tally).unwrap().lines().count() as u64;
-    assert!(points > FAULT_SAMPLES, "only {points} write points");
+    let samples = fault_samples(&std::fs::read_to_string(&tally).unwrap());
+    assert!(
+        samples.len() > FAULT_SAMPLES * 9 / 10,
+        "only {} write points sampled",
+        samples.len()
+    );
     let expected = snapshot(&reference.path().join("run"));
     let expected_tasks = (
         ledger_tasks_of(reference.path(), "run"),
         ledger_head_of(reference.path(), "run"),
     );
 
-    let samples: Vec<u64> = (0..FAULT_SAMPLES)
-        .map(|i| 1 + i * (points - 1) / (FAULT_SAMPLES - 1))
-        .collect();
     // Two at a time: each is a short sequential run.
     let failures: Vec<String> = std::thread::scope(|s| {
         let workers: Vec<_> = samples
