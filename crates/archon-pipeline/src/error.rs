@@ -12,10 +12,12 @@ pub enum PipelineError {
     /// The input or the flags are wrong: fix them and run again.
     #[error("{0}")]
     BadInput(String),
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, so it is not also the error's
+    // `source` (a chain printed with `{:#}` would repeat it).
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Store(#[from] archon_store::StoreError),
@@ -27,7 +29,12 @@ pub enum PipelineError {
     /// A stage crate's error, whose message says it all.
     #[error(transparent)]
     Failed(StageError),
-    #[error("stage {stage}: {source}", stage = stage.name())]
+    /// The cause is the `source`, not part of the message: a [`Context`]'s
+    /// message holds only what was being done, and its own cause follows in the
+    /// chain (`{:#}`).
+    ///
+    /// [`Context`]: PipelineError::Context
+    #[error("stage {stage}", stage = stage.name())]
     Stage { stage: Stage, source: StageError },
 }
 
@@ -64,7 +71,7 @@ impl PipelineError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PipelineError {
         PipelineError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
@@ -163,6 +170,38 @@ mod tests {
         assert_eq!(disk.kind(), ErrorKind::Io);
         let folder = std::io::Error::from(std::io::ErrorKind::IsADirectory);
         assert_eq!(kind_of(&folder), ErrorKind::BadInput);
+    }
+
+    /// What `main` prints: each message of the chain once, as `{:#}` does.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let invalid = PipelineError::Context {
+            context: "invalid session s".into(),
+            source: Box::new(std::io::Error::other("mega-motions.json: $[5]: EOF")),
+        };
+        let stage = PipelineError::Stage {
+            stage: Stage::Review,
+            source: Box::new(invalid),
+        };
+        assert_eq!(
+            chain(&stage),
+            "stage review: invalid session s: mega-motions.json: $[5]: EOF"
+        );
+        let missing = std::io::Error::from_raw_os_error(2); // ENOENT
+        let message = missing.to_string();
+        let io = PipelineError::io("/run/x", missing);
+        assert_eq!(chain(&io), format!("/run/x: {message}"));
     }
 
     #[test]
