@@ -98,6 +98,12 @@ PY
 [[ -n "$motion" && -n "$tactic" ]] || { log "no motion or tactic in the prepared run"; exit 2; }
 cp -a prepared live
 cp -a prepared replay
+# The selection is done again in LLM mode in a tree of its own, so decompose
+# still reads the simulated selection; without its folder select is not "up to date".
+for tree in live-select replay-select; do
+    cp -a prepared "$tree"
+    rm -rf "$tree/$mandate_rel/selection"
+done
 
 # --- 4. llama-server with SmolLM2-135M on 127.0.0.1 ---------------------------------------------
 url="http://127.0.0.1:$port"
@@ -131,6 +137,7 @@ stage plan-live live "${llm[@]}" --record ../cassette plan "review/$(basename "$
     --motion-id "$motion" --out llm-plan
 stage decompose-live live "${llm[@]}" --record ../cassette decompose \
     --from-selection-dir "$mandate_rel/selection" --tactic-id "$tactic"
+stage select-live live-select "${llm[@]}" --record ../cassette select "$mandate_rel"
 
 # --- 5. the same from the cassette, with the server stopped ---------------------------------------
 kill "$server_pid" 2>/dev/null || true
@@ -140,6 +147,7 @@ stage plan-replay replay "${llm[@]}" --replay ../cassette plan "review/$(basenam
     --motion-id "$motion" --out llm-plan
 stage decompose-replay replay "${llm[@]}" --replay ../cassette decompose \
     --from-selection-dir "$mandate_rel/selection" --tactic-id "$tactic"
+stage select-replay replay-select "${llm[@]}" --replay ../cassette select "$mandate_rel"
 
 # --- 6. figures ------------------------------------------------------------------------------------
 python3 - "$work" "$mandate_rel" <<'PY'
@@ -150,11 +158,12 @@ def calls(tree, sub):
     for path in sorted(glob.glob(f"{work}/{tree}/{sub}/**/agent_calls.jsonl", recursive=True)):
         out += [json.loads(l) for l in open(path) if l.strip()]
     return out
-rows = [("plan", "llm-plan"), ("decompose", f"{mandate}/execution_bridge")]
+rows = [("plan", "", "llm-plan"), ("decompose", "", f"{mandate}/execution_bridge"),
+        ("select", "-select", f"{mandate}/selection")]
 print("| stage | exit | calls | asks | first-try valid | re-asks | invalid | failed | wall time | prompt tokens | completion tokens |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for name, sub in rows:
-    c = calls("live", sub)
+for name, tree, sub in rows:
+    c = calls(f"live{tree}", sub)
     asks = [x for x in c if x["attempt"] == 0]
     first = sum(1 for x in asks if x["outcome"] == "ok")
     reasks = sum(1 for x in c if x["attempt"] > 0)
@@ -165,15 +174,16 @@ for name, sub in rows:
     secs = open(f"{work}/{name}-live.secs").read().strip()
     print(f"| {name} | {rc} | {len(c)} | {len(asks)} | {first} ({pct}) | {reasks} | {max(final_invalid, 0)} | {failed} | {secs} s "
           f"| {sum(x['prompt_tokens'] for x in c)} | {sum(x['completion_tokens'] for x in c)} |")
-for name, sub in rows:
-    c = calls("replay", sub)
+for name, tree, sub in rows:
+    c = calls(f"replay{tree}", sub)
     rc = open(f"{work}/{name}-replay.rc").read().strip()
     print(f"replay {name}: exit {rc}, {len(c)} calls (server stopped: a request would have failed the stage with exit 2)")
 PY
 # A replay counts as the recording it replays: its artifacts are the live
 # run's byte for byte, call records and manifests included.
-for sub in llm-plan "$mandate_rel/execution_bridge"; do
-    if diff -r "live/$sub" "replay/$sub" >/dev/null; then
+for pair in ":llm-plan" ":$mandate_rel/execution_bridge" "-select:$mandate_rel/selection"; do
+    tree="${pair%%:*}" sub="${pair#*:}"
+    if diff -r "live$tree/$sub" "replay$tree/$sub" >/dev/null; then
         echo "replay $sub: identical to the live run, byte for byte"
     else
         echo "replay $sub: DIFFERS from the live run"

@@ -81,6 +81,11 @@ impl Question for ScoringQuestion {
     const KIND: &'static str = "proposal_scoring";
     const TEMPLATE: &'static str = include_str!("../prompts/proposal_scoring.j2");
 
+    /// Scores are matched with the table by position: one per proposal.
+    fn listed_items(&self) -> Option<usize> {
+        Some(self.proposals.len())
+    }
+
     fn simulate(&self, ctx: &SimContext<'_>) -> ScoreSheet {
         let president = ctx.archon.name.as_str();
         let lean = (ctx.seed.unit(&["lean", president, &self.mandate_id]) - 0.5) * 2.0;

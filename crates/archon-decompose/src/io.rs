@@ -22,6 +22,8 @@ use crate::DecomposeError;
 
 /// Name of the output directory inside the mandate directory.
 pub const BRIDGE_DIR: &str = "execution_bridge";
+/// The bridge's counters and outcome (spec 5d).
+pub const SUMMARY_FILE: &str = "bridge_summary.json";
 
 /// Where the inputs are, as given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -256,7 +258,7 @@ pub fn write_outputs(
     dir.write_json("task_drafts.json", &output.task_drafts)?;
     dir.write_json("routing_plan.json", &output.routing_plan)?;
     dir.write_json("activation_manifest.json", &output.activation_manifest)?;
-    dir.write_json("bridge_summary.json", &output.summary)?;
+    dir.write_json(SUMMARY_FILE, &output.summary)?;
     dir.append_jsonl("bridge_events.jsonl", &output.events)?;
     // This run's calls only: `archon usage` must not mix a rerun's (say, LLM)
     // calls with an earlier run's (simulated) ones.

@@ -12,10 +12,12 @@ pub enum PipelineError {
     /// The input or the flags are wrong: fix them and run again.
     #[error("{0}")]
     BadInput(String),
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, so it is not also the error's
+    // `source`; `kind` reads it.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Store(#[from] archon_store::StoreError),
@@ -27,7 +29,12 @@ pub enum PipelineError {
     /// A stage crate's error, whose message says it all.
     #[error(transparent)]
     Failed(StageError),
-    #[error("stage {stage}: {source}", stage = stage.name())]
+    /// The cause is the `source`, not part of the message: a [`Context`]'s
+    /// message holds only what was being done, and its own cause follows in the
+    /// chain (`{:#}`).
+    ///
+    /// [`Context`]: PipelineError::Context
+    #[error("stage {stage}", stage = stage.name())]
     Stage { stage: Stage, source: StageError },
 }
 
@@ -64,14 +71,14 @@ impl PipelineError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PipelineError {
         PipelineError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         match self {
             PipelineError::InUse { .. } | PipelineError::BadInput(_) => ErrorKind::BadInput,
-            PipelineError::Io { source, .. } => io_kind(source),
+            PipelineError::Io { error, .. } => io_kind(error),
             PipelineError::Store(e) => kind_of(e),
             PipelineError::Ledger(archon_tasks::LedgerError::Refused(_)) => ErrorKind::BadInput,
             PipelineError::Ledger(_) => ErrorKind::Internal,
@@ -177,6 +184,29 @@ mod tests {
         assert_eq!(stage.kind(), ErrorKind::Io);
         let text = archon_core::error_text::with_causes(&stage);
         assert_eq!(text.matches("os error 28").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let invalid = PipelineError::Context {
+            context: "invalid session s".into(),
+            source: Box::new(std::io::Error::other("mega-motions.json: $[5]: EOF")),
+        };
+        let stage = PipelineError::Stage {
+            stage: Stage::Review,
+            source: Box::new(invalid),
+        };
+        assert_eq!(
+            archon_core::error_text::with_causes(&stage),
+            "stage review: invalid session s: mega-motions.json: $[5]: EOF"
+        );
+        let missing = std::io::Error::from_raw_os_error(2); // ENOENT
+        let message = missing.to_string();
+        let io = PipelineError::io("/run/x", missing);
+        assert_eq!(
+            archon_core::error_text::with_causes(&io),
+            format!("/run/x: {message}")
+        );
     }
 
     #[test]

@@ -263,6 +263,19 @@ pub struct Gate {
 pub struct MandateView {
     pub mandate_id: String,
     pub selection: Part<Selection>,
+    /// The bridge's `bridge_summary.json`: a task no cluster can take never
+    /// reaches the ledger, so only this says it was drafted.
+    pub decomposition: Part<Decomposition>,
+}
+
+/// The counters of `bridge_summary.json` the page shows.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Decomposition {
+    pub outcome: String,
+    pub total_task_drafts: usize,
+    pub activations_created: usize,
+    pub no_eligible_cluster: usize,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -209,6 +209,9 @@ fn read_mandates(run: &Layout) -> Part<Vec<MandateView>> {
         Ok(MandateView {
             mandate_id: name_of(&dir),
             selection: part(&Layout::selection_file(&dir)),
+            decomposition: part(
+                &Layout::execution_bridge(&dir).join(archon_decompose::io::SUMMARY_FILE),
+            ),
         })
     }))
 }

@@ -30,6 +30,9 @@ pub struct Glance {
     pub winners: usize,
     pub tasks: BTreeMap<String, usize>,
     pub task_total: usize,
+    /// Tasks the decompositions drafted, and of them those no cluster could take.
+    pub drafted: usize,
+    pub unroutable: usize,
     pub execution_total: usize,
 }
 
@@ -72,6 +75,10 @@ pub fn glance(run: &RunReport) -> Glance {
     for m in run.mandates.as_read().into_iter().flatten() {
         g.mandates += 1;
         g.winners += usize::from(m.selection.as_read().and_then(|s| s.winner()).is_some());
+        if let Some(d) = m.decomposition.as_read() {
+            g.drafted += d.total_task_drafts;
+            g.unroutable += d.no_eligible_cluster;
+        }
     }
     for t in run.tasks.as_read().into_iter().flatten() {
         *g.tasks.entry(t.state.clone()).or_insert(0) += 1;
@@ -190,6 +197,12 @@ mod tests {
                 mandate_id: text.into(),
                 selection: Part::Read(Selection {
                     reason: text.into(),
+                    ..Default::default()
+                }),
+                decomposition: Part::Read(Decomposition {
+                    outcome: text.into(),
+                    total_task_drafts: 1,
+                    no_eligible_cluster: 1,
                     ..Default::default()
                 }),
             }]),

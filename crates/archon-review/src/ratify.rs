@@ -251,6 +251,10 @@ impl Question for BallotQuestion<'_> {
     fn simulate(&self, ctx: &SimContext<'_>) -> BallotAnswer {
         crate::simulate::ballot(self, ctx)
     }
+    /// Votes are matched with the ballot by position: one per motion.
+    fn listed_items(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
 }
 
 /// One archon's sealed vote on one motion: what was committed and revealed.

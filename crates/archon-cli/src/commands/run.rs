@@ -62,11 +62,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<Outcome> {
     if flags.record.is_none() && flags.replay.is_none() && llm {
         flags.record = Some(layout.cassettes());
     }
+    let clusters = archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?;
+    // As `archon decompose` does: a file of the folder that is not a cluster
+    // (the spec's examples folder holds four) is named, not skipped silently.
+    for skipped in clusters.skipped() {
+        eprintln!("warning: {skipped}");
+    }
     let options = RunOptions {
         session_dir: args.session_dir.clone(),
         until: args.until,
         force: args.force.clone(),
-        clusters: archon_tasks::io::load_clusters(args.cluster_dir.as_deref())?,
+        clusters,
         seed: ctx.seed.0,
         roster_sha256: roster_sha256(&roster),
         answers: if llm {

@@ -1,6 +1,6 @@
 //! `archon decompose` end to end on hand-written inputs laid out like `archon select` leaves them.
 
-use crate::support::Mode;
+use crate::support::{assert_one_warning_per_other_example, Mode, SPEC_EXAMPLES};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -565,13 +565,6 @@ fn the_same_winner_in_two_mandates_keeps_every_task_in_one_ledger() {
     assert!(refs.contains(&"TASK-GUSI-001a-1111aaaa"), "{refs:?}");
 }
 
-/// The spec's own examples folder: four clusters beside four other governance
-/// examples (motion, execution plan, task activation, task result).
-const SPEC_EXAMPLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/archon72/docs/governance/examples"
-);
-
 #[test]
 fn the_spec_examples_folder_as_cluster_dir_works_with_one_warning_per_other_file() {
     let tmp = workspace("selection_result.json", "proposal_gusion.md");
@@ -583,22 +576,7 @@ fn the_spec_examples_folder_as_cluster_dir_works_with_one_warning_per_other_file
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
-    for other in [
-        "execution-plan-example.json",
-        "motion-example.json",
-        "task-activation-example.json",
-        "task-result-example.json",
-    ] {
-        let warnings = stderr
-            .lines()
-            .filter(|l| l.starts_with("warning: ") && l.contains(other))
-            .count();
-        assert_eq!(warnings, 1, "{other}: {stderr}");
-    }
-    assert!(
-        !stderr.contains("cluster-42-backend-engineering.json"),
-        "{stderr}"
-    );
+    assert_one_warning_per_other_example(&stderr);
     assert!(bridge(tmp.path()).join("stage_manifest.json").is_file());
 }
 

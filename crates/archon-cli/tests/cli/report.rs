@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::cli::archon;
+use crate::support::SPEC_EXAMPLES;
 
 const EXAMPLE_SESSION: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -283,6 +284,52 @@ fn the_example_report_shows_the_artifacts_counts_and_loads_nothing() {
 #[test]
 fn the_report_of_the_real_consolidator_session_matches_its_artifacts() {
     check_report_against_artifacts(Some(Path::new(REAL_SESSION)));
+}
+
+/// The real session, roster and clusters (the spec's examples folder): no
+/// example cluster carries the simulation's two tags, so every drafted task is
+/// unroutable and none reaches the ledger. The page says so, with the bridge
+/// summaries' counts, instead of calling the tasks "not run".
+#[test]
+fn the_report_of_a_run_whose_tasks_fit_no_cluster_counts_them() {
+    let fixtures = Path::new(REAL_SESSION).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let run = archon(tmp.path())
+        .args(["--mode", "simulation", "--roster"])
+        .arg(fixtures.join("docs/archons-base.json"))
+        .args(["run", "--out", "out", "--cluster-dir", SPEC_EXAMPLES])
+        .arg(REAL_SESSION)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = tmp.path().join("out");
+    let summaries: Vec<Value> = subdirs(&out.join("rfp"))
+        .iter()
+        .flat_map(|s| subdirs(&s.join("mandates")))
+        .map(|m| json(&m.join("execution_bridge/bridge_summary.json")))
+        .collect();
+    let sum = |key: &str| -> u64 { summaries.iter().map(|b| b[key].as_u64().unwrap()).sum() };
+    assert!(sum("total_task_drafts") > 0);
+    let (dom, _) = dump_dom(tmp.path(), &out.join("report.html"));
+    assert_eq!(count_on_page(&dom, "tasks"), 0);
+    assert_eq!(
+        count_on_page(&dom, "tasks-drafted"),
+        sum("total_task_drafts")
+    );
+    assert_eq!(
+        count_on_page(&dom, "tasks-unroutable"),
+        sum("no_eligible_cluster")
+    );
+    assert_eq!(
+        dom.matches("decomposition: ").count(),
+        summaries.len(),
+        "one decomposition line per mandate"
+    );
 }
 
 #[test]

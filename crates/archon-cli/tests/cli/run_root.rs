@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::tree::files_where;
+use crate::support::{assert_one_warning_per_other_example, SPEC_EXAMPLES};
 use assert_cmd::cargo::CommandCargoExt;
 
 const NOW: &str = "2026-01-15T12:00:00Z";
@@ -175,6 +176,70 @@ fn a_cluster_dir_no_task_fits_exits_1_and_lists_the_unroutable_tasks() {
         .filter(|l| l.contains("BLOCKED_BY_CAPABILITY"))
         .count();
     assert_eq!(listed, drafted, "{stdout}");
+}
+
+/// The Python system's real session, roster and clusters (the spec's examples
+/// folder, four clusters beside four other governance examples): each other
+/// file is named once on stderr, and no task fits, since the simulation's
+/// tasks need `dev_backend` and `qa_testing` together (spec, Step B), which no
+/// example cluster carries.
+#[test]
+fn the_real_session_on_the_spec_examples_folder_names_each_other_file_once() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/archon72");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = archon(tmp.path())
+        .arg("--roster")
+        .arg(fixtures.join("docs/archons-base.json"))
+        .arg("run")
+        .arg(fixtures.join("consolidator/c53dba60-e7d8-4eae-9c42-14750a914b4e"))
+        .args(["--out", "r", "--no-report", "--cluster-dir", SPEC_EXAMPLES])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_one_warning_per_other_example(&stderr);
+    assert!(stdout.contains("BLOCKED_BY_CAPABILITY"), "{stdout}");
+    assert!(stdout.contains("outcome: blocked"), "{stdout}");
+    let verify = archon(tmp.path()).args(["verify", "r"]).output().unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+/// The real session's `mega-motions.json` cut mid-motion, or followed by
+/// garbage: exit 2 before anything is written, naming the file and the JSON
+/// path once (the stage's context is not repeated by the error chain).
+#[test]
+fn a_real_session_file_cut_short_or_with_trailing_garbage_exits_2_naming_file_and_path() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/archon72");
+    let real = std::fs::read(
+        fixtures.join("consolidator/c53dba60-e7d8-4eae-9c42-14750a914b4e/mega-motions.json"),
+    )
+    .unwrap();
+    let garbage = [real.as_slice(), b"}garbage\n"].concat();
+    for (bytes, expected) in [
+        (&real[..40_000], "$[5].rationale: malformed JSON"),
+        (&garbage[..], "$: trailing content after the JSON value"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = tmp.path().join("c53dba60");
+        std::fs::create_dir(&session).unwrap();
+        std::fs::write(session.join("mega-motions.json"), bytes).unwrap();
+        let out = archon(tmp.path())
+            .arg("--roster")
+            .arg(fixtures.join("docs/archons-base.json"))
+            .arg("run")
+            .arg(&session)
+            .args(["--out", "r"])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("mega-motions.json: {expected}")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.matches("invalid session").count(), 1, "{stderr}");
+        assert!(!tmp.path().join("r/review").exists(), "{stderr}");
+    }
 }
 
 /// The selection folder of a mandate whose selection chose a winner.

@@ -96,9 +96,13 @@ pub fn unbounded_paths(schema: &serde_json::Value) -> Vec<String> {
 }
 
 impl Schema {
-    /// The answer schema of `T`, sized to `budget` tokens when one is given.
-    pub fn of<T: JsonSchema>(budget: Option<u32>) -> Schema {
-        let bounded = answer_schema::<T>();
+    /// The answer schema of `T`, its listed arrays holding exactly `listed`
+    /// entries when given, sized to `budget` tokens when one is given.
+    pub fn of<T: JsonSchema>(budget: Option<u32>, listed: Option<usize>) -> Schema {
+        let mut bounded = answer_schema::<T>();
+        if let Some(n) = listed {
+            super::budget::pin_listed(&mut bounded, n as u64);
+        }
         let json = match budget {
             Some(max_tokens) => super::budget::fit_to_budget(&bounded, max_tokens),
             None => bounded,

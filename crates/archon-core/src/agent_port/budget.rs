@@ -91,16 +91,28 @@ fn listed_max(schema: &Value) -> Option<u64> {
     }
 }
 
+/// Every listed array in `schema` holds exactly `n` entries.
+pub(super) fn pin_listed(schema: &mut Value, n: u64) {
+    bound_listed(schema, &[("minItems", n), ("maxItems", n)]);
+}
+
 /// Every listed array in `schema` holds at most `n` entries.
 fn limit_listed(schema: &mut Value, n: u64) {
+    bound_listed(schema, &[("maxItems", n)]);
+}
+
+/// Sets `bounds` (keyword, value) on every listed array in `schema`.
+fn bound_listed(schema: &mut Value, bounds: &[(&str, u64)]) {
     match schema {
         Value::Object(map) => {
             if map.get(LISTED) == Some(&Value::Bool(true)) {
-                map.insert("maxItems".into(), n.into());
+                for (keyword, n) in bounds {
+                    map.insert((*keyword).into(), (*n).into());
+                }
             }
-            map.values_mut().for_each(|v| limit_listed(v, n));
+            map.values_mut().for_each(|v| bound_listed(v, bounds));
         }
-        Value::Array(values) => values.iter_mut().for_each(|v| limit_listed(v, n)),
+        Value::Array(values) => values.iter_mut().for_each(|v| bound_listed(v, bounds)),
         _ => {}
     }
 }

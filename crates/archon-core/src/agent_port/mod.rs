@@ -44,6 +44,14 @@ pub trait Question: Serialize + Send + Sync {
     const TEMPLATE: &'static str;
     /// The deterministic answer of the simulated backend.
     fn simulate(&self, ctx: &SimContext<'_>) -> Self::Answer;
+    /// How many entries the answer's listed array (see [`LISTED`]) must hold
+    /// when the question lists its items and the engine matches the entries
+    /// by position: the schema then asks for exactly that many, so a model's
+    /// grammar cannot stop short or run on, and an answer with another count
+    /// is invalid and asked again. `None`: the array's own bounds.
+    fn listed_items(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What the simulated backend knows when it answers.
@@ -315,13 +323,17 @@ impl Agents {
     /// The answer schema of `Q` for a token budget (see [`fit_to_budget`]),
     /// compiled once per process: compiling one (regexes included) costs
     /// milliseconds, and every stage, motion and tactic has its own port.
-    fn schema_of<Q: Question>(&self, budget: Option<u32>) -> Arc<answer::Schema> {
-        type Key = (&'static str, Option<u32>);
+    fn schema_of<Q: Question>(
+        &self,
+        budget: Option<u32>,
+        listed: Option<usize>,
+    ) -> Arc<answer::Schema> {
+        type Key = (&'static str, Option<u32>, Option<usize>);
         static SCHEMAS: LazyLock<Mutex<HashMap<Key, Arc<answer::Schema>>>> =
             LazyLock::new(Mutex::default);
         lock(&SCHEMAS)
-            .entry((std::any::type_name::<Q::Answer>(), budget))
-            .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>(budget)))
+            .entry((std::any::type_name::<Q::Answer>(), budget, listed))
+            .or_insert_with(|| Arc::new(answer::Schema::of::<Q::Answer>(budget, listed)))
             .clone()
     }
 
@@ -332,16 +344,20 @@ impl Agents {
     ) -> Vec<Result<Q::Answer, AgentFailure>> {
         // Each ask's schema is sized to its archon's token budget; asks
         // share the schema of one budget.
-        let mut distinct: Vec<(Option<u32>, Arc<answer::Schema>)> = Vec::new();
+        type Sizing = (Option<u32>, Option<usize>);
+        let mut distinct: Vec<(Sizing, Arc<answer::Schema>)> = Vec::new();
         let schemas: Vec<Arc<answer::Schema>> = asks
             .iter()
             .map(|ask| {
-                let budget = self.backend.answer_budget(&ask.archon.llm_config);
-                if let Some((_, s)) = distinct.iter().find(|(b, _)| *b == budget) {
+                let sizing = (
+                    self.backend.answer_budget(&ask.archon.llm_config),
+                    ask.question.listed_items(),
+                );
+                if let Some((_, s)) = distinct.iter().find(|(b, _)| *b == sizing) {
                     return s.clone();
                 }
-                let schema = self.schema_of::<Q>(budget);
-                distinct.push((budget, schema.clone()));
+                let schema = self.schema_of::<Q>(sizing.0, sizing.1);
+                distinct.push((sizing, schema.clone()));
                 schema
             })
             .collect();

@@ -132,6 +132,77 @@ fn invalid_answer_is_reasked_with_errors_then_accepted() {
     assert_eq!(calls[0].prompt_tokens, 10);
 }
 
+/// Lists its words; the answer has one length per word, matched by position.
+#[derive(Serialize)]
+struct Lengths {
+    word: String,
+    words: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+struct LengthsAnswer {
+    #[schemars(extend("x-archon-listed" = true))]
+    lengths: Vec<u32>,
+}
+
+impl Question for Lengths {
+    type Answer = LengthsAnswer;
+    const KIND: &'static str = "test_lengths";
+    const TEMPLATE: &'static str = include_str!("test_echo.j2");
+    fn simulate(&self, _ctx: &SimContext<'_>) -> LengthsAnswer {
+        LengthsAnswer {
+            lengths: self.words.iter().map(|w| w.len() as u32).collect(),
+        }
+    }
+    fn listed_items(&self) -> Option<usize> {
+        Some(self.words.len())
+    }
+}
+
+#[test]
+fn a_listed_answer_of_another_count_than_the_questions_items_is_reasked() {
+    let a = test_archon("Gusion");
+    // As SmolLM2 answered a table of two proposals: one entry, then three.
+    let backend = scripted(vec![
+        Ok(r#"{"lengths":[1]}"#),
+        Ok(r#"{"lengths":[1,2,3]}"#),
+        Ok(r#"{"lengths":[1,2]}"#),
+    ]);
+    let agents = Agents::new(backend.clone(), Seed(1));
+    let question = |words: &[&str]| Lengths {
+        word: "w".into(),
+        words: words.iter().map(|w| w.to_string()).collect(),
+    };
+    let r = agents.ask_all(&[Ask {
+        archon: &a,
+        question: question(&["a", "bb"]),
+    }]);
+    assert_eq!(r[0].as_ref().unwrap().lengths, [1, 2]);
+    let seen = backend.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    // The grammar a server builds from the schema asks for exactly two.
+    let lengths = &seen[0].schema["properties"]["lengths"];
+    assert_eq!(
+        (lengths["minItems"].as_u64(), lengths["maxItems"].as_u64()),
+        (Some(2), Some(2))
+    );
+    drop(seen);
+    // Another question of the same type and another count has its own schema.
+    let simulated = Agents::simulated(Seed(1));
+    let r = simulated.ask_all(&[
+        Ask {
+            archon: &a,
+            question: question(&["a", "bb", "ccc"]),
+        },
+        Ask {
+            archon: &a,
+            question: question(&["dddd"]),
+        },
+    ]);
+    assert_eq!(r[0].as_ref().unwrap().lengths, [1, 2, 3]);
+    assert_eq!(r[1].as_ref().unwrap().lengths, [4]);
+}
+
 #[test]
 fn bounded_reasks_end_in_a_failure_not_a_crash() {
     let a = test_archon("Gusion");

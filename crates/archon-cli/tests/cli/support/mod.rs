@@ -9,6 +9,34 @@ use std::process::Command;
 /// set again on the command replaces it).
 pub const NOW: &str = "2026-01-15T12:00:00Z";
 
+/// The spec's own examples folder: four clusters beside four other governance
+/// examples (motion, execution plan, task activation, task result).
+pub const SPEC_EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/archon72/docs/governance/examples"
+);
+
+/// Checks that `stderr` names each file of [`SPEC_EXAMPLES`] that is not a
+/// cluster in exactly one `warning:` line, and names no cluster file.
+pub fn assert_one_warning_per_other_example(stderr: &str) {
+    for other in [
+        "execution-plan-example.json",
+        "motion-example.json",
+        "task-activation-example.json",
+        "task-result-example.json",
+    ] {
+        let warnings = stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: ") && l.contains(other))
+            .count();
+        assert_eq!(warnings, 1, "{other}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("cluster-42-backend-engineering.json"),
+        "{stderr}"
+    );
+}
+
 /// Where answers come from.
 pub enum Mode<'a> {
     /// `--mode simulation`.
