@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::session::Motion;
 use crate::terms::{interest_concepts, persona_list_items, stem, RedLine, TermSet};
 
+#[derive(Debug)]
 pub struct ArchonFacts {
     pub red_lines: Vec<RedLine>,
     pub domain_terms: Vec<String>,

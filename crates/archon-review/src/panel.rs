@@ -20,7 +20,7 @@ use archon_core::roster::Branch;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::facts::Facts;
+use crate::facts::{ArchonFacts, Facts};
 use crate::review::{ReviewResponse, ReviewStance};
 
 pub const TIME_LIMIT_MINUTES: u32 = 45;
@@ -163,6 +163,9 @@ pub struct PanelStatementQuestion<'a> {
     pub endorsement_ratio: f64,
     pub opposition_ratio: f64,
     pub touched_red_lines: Vec<&'a str>,
+    /// The archon's facts (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub archon_facts: &'a ArchonFacts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -194,6 +197,9 @@ pub struct PanelVoteQuestion<'a> {
     /// The archon's affinity to the motion (simulation only; not in the prompt).
     #[serde(skip)]
     pub affinity: f64,
+    /// The archon's facts (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub archon_facts: &'a ArchonFacts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

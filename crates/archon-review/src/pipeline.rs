@@ -948,6 +948,7 @@ fn review_question<'q>(
         touched_red_lines: facts.touched(a.archon, a.motion),
         affinity: facts.affinity(a.archon, a.motion),
         extended: None,
+        archon_facts: &facts.archons[a.archon],
     }
 }
 
@@ -1216,6 +1217,7 @@ fn run_panels(
                     endorsement_ratio: s.endorsement,
                     opposition_ratio: s.opposition,
                     touched_red_lines: facts.touched(ai, s.mi),
+                    archon_facts: &facts.archons[ai],
                 },
             });
         }
@@ -1283,6 +1285,7 @@ fn run_panels(
                     opposition_ratio: s.opposition,
                     touched_red_lines: facts.touched(ai, s.mi),
                     affinity: facts.affinity(ai, s.mi),
+                    archon_facts: &facts.archons[ai],
                 },
             });
         }

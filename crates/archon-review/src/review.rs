@@ -8,6 +8,7 @@ use archon_core::roster::Archon;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::facts::ArchonFacts;
 use crate::packets::ReviewReason;
 use crate::triage::RiskTier;
 
@@ -190,6 +191,9 @@ pub struct ReviewQuestion<'a> {
     pub affinity: f64,
     /// In the extended review round: what the first round showed.
     pub extended: Option<ExtendedPacket<'a>>,
+    /// The archon's facts (simulation only; not in the prompt).
+    #[serde(skip)]
+    pub archon_facts: &'a ArchonFacts,
 }
 
 /// The packet of an extended review: the first round's tallies, the

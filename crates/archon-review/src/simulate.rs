@@ -17,6 +17,7 @@ use archon_core::agent_port::SimContext;
 use archon_core::roster::{Archon, Rank};
 use archon_core::seed::Seed;
 
+use crate::facts::ArchonFacts;
 use crate::packets::ReviewReason;
 use crate::panel::{
     PanelRole, PanelStatement, PanelStatementQuestion, PanelVote, PanelVoteAnswer,
@@ -88,13 +89,14 @@ pub fn disposition(
 }
 
 /// Words of the archon's field that the motion names, else its role's subject.
-fn field_in(a: &Archon, text: &str) -> String {
+fn field_in(a: &Archon, facts: &ArchonFacts, text: &str) -> String {
     // The text's stems once, not once per domain term (379,645 calls of the
     // 10k-motion bench spent a third of their time re-stemming motions here).
     let stems = crate::terms::TermSet::of(&[text]);
-    let named: Vec<String> = a
-        .domain_terms()
-        .into_iter()
+    let named: Vec<&str> = facts
+        .domain_terms
+        .iter()
+        .map(String::as_str)
         .filter(|t| stems.has_stem(&crate::terms::stem(t)))
         .take(2)
         .collect();
@@ -111,11 +113,7 @@ fn field_in(a: &Archon, text: &str) -> String {
 /// A phrase of the motion that speaks to the archon, and its section (when
 /// the motion has sections): bold spans first, else clauses of 4–16 words;
 /// the one naming most of the archon's interests, ties to the first.
-fn quoted(a: &Archon, text: &str) -> (String, Option<usize>) {
-    let interest: Vec<String> =
-        crate::terms::interest_concepts(&a.domain_terms(), &a.system_prompt)
-            .into_iter()
-            .collect();
+fn quoted(interest: &[String], text: &str) -> (String, Option<usize>) {
     let mut spans: Vec<(usize, &str)> = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find("**") {
@@ -218,9 +216,9 @@ pub fn review(q: &ReviewQuestion<'_>, ctx: &SimContext<'_>) -> ReviewAnswer {
     } else {
         ReviewStance::Abstain
     };
-    let (phrase, section) = quoted(a, q.text);
+    let (phrase, section) = quoted(&q.archon_facts.interest, q.text);
     let at = where_in(section);
-    let field = field_in(a, q.text);
+    let field = field_in(a, q.archon_facts, q.text);
     let confidence = (0.5 + 0.2 * (d - (lo + hi) / 2.0).abs()).min(0.97);
     let mut answer = ReviewAnswer {
         stance,
@@ -298,8 +296,8 @@ pub fn review(q: &ReviewQuestion<'_>, ctx: &SimContext<'_>) -> ReviewAnswer {
 
 pub fn panel_statement(q: &PanelStatementQuestion<'_>, ctx: &SimContext<'_>) -> PanelStatement {
     let a = ctx.archon;
-    let (phrase, section) = quoted(a, q.text);
-    let (at, field) = (where_in(section), field_in(a, q.text));
+    let (phrase, section) = quoted(&q.archon_facts.interest, q.text);
+    let (at, field) = (where_in(section), field_in(a, q.archon_facts, q.text));
     let statement = match q.role {
         PanelRole::Supporter => format!(
             "{} speaks for the motion: {at} \"{phrase}\" is concrete enough for {field} to carry out. Review support stands at {:.0}%.",
@@ -363,8 +361,8 @@ pub fn panel_vote(q: &PanelVoteQuestion<'_>, ctx: &SimContext<'_>) -> PanelVoteA
     } else {
         PanelVote::Defer
     };
-    let (phrase, _) = quoted(a, q.text);
-    let field = field_in(a, q.text);
+    let (phrase, _) = quoted(&q.archon_facts.interest, q.text);
+    let field = field_in(a, q.archon_facts, q.text);
     let rationale = match vote {
         PanelVote::Pass => format!("The deliberation answered the objections to \"{phrase}\" that matter for {field}; the motion should go to the full Conclave."),
         PanelVote::Fail => format!("The objections to \"{phrase}\" were not answered; the motion should not go forward."),
@@ -456,13 +454,17 @@ mod tests {
     fn quotes_come_from_the_motion_and_sections_only_when_it_has_them() {
         let r = crate::test_support::roster_with(|_| String::new());
         let a = &r.archons[0];
+        let interest: Vec<String> =
+            crate::terms::interest_concepts(&a.domain_terms(), &a.system_prompt)
+                .into_iter()
+                .collect();
         let (p, s) = quoted(
-            a,
+            &interest,
             "SECTION 1: A\n**ARTICLE 1: AUDIT TRAILS**\n1.1 Establish a **Human Oversight Board** now.",
         );
         assert_eq!((p.as_str(), s), ("Human Oversight Board", Some(1)));
         let (p, s) = quoted(
-            a,
+            &interest,
             "The council shall publish its findings every cycle. Done.",
         );
         assert_eq!(
@@ -471,7 +473,7 @@ mod tests {
         );
         // Headings and clause numbers are not quoted; the section is the clause's.
         let (p, s) = quoted(
-            a,
+            &interest,
             "SECTION 1: CHARTER\n1.1 Amend Article II.\nSECTION 2: B\n2.1 Report each cycle to all.",
         );
         assert_eq!((p.as_str(), s), ("Amend Article II", Some(1)));
