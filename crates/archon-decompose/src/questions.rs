@@ -20,6 +20,9 @@ pub struct ProposedTask {
     pub expected_outcomes: Vec<String>,
     #[schemars(length(min = 1))]
     pub capability_tags: Vec<CapabilityTag>,
+    /// Above 0, as the hard lint requires: a model's answer that is not is
+    /// invalid and asked again, instead of passing the schema and failing lint.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub effort_hours: f64,
     /// Task refs (`TASK-…`) that must complete first. A ref is short: its
     /// bound weighs it against the prose fields when the schema is sized to
@@ -208,6 +211,34 @@ mod tests {
                 assert!(task["capability_tags"]["maxItems"].as_u64().unwrap() >= 1);
                 assert!(task["description"]["maxLength"].as_u64().unwrap() >= 40);
             }
+        }
+    }
+
+    /// The real model's answer that passed the schema and failed the hard
+    /// lint (`effort_hours` of -1.7e15) is now invalid, so it is asked again.
+    #[test]
+    fn an_effort_not_above_zero_is_an_invalid_answer() {
+        use archon_core::agent_port::answer_schema;
+        let task = |effort: f64| {
+            serde_json::json!({"tasks": [{"description": "Build the schema",
+                "requirements": ["FR-1"], "expected_outcomes": ["a", "b"],
+                "capability_tags": ["dev_backend"], "effort_hours": effort}]})
+        };
+        for schema in [
+            answer_schema::<EarlDecomposition>(),
+            answer_schema::<Synthesis>(),
+        ] {
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            let mut valid = task(4.0);
+            let mut negative = task(-1.7e15);
+            if schema.to_string().contains("contributing_earls") {
+                for v in [&mut valid, &mut negative] {
+                    v["tasks"][0]["contributing_earls"] = serde_json::json!(["Raum"]);
+                }
+            }
+            assert!(validator.is_valid(&valid), "{schema}");
+            assert!(!validator.is_valid(&negative));
+            assert!(!validator.is_valid(&task(0.0)));
         }
     }
 
