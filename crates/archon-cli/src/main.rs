@@ -49,7 +49,10 @@ fn main() -> ExitCode {
     let progress = match context::progress(&cli.global) {
         Ok(p) => p,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "error: {}",
+                archon_core::error_text::with_causes(err.as_ref())
+            );
             return ExitCode::from(2);
         }
     };

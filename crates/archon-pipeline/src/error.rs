@@ -12,11 +12,12 @@ pub enum PipelineError {
     /// The input or the flags are wrong: fix them and run again.
     #[error("{0}")]
     BadInput(String),
-    // The cause is part of the message, so it is not also the error's
-    // `source`; `kind` reads it.
+    // The cause is part of the message and the source, as in `StoreError::Io`;
+    // `error_text::with_causes` says it once.
     #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
     #[error(transparent)]
